@@ -1,0 +1,34 @@
+# The two commands: `make demo` and `make test`. Both create .venv when missing.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast bench system-deps clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q -e ".[test,spark]"
+	touch $(STAMP)
+
+# Java for Spark's local mode; installed from the distribution when missing.
+system-deps:
+	@bash scripts/system-deps.sh
+
+demo: $(STAMP)
+	$(VENV)/bin/riskml demo
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not spark and not server"
+
+bench: $(STAMP)
+	$(PY) benchmarks/synth.py
+
+clean:
+	rm -rf $(VENV) .riskml .pytest_cache

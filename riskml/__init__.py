@@ -1,0 +1,61 @@
+"""riskml: credit-risk grades, fraud warnings and inspection priorities for
+market-supervision bureaus (市场监管信用风险分类).
+
+The verbs users need are importable from here; heavy dependencies (LightGBM, SHAP,
+MLflow) load only when a verb that needs them is first used, so ``import riskml``
+stays fast.
+
+Examples
+--------
+>>> import riskml
+>>> market = riskml.synth.make_market(n_entities=200, seed=0)
+>>> sorted(market.records)[:3]
+['abnormal_list', 'annual_reports', 'changes']
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from riskml._specs import SpecError
+
+__version__ = "0.1.0"
+
+# public name -> "module:attribute" (or "module" for a subpackage)
+_LAZY: dict[str, str] = {
+    "records": "riskml.records",
+    "synth": "riskml.synth",
+    "features": "riskml.features",
+    "labels": "riskml.labels",
+    "grading": "riskml.grading",
+    "explain_module": "riskml.explain",
+    "tracking": "riskml.tracking",
+    "monitor": "riskml.monitor",
+    "build_panel": "riskml.features:build_panel",
+    "Panel": "riskml.features:Panel",
+    "make_labels": "riskml.labels:make_labels",
+}
+
+__all__ = ["SpecError", "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'riskml' has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    value = getattr(module, attr) if attr else module
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from riskml import features, grading, labels, monitor, records, synth, tracking
+    from riskml.features import Panel, build_panel
+    from riskml.labels import make_labels

@@ -1,0 +1,158 @@
+"""The declaration of record sources (``features/sources.yaml``).
+
+A source is one table of records about market entities: its entity key, its
+knowledge-time column ``known_at``, optional ``event_at`` and ``valid_to``, typed
+columns, allowed categories, and which columns are personal data. Built-in and custom
+sources are declared the same way; nothing in the engine is tied to a source's name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from riskml._specs import SpecModel, bundled_dir, load_yaml, parse_spec
+
+__all__ = ["COLUMN_TYPES", "ColumnSpec", "SourceSpec", "SourceCatalog", "load_sources"]
+
+COLUMN_TYPES = ("str", "int", "float", "bool", "date", "category")
+
+
+class ColumnSpec(SpecModel):
+    """One typed column of a source."""
+
+    type: Literal["str", "int", "float", "bool", "date", "category"]
+    required: bool = True
+    nullable: bool = False
+    categories: tuple[str, ...] | None = None
+    personal: bool = False
+    nonnegative: bool = False
+    label_zh: str | None = None
+    label_en: str | None = None
+
+    @model_validator(mode="after")
+    def _categories_match_type(self) -> ColumnSpec:
+        if self.type == "category" and not self.categories:
+            raise ValueError("a category column needs a non-empty 'categories' list")
+        if self.type != "category" and self.categories:
+            raise ValueError(f"'categories' only applies to category columns, not {self.type}")
+        if self.nonnegative and self.type not in ("int", "float"):
+            raise ValueError("'nonnegative' only applies to int and float columns")
+        return self
+
+
+class SourceSpec(SpecModel):
+    """One record source: keys, time semantics and columns."""
+
+    name: str = ""
+    label_zh: str = ""
+    label_en: str = ""
+    entity_key: str
+    record_id: str
+    known_at: str
+    event_at: str | None = None
+    valid_to: str | None = None
+    counterparty: str | None = None
+    columns: dict[str, ColumnSpec]
+
+    @model_validator(mode="after")
+    def _keys_are_columns(self) -> SourceSpec:
+        for role in ("entity_key", "record_id", "known_at", "event_at", "valid_to", "counterparty"):
+            col = getattr(self, role)
+            if col is not None and col not in self.columns:
+                raise ValueError(f"{role} {col!r} is not a declared column; columns: {sorted(self.columns)}")
+        for role in ("known_at", "event_at", "valid_to"):
+            col = getattr(self, role)
+            if col is not None and self.columns[col].type != "date":
+                raise ValueError(f"{role} column {col!r} must have type date")
+        for role in ("entity_key", "record_id", "known_at"):
+            if self.columns[getattr(self, role)].personal:
+                raise ValueError(f"{role} column cannot be personal")
+        return self
+
+    @property
+    def personal_columns(self) -> list[str]:
+        """Columns holding identifiers of natural persons."""
+        return [c for c, spec in self.columns.items() if spec.personal]
+
+    @property
+    def date_columns(self) -> list[str]:
+        return [c for c, spec in self.columns.items() if spec.type == "date"]
+
+
+class SourceCatalog(SpecModel):
+    """All declared sources; ``entity_source`` is the registry of entities."""
+
+    version: int = 1
+    entity_source: str = "entities"
+    sources: dict[str, SourceSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _names(self) -> SourceCatalog:
+        if self.entity_source not in self.sources:
+            raise ValueError(f"entity_source {self.entity_source!r} is not a declared source")
+        # Each SourceSpec learns its own name (frozen models: rebuild).
+        fixed = {n: s.model_copy(update={"name": n}) for n, s in self.sources.items()}
+        object.__setattr__(self, "sources", fixed)
+        return self
+
+    def __getitem__(self, name: str) -> SourceSpec:
+        try:
+            return self.sources[name]
+        except KeyError:
+            raise KeyError(f"undeclared source {name!r}; declared: {sorted(self.sources)}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.sources
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(self.sources)
+
+    @property
+    def entities(self) -> SourceSpec:
+        """The registry source."""
+        return self.sources[self.entity_source]
+
+    def merged(self, other: SourceCatalog) -> SourceCatalog:
+        """This catalog with ``other``'s sources added (``other`` wins on a name clash)."""
+        return SourceCatalog(
+            version=self.version,
+            entity_source=self.entity_source,
+            sources={**self.sources, **other.sources},
+        )
+
+
+def load_sources(path: str | Path | None = None) -> SourceCatalog:
+    """Load a sources declaration.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A ``sources.yaml`` file, or a folder holding one. Default: riskml's built-in
+        sources.
+
+    Returns
+    -------
+    SourceCatalog
+
+    Raises
+    ------
+    riskml.SpecError
+        When the file is missing or does not match the schema; the message names the
+        file and key.
+
+    Examples
+    --------
+    >>> from riskml.records import load_sources
+    >>> catalog = load_sources()
+    >>> catalog["penalties"].known_at
+    'published'
+    """
+    if path is None:
+        path = bundled_dir("features") / "sources.yaml"
+    path = Path(path)
+    if path.is_dir():
+        path = path / "sources.yaml"
+    return parse_spec(SourceCatalog, load_yaml(path), path)
