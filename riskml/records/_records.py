@@ -1,0 +1,69 @@
+"""The in-memory form of a set of records: one DataFrame per declared source."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from riskml.records._sources import SourceCatalog, load_sources
+
+__all__ = ["QUARANTINE_COLUMNS", "Records"]
+
+# One row per quarantined record: which source, which record (its id or row number
+# when the id itself is bad), why, and the offending column and value.
+QUARANTINE_COLUMNS = ("source", "row", "record_id", "column", "reason", "value")
+
+
+@dataclass(frozen=True, eq=False)
+class Records(Mapping[str, pd.DataFrame]):
+    """Records of several sources, a read-only mapping ``source name -> DataFrame``.
+
+    Column dtypes follow the declaration: ``str`` columns are pandas strings, ``date``
+    columns ``datetime64[ns]`` at midnight, ``category`` columns categoricals with the
+    declared categories, ``int`` columns ``int64`` (``Int64`` when nullable), ``float``
+    ``float64`` and ``bool`` ``bool``.
+
+    Attributes
+    ----------
+    tables : dict of str to DataFrame
+        One table per source.
+    catalog : SourceCatalog
+        The declaration the tables follow.
+    quarantine : DataFrame
+        Records set aside by lenient validation, with a reason per row (empty when
+        nothing was quarantined); columns ``QUARANTINE_COLUMNS``.
+    validated : bool
+        Whether the tables passed :func:`riskml.records.validate`.
+    pseudonymised : bool
+        Whether personal columns hold keyed hashes rather than raw values.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    catalog: SourceCatalog = field(default_factory=load_sources)
+    quarantine: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(QUARANTINE_COLUMNS)))
+    validated: bool = False
+    pseudonymised: bool = False
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        try:
+            return self.tables[name]
+        except KeyError:
+            raise KeyError(f"no records for source {name!r}; present: {sorted(self.tables)}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}={len(v):,}" for k, v in self.tables.items())
+        flags = [f for f in ("validated", "pseudonymised") if getattr(self, f)]
+        return f"Records({sizes}{'; ' + ', '.join(flags) if flags else ''})"
+
+    @property
+    def n_records(self) -> int:
+        """Total number of rows across sources."""
+        return sum(len(t) for t in self.tables.values())
