@@ -1,11 +1,41 @@
 """Records: reading, validating and pseudonymising the bureau's record sources.
 
-See ``features/sources.yaml`` for the built-in sources and their time semantics.
+Raw records come from :func:`read` (a folder of Parquet/CSV files) or
+:func:`from_frames` (a dict of DataFrames); :func:`validate` checks them against the
+sources declaration, quarantines or rejects bad rows and pseudonymises personal
+columns; :func:`write` stores validated records. See ``features/sources.yaml`` for the
+built-in sources and their time semantics, and ``docs/data.md``.
 """
 
 from __future__ import annotations
 
-from riskml.records._records import QUARANTINE_COLUMNS, Records
-from riskml.records._sources import ColumnSpec, SourceCatalog, SourceSpec, load_sources
+from riskml.records._io import FORMATS, from_frames, read, write
+from riskml.records._privacy import KEY_ENV_VAR, PrivacyError, is_pseudonym, pseudonymise
+from riskml.records._records import COUNT_COLUMNS, QUARANTINE_COLUMNS, Records
+from riskml.records._sources import ColumnSpec, SourceCatalog, SourceSpec, example_sources_path, load_sources
+from riskml.records._validate import MODES, REASONS, Problem, RecordsError, coerce_column, validate
 
-__all__ = ["QUARANTINE_COLUMNS", "ColumnSpec", "Records", "SourceCatalog", "SourceSpec", "load_sources"]
+__all__ = [
+    "COUNT_COLUMNS",
+    "FORMATS",
+    "KEY_ENV_VAR",
+    "MODES",
+    "QUARANTINE_COLUMNS",
+    "REASONS",
+    "ColumnSpec",
+    "PrivacyError",
+    "Problem",
+    "Records",
+    "RecordsError",
+    "SourceCatalog",
+    "SourceSpec",
+    "coerce_column",
+    "example_sources_path",
+    "from_frames",
+    "is_pseudonym",
+    "load_sources",
+    "pseudonymise",
+    "read",
+    "validate",
+    "write",
+]

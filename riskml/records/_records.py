@@ -9,11 +9,39 @@ import pandas as pd
 
 from riskml.records._sources import SourceCatalog, load_sources
 
-__all__ = ["QUARANTINE_COLUMNS", "Records"]
+__all__ = ["COUNT_COLUMNS", "QUARANTINE_COLUMNS", "Records"]
 
 # One row per quarantined record: which source, which record (its id or row number
 # when the id itself is bad), why, and the offending column and value.
 QUARANTINE_COLUMNS = ("source", "row", "record_id", "column", "reason", "value")
+# Per source after validation: rows given, rows kept, rows quarantined.
+COUNT_COLUMNS = ("source", "n_in", "n_kept", "n_quarantined")
+
+
+def empty_quarantine() -> pd.DataFrame:
+    """A quarantine table with no rows and the documented columns and dtypes."""
+    return pd.DataFrame(
+        {
+            "source": pd.Series([], dtype="str"),
+            "row": pd.Series([], dtype="int64"),
+            "record_id": pd.Series([], dtype="str"),
+            "column": pd.Series([], dtype="str"),
+            "reason": pd.Series([], dtype="str"),
+            "value": pd.Series([], dtype="str"),
+        }
+    )
+
+
+def empty_counts() -> pd.DataFrame:
+    """A counts table with no rows and the documented columns and dtypes."""
+    return pd.DataFrame(
+        {
+            "source": pd.Series([], dtype="str"),
+            "n_in": pd.Series([], dtype="int64"),
+            "n_kept": pd.Series([], dtype="int64"),
+            "n_quarantined": pd.Series([], dtype="int64"),
+        }
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,17 +60,37 @@ class Records(Mapping[str, pd.DataFrame]):
     catalog : SourceCatalog
         The declaration the tables follow.
     quarantine : DataFrame
-        Records set aside by lenient validation, with a reason per row (empty when
-        nothing was quarantined); columns ``QUARANTINE_COLUMNS``.
+        Records set aside by lenient validation, one row per quarantined record with
+        its first problem (empty when nothing was quarantined); columns
+        ``QUARANTINE_COLUMNS``: ``source``, ``row`` (position in the table as given),
+        ``record_id``, ``column``, ``reason``, ``value`` (the offending value as text,
+        pseudonymised when the column is personal).
+    counts : DataFrame
+        After validation, one row per source given: ``n_in == n_kept +
+        n_quarantined`` always; empty before validation.
     validated : bool
         Whether the tables passed :func:`riskml.records.validate`.
     pseudonymised : bool
         Whether personal columns hold keyed hashes rather than raw values.
+
+    Tables may also hold sources the catalog does not declare, or values not yet of
+    the declared type, until :func:`riskml.records.validate` reports them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskml.records import Records
+    >>> recs = Records({"changes": pd.DataFrame({"change_id": ["C1"]})})
+    >>> recs
+    Records(changes=1)
+    >>> recs["changes"].shape, recs.n_records
+    ((1, 1), 1)
     """
 
     tables: dict[str, pd.DataFrame]
     catalog: SourceCatalog = field(default_factory=load_sources)
-    quarantine: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(QUARANTINE_COLUMNS)))
+    quarantine: pd.DataFrame = field(default_factory=empty_quarantine)
+    counts: pd.DataFrame = field(default_factory=empty_counts)
     validated: bool = False
     pseudonymised: bool = False
 

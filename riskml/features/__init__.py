@@ -1,0 +1,46 @@
+"""Features: the point-in-time entity x as-of panel built from declarative specs.
+
+The feature library lives in ``features/*.yaml`` (one file per indicator group);
+:func:`load_feature_spec` validates it into a :class:`FeatureSpec`, and
+:func:`build_panel` turns records into a :class:`Panel` (the frame, its feature
+catalog and the spec hash). :func:`compute_bucket` is the per-bucket kernel the Spark
+path runs.
+
+Examples
+--------
+>>> from riskml.features import load_feature_spec
+>>> spec = load_feature_spec()
+>>> sorted(set(spec.catalog()["dimension"]))[:3]
+['commendations', 'complaints', 'financing']
+"""
+
+from __future__ import annotations
+
+from riskml.features._engine import Panel, as_of_grid, build_panel, compute_bucket
+from riskml.features._spec import (
+    AGGREGATIONS,
+    CATALOG_COLUMNS,
+    DIMENSIONS,
+    STATES,
+    FeatureDef,
+    FeatureSpec,
+    load_feature_spec,
+    parse_window,
+    where_mask,
+)
+
+__all__ = [
+    "AGGREGATIONS",
+    "CATALOG_COLUMNS",
+    "DIMENSIONS",
+    "STATES",
+    "FeatureDef",
+    "FeatureSpec",
+    "Panel",
+    "as_of_grid",
+    "build_panel",
+    "compute_bucket",
+    "load_feature_spec",
+    "parse_window",
+    "where_mask",
+]

@@ -1,0 +1,550 @@
+"""The panel engine: records + feature spec -> entity x as-of feature panel.
+
+:func:`compute_bucket` is the kernel: a pure function of the records of a set of
+entities (a *bucket*), the as-of grid and the spec, so the same code runs on one
+machine over all entities or per bucket on Spark (``groupBy(bucket).applyInPandas``).
+:func:`build_panel` checks its inputs once, resolves the as-of grid, runs the kernel,
+appends the cross-entity features (``network.yaml``) when available and returns a
+:class:`Panel` with the feature catalog and the spec hash.
+
+Point in time: a feature at ``as_of = t`` reads only records with ``known_at < t``;
+a window of ``w`` days covers ``t - w <= known_at < t``. How records are found fast is
+described in :mod:`riskml.features._kernels`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskml._progress import track
+from riskml.features._kernels import (
+    NEVER,
+    SortedRecords,
+    count_in,
+    distinct_in,
+    first_index,
+    last_index,
+    reduce_in,
+    sum_in,
+    to_days,
+)
+from riskml.features._spec import CATALOG_COLUMNS, FeatureDef, FeatureSpec, load_feature_spec, where_mask
+from riskml.records._sources import SourceCatalog, SourceSpec
+
+__all__ = ["Panel", "as_of_grid", "build_panel", "compute_bucket"]
+
+logger = logging.getLogger(__name__)
+
+_NS_PER_DAY = 86_400 * 10**9
+_STATE_OPEN = frozenset({"on_list", "open_count", "open_sum", "days_to_expiry"})
+
+
+@dataclass(frozen=True)
+class Panel:
+    """An entity x as-of feature panel and its catalog.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        ``entity_id`` (str), ``as_of`` (datetime64[ns]), then one column per feature
+        (float64, or category for categorical features); one row per entity alive at
+        ``as_of``, sorted by ``as_of`` then ``entity_id``.
+    catalog : DataFrame
+        One row per feature, indexed by name: source, dimension, label_zh, label_en,
+        direction, kind, aggregation, column, window_days, where, inspection_driven.
+    spec_hash : str
+        Hash of the feature spec and the declarations of the sources it reads.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskml.features import Panel
+    >>> p = Panel(pd.DataFrame({"entity_id": ["E0000001"], "as_of": [pd.Timestamp("2024-01-01")], "x": [1.0]}),
+    ...           pd.DataFrame(index=pd.Index(["x"], name="name")), "abc")
+    >>> p.feature_names
+    ['x']
+    """
+
+    frame: pd.DataFrame
+    catalog: pd.DataFrame
+    spec_hash: str
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Feature column names, in column order."""
+        return [c for c in self.frame.columns if c not in ("entity_id", "as_of")]
+
+    @property
+    def as_of_dates(self) -> pd.DatetimeIndex:
+        """The distinct as-of dates of the panel, ascending."""
+        return pd.DatetimeIndex(self.frame["as_of"].unique()).sort_values()
+
+    def __repr__(self) -> str:
+        n_dates = self.frame["as_of"].nunique() if len(self.frame) else 0
+        return f"Panel({len(self.frame):,} rows, {len(self.feature_names)} features, {n_dates} as-of dates, spec {self.spec_hash})"
+
+
+# ----------------------------------------------------------------------------- kernel
+
+
+class _Grid:
+    """Grid rows ``(entity code, as_of day)`` sorted by day then code, and date slices."""
+
+    def __init__(self, code: np.ndarray, day: np.ndarray) -> None:
+        self.code = code
+        self.day = day
+        self.dates = np.unique(day)
+        edges = np.searchsorted(day, self.dates, side="left")
+        self.slices = [slice(int(a), int(b)) for a, b in zip(edges, [*edges[1:], len(day)], strict=True)]
+
+
+def _alive_grid(est: np.ndarray, end: np.ndarray, as_of_days: np.ndarray) -> _Grid:
+    # Alive at t: established before t, and not deregistered before t.
+    alive = (est[None, :] < as_of_days[:, None]) & (end[None, :] >= as_of_days[:, None])
+    t_idx, code = np.nonzero(alive)
+    return _Grid(code.astype(np.int64), as_of_days[t_idx].astype(np.int64))
+
+
+def _values(column: pd.Series, kind: str) -> np.ndarray:
+    """A column as float64 (NaN = missing), or int64 codes (-1 = missing) for distinct counts."""
+    if kind == "codes":
+        codes, _ = pd.factorize(column, use_na_sentinel=True)
+        return codes.astype(np.int64)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.float64)
+    return pd.to_numeric(column, errors="coerce").astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+class _Source:
+    """One source's records of the bucket, sorted, with per-feature arrays on demand."""
+
+    def __init__(self, table: pd.DataFrame, spec: SourceSpec, ids: pd.Index, by_record_id: bool = False) -> None:
+        if by_record_id and len(table):
+            # Records known on the same day keep record-id order, so "latest" does not
+            # depend on the row order of the input (which differs across Spark buckets).
+            table = table.sort_values(spec.record_id, kind="stable", ignore_index=True)
+        code = ids.get_indexer(table[spec.entity_key])
+        known = to_days(table[spec.known_at].to_numpy(dtype="datetime64[ns]"))
+        keep = (code >= 0) & (known != NEVER)
+        dropped = int(len(table) - keep.sum())
+        if dropped:
+            logger.info("source %s: %d records without a registered entity or known_at ignored", spec.name, dropped)
+        self.table = table.loc[keep] if dropped else table
+        self.spec = spec
+        self.sorted = SortedRecords(code[keep].astype(np.int64), known[keep])
+
+    def col(self, column: str, kind: str = "float") -> np.ndarray:
+        return self.sorted.take(_values(self.table[column], kind))
+
+    def days(self, column: str) -> np.ndarray:
+        return self.sorted.take(to_days(self.table[column].to_numpy(dtype="datetime64[ns]")))
+
+    def mask(self, feature: FeatureDef) -> np.ndarray:
+        if not feature.where:
+            return np.ones(len(self.sorted), dtype=bool)
+        return self.sorted.take(where_mask(self.table, feature.where))
+
+    def end_day(self, columns: Iterable[str]) -> np.ndarray:
+        end = np.full(len(self.sorted), NEVER, dtype=np.int64)
+        for column in columns:
+            end = np.minimum(end, self.days(column))
+        return end
+
+
+def _window_feature(f: FeatureDef, src: _Source, grid: _Grid, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """Values of one window or state feature at every grid row."""
+    base = src.mask(f)
+    day = src.sorted.day
+    agg = f.aggregation
+    values = None
+    if agg in ("sum", "mean", "share", "max", "min", "latest", "open_sum"):
+        values = src.col(f.column)
+    elif agg == "distinct_count":
+        values = src.col(f.column, kind="codes")
+    end = src.end_day(f.ended_by) if f.ended_by else None
+    valid_to = src.end_day([src.spec.valid_to]) if agg in _STATE_OPEN else None
+
+    def at(mask: np.ndarray, t: np.ndarray | int, lo_: np.ndarray, hi_: np.ndarray) -> np.ndarray:
+        if agg in ("count", "open_count"):
+            return count_in(mask, lo_, hi_)
+        if agg == "on_list":
+            return (count_in(mask, lo_, hi_) > 0).astype(np.float64)
+        if agg in ("sum", "open_sum"):
+            return sum_in(np.where(mask & ~np.isnan(values), values, 0.0), lo_, hi_)
+        if agg in ("mean", "share"):
+            ok = mask & ~np.isnan(values)
+            n = count_in(ok, lo_, hi_)
+            total = sum_in(np.where(ok, values, 0.0), lo_, hi_)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(n > 0, total / n, np.nan)
+        if agg in ("max", "min"):
+            return reduce_in(np.where(mask, values, np.nan), lo_, hi_, agg)
+        if agg == "distinct_count":
+            return distinct_in(np.where(mask, values, -1), lo_, hi_, src.sorted.entity)
+        if agg == "days_to_expiry":
+            return reduce_in(np.where(mask, valid_to.astype(np.float64), np.nan), lo_, hi_, "min") - t
+        if agg in ("days_since_last", "latest"):
+            j = last_index(mask, lo_, hi_)
+        elif agg == "days_since_first":
+            j = first_index(mask, lo_, hi_)
+        else:  # pragma: no cover - the spec vocabulary is closed
+            raise ValueError(f"unknown aggregation {agg!r}")
+        found = j >= 0
+        jj = np.where(found, j, 0)
+        if agg == "latest":
+            picked = values[jj] if len(values) else np.zeros(len(j))
+        else:
+            picked = (t - day[jj]).astype(np.float64) if len(day) else np.zeros(len(j))
+        return np.where(found, picked, np.nan)
+
+    per_date = f.time_dependent or agg in ("max", "min", "distinct_count", "days_to_expiry")
+    if not per_date:
+        return at(base, grid.day, lo, hi)
+    out = np.empty(len(grid.day), dtype=np.float64)
+    for t, rows in zip(grid.dates, grid.slices, strict=True):
+        mask = base
+        if end is not None:
+            if f.status == "ended":
+                mask = mask & (end < t)
+            elif f.status == "active" or agg in _STATE_OPEN:
+                mask = mask & (end >= t)
+        if valid_to is not None:
+            mask = mask & (valid_to >= t)
+        out[rows] = at(mask, int(t), lo[rows], hi[rows])
+    return out
+
+
+def _static_feature(f: FeatureDef, entities: pd.DataFrame, spec: SourceSpec, grid: _Grid, est: np.ndarray) -> np.ndarray:
+    if f.aggregation == "age":
+        return (grid.day - est[grid.code]) / 365.25
+    return _values(entities[f.column], "float")[grid.code]
+
+
+def compute_bucket(
+    tables: Mapping[str, pd.DataFrame],
+    entities: pd.DataFrame,
+    as_of_days: np.ndarray,
+    spec: FeatureSpec,
+    catalog: SourceCatalog | None = None,
+    *,
+    show_progress: bool | None = None,
+) -> pd.DataFrame:
+    """Features of one bucket of entities at every as-of date (the panel kernel).
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Records of the bucket's entities, one table per source the spec reads
+        (records of other entities are ignored).
+    entities : DataFrame
+        The bucket's rows of the entity source (unique entity ids).
+    as_of_days : ndarray of int
+        As-of dates as days since 1970-01-01.
+    spec : FeatureSpec
+        The features to compute.
+    catalog : SourceCatalog, optional
+        Source declarations; default ``spec.sources``.
+    show_progress : bool, optional
+        Progress bar over sources.
+
+    Returns
+    -------
+    DataFrame
+        ``entity_id``, ``as_of`` and one column per feature of ``spec``, one row per
+        entity alive at an as-of date, sorted by ``as_of`` then ``entity_id``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from riskml.features import compute_bucket, load_feature_spec
+    >>> spec = load_feature_spec()
+    >>> ents = pd.DataFrame({"entity_id": ["E0000001"], "entity_type": ["enterprise"], "industry": ["retail"],
+    ...     "district": ["D01"], "registered_capital": [50.0],
+    ...     "established": pd.to_datetime(["2020-01-01"]), "deregistered": pd.to_datetime([None])})
+    >>> days = np.array([pd.Timestamp("2021-01-01").value // 86_400_000_000_000])
+    >>> out = compute_bucket({}, ents, days, spec)
+    >>> float(out.loc[0, "entity_age_years"].round(2)), float(out.loc[0, "penalties_count_365d"])
+    (1.0, 0.0)
+    """
+    catalog = catalog if catalog is not None else spec.sources
+    ent_spec = catalog.entities
+    ids_sorted = pd.Index(entities[ent_spec.entity_key]).astype("str")
+    order = np.argsort(ids_sorted.to_numpy(dtype=object), kind="stable") if len(ids_sorted) else np.empty(0, int)
+    entities = entities.iloc[order].reset_index(drop=True)
+    ids = pd.Index(ids_sorted[order])
+    est = to_days(entities[ent_spec.known_at].to_numpy(dtype="datetime64[ns]"))
+    ended = (
+        to_days(entities[ent_spec.valid_to].to_numpy(dtype="datetime64[ns]"))
+        if ent_spec.valid_to
+        else np.full(len(entities), NEVER, dtype=np.int64)
+    )
+    grid = _alive_grid(est, ended, np.unique(np.asarray(as_of_days, dtype=np.int64)))
+    columns: dict[str, Any] = {}
+
+    by_source: dict[str, list[FeatureDef]] = {}
+    for f in spec.features:
+        by_source.setdefault(f.source, []).append(f)
+    for name in track(list(by_source), "features by source", show=show_progress):
+        feats = by_source[name]
+        if name == catalog.entity_source and all(f.kind == "static" for f in feats):
+            for f in feats:
+                columns[f.name] = _static_feature(f, entities, ent_spec, grid, est)
+            continue
+        src_spec = catalog[name]
+        table = tables.get(name)
+        if table is None:
+            table = _empty_table(src_spec)
+        src = _Source(table, src_spec, ids, by_record_id=any(f.aggregation == "latest" for f in feats))
+        hi = src.sorted.position(grid.code, grid.day)
+        starts: dict[float | None, np.ndarray] = {None: src.sorted.position(grid.code, np.iinfo(np.int32).min)}
+        for f in feats:
+            if f.kind == "static":
+                columns[f.name] = _static_feature(f, entities, ent_spec, grid, est)
+                continue
+            w = f.window_days if f.kind == "window" else None
+            if w not in starts:
+                starts[w] = src.sorted.position(grid.code, grid.day - int(w))
+            columns[f.name] = _window_feature(f, src, grid, hi, starts[w])
+
+    # One float64 block written in place: building the frame from per-feature arrays
+    # would copy every column once more.
+    numeric = [f for f in spec.features if not f.categorical]
+    block = np.empty((len(numeric), len(grid.day)), dtype=np.float64)
+    for i, f in enumerate(numeric):
+        block[i] = columns[f.name]
+    frame = pd.DataFrame(block.T, columns=[f.name for f in numeric], copy=False)
+    frame.insert(0, "entity_id", pd.array(ids.to_numpy()[grid.code], dtype="str"))
+    frame.insert(1, "as_of", (grid.day * _NS_PER_DAY).astype("datetime64[ns]"))
+    for loc, f in enumerate(spec.features, start=2):
+        if f.categorical:
+            values = columns[f.name]
+            codes = np.where(np.isnan(values), -1, values).astype(np.int64)
+            frame.insert(loc, f.name, pd.Categorical.from_codes(codes, categories=list(f.categories or ())))
+    return frame
+
+
+def _empty_table(spec: SourceSpec) -> pd.DataFrame:
+    dtypes = {"str": "str", "int": "int64", "float": "float64", "bool": "bool", "date": "datetime64[ns]"}
+    data = {}
+    for name, col in spec.columns.items():
+        if col.type == "category":
+            data[name] = pd.Categorical([], categories=list(col.categories or ()))
+        else:
+            data[name] = pd.Series([], dtype=dtypes[col.type])
+    return pd.DataFrame(data)
+
+
+# ----------------------------------------------------------------------------- panel
+
+
+def as_of_grid(records: Mapping[str, pd.DataFrame], catalog: SourceCatalog, as_of: Any = "quarterly") -> np.ndarray:
+    """As-of dates as days since 1970 (sorted, unique).
+
+    ``"quarterly"`` gives the quarter starts (Jan 1, Apr 1, Jul 1, Oct 1) after the
+    first record known in a non-registry source and up to the day after the last
+    known record; a list of dates is used as given.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskml.records import load_sources
+    >>> days = as_of_grid({}, load_sources(), ["2024-04-01", "2024-01-01"])
+    >>> pd.to_datetime(days, unit="D").strftime("%Y-%m-%d").tolist()
+    ['2024-01-01', '2024-04-01']
+    """
+    if isinstance(as_of, str) and as_of == "quarterly":
+        first, last = _record_span(records, catalog)
+        if first is None:
+            raise ValueError("as_of='quarterly' needs records with known_at dates; none were found")
+        start = pd.Timestamp(first * _NS_PER_DAY)
+        end = pd.Timestamp((last + 1) * _NS_PER_DAY)
+        dates = pd.date_range(start + pd.Timedelta(days=1), end, freq="QS")
+        dates = dates[(dates > start) & (dates <= end)]
+        if len(dates) == 0:
+            raise ValueError(f"records span {start.date()}..{end.date()}: no quarter start falls inside")
+        return np.unique(dates.to_numpy(dtype="datetime64[D]").astype(np.int64))
+    if isinstance(as_of, str | np.datetime64 | datetime.date):
+        as_of = [as_of]
+    try:
+        dates = pd.to_datetime(pd.Index(list(as_of)))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"as_of must be 'quarterly' or a list of dates; got {as_of!r} ({exc})") from None
+    if len(dates) == 0:
+        raise ValueError("as_of is an empty list; give at least one date or 'quarterly'")
+    if dates.hasnans:
+        raise ValueError(f"as_of contains missing dates: {list(as_of)!r}")
+    if (dates != dates.normalize()).any():
+        raise ValueError(f"as_of dates must be midnight dates (no time of day); got {list(dates[dates != dates.normalize()])}")
+    return np.unique(dates.to_numpy(dtype="datetime64[D]").astype(np.int64))
+
+
+def _record_span(records: Mapping[str, pd.DataFrame], catalog: SourceCatalog) -> tuple[int | None, int | None]:
+    firsts, lasts, reg_firsts = [], [], []
+    for name, table in records.items():
+        if name not in catalog or len(table) == 0:
+            continue
+        days = to_days(table[catalog[name].known_at].to_numpy(dtype="datetime64[ns]"))
+        days = days[days != NEVER]
+        if len(days) == 0:
+            continue
+        lasts.append(int(days.max()))
+        (reg_firsts if name == catalog.entity_source else firsts).append(int(days.min()))
+    firsts = firsts or reg_firsts
+    if not firsts:
+        return None, None
+    return min(firsts), max(lasts)
+
+
+def _check_records(records: Any, spec: FeatureSpec, catalog: SourceCatalog) -> dict[str, pd.DataFrame]:
+    if not isinstance(records, Mapping):
+        raise TypeError(f"records must be riskml.records.Records or a dict of DataFrames, not {type(records).__name__}")
+    tables = dict(records.items())
+    needed: dict[str, set[str]] = {}
+    for f in spec.features:
+        src = catalog[f.source]
+        cols = needed.setdefault(f.source, {src.entity_key, src.known_at})
+        cols.update(c for c in (f.column, *f.where, *f.ended_by) if c)
+        if f.aggregation in _STATE_OPEN and src.valid_to:
+            cols.add(src.valid_to)
+    ent = catalog.entities
+    needed.setdefault(catalog.entity_source, set()).update(c for c in (ent.entity_key, ent.known_at, ent.valid_to) if c)
+    if catalog.entity_source not in tables:
+        raise ValueError(f"records have no {catalog.entity_source!r} table (the entity registry); present: {sorted(tables)}")
+    missing_sources = sorted(s for s in needed if s not in tables)
+    if missing_sources:
+        raise ValueError(
+            f"records have no table for sources {missing_sources} that the feature spec reads; "
+            f"present: {sorted(tables)}. Pass those tables (they may be empty) or use a spec without them."
+        )
+    for source, cols in needed.items():
+        table = tables[source]
+        if not isinstance(table, pd.DataFrame):
+            raise TypeError(f"records[{source!r}] must be a DataFrame, not {type(table).__name__}")
+        absent = sorted(c for c in cols if c not in table.columns)
+        if absent:
+            raise ValueError(f"records[{source!r}] lacks columns {absent} used by the feature spec; has {list(table.columns)}")
+        for c in cols:
+            declared = catalog[source].columns[c].type
+            if declared == "date" and not pd.api.types.is_datetime64_dtype(table[c]):
+                raise TypeError(
+                    f"records[{source!r}][{c!r}] must be datetime64 (declared date), not {table[c].dtype}; "
+                    "riskml.records.validate converts declared types"
+                )
+    return tables
+
+
+def _effective_catalog(records: Any, spec: FeatureSpec) -> SourceCatalog:
+    own = getattr(records, "catalog", None)
+    if isinstance(own, SourceCatalog):
+        extra = {n: s for n, s in own.sources.items() if n not in spec.sources}
+        if extra:
+            return spec.sources.merged(SourceCatalog(entity_source=spec.sources.entity_source, sources={
+                **{spec.sources.entity_source: spec.sources.entities}, **extra}))
+    return spec.sources
+
+
+def _network_columns(spec: FeatureSpec, tables: dict[str, pd.DataFrame], entities: pd.DataFrame, frame: pd.DataFrame):
+    try:
+        from riskml.features import _network  # noqa: PLC0415  (optional module)
+    except ImportError:
+        logger.info("cross-entity features unavailable (riskml.features._network); skipped")
+        return None, None
+    grid = pd.DataFrame(
+        {"entity_id": frame["entity_id"], "as_of_day": frame["as_of"].to_numpy(dtype="datetime64[D]").astype(np.int64)}
+    )
+    values, catalog = _network.network_features(tables, entities, grid, spec.network)
+    if len(values) != len(grid):
+        raise RuntimeError(f"cross-entity features returned {len(values)} rows for a grid of {len(grid)}")
+    catalog = catalog.copy()
+    if "inspection_driven" not in catalog.columns:
+        catalog["inspection_driven"] = False
+    return values.reset_index(drop=True), catalog.reindex(columns=list(CATALOG_COLUMNS))
+
+
+def build_panel(
+    records: Mapping[str, pd.DataFrame],
+    as_of: str | Iterable[Any] = "quarterly",
+    spec: FeatureSpec | str | Path | None = None,
+    *,
+    show_progress: bool | None = None,
+) -> Panel:
+    """Build the point-in-time entity x as-of feature panel.
+
+    Parameters
+    ----------
+    records : Records or dict of str to DataFrame
+        One table per source, following ``features/sources.yaml`` (dates as
+        datetime64). Custom sources are read like built-in ones.
+    as_of : "quarterly" or list of dates
+        As-of dates. ``"quarterly"``: quarter starts within the records' span.
+    spec : FeatureSpec, path or None
+        The feature library: None for riskml's built-in one, a folder of YAML files,
+        or a loaded :class:`FeatureSpec`.
+    show_progress : bool, optional
+        Progress bars (default: when stderr is a terminal).
+
+    Returns
+    -------
+    Panel
+        One row per entity alive at each as-of date (established before it and not
+        deregistered before it), sorted by ``as_of`` then ``entity_id``.
+
+    Raises
+    ------
+    TypeError
+        When records are not DataFrames or a date column is not datetime64.
+    ValueError
+        When a table or column the spec reads is missing, or ``as_of`` is invalid.
+    riskml.SpecError
+        When the spec folder is invalid.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskml.features import build_panel
+    >>> ents = pd.DataFrame({"entity_id": ["E0000001", "E0000002"], "entity_type": ["enterprise"] * 2,
+    ...     "industry": ["retail"] * 2, "district": ["D01"] * 2, "registered_capital": [50.0, 10.0],
+    ...     "established": pd.to_datetime(["2020-01-01", "2023-06-01"]),
+    ...     "deregistered": pd.to_datetime([None, None])})
+    >>> pens = pd.DataFrame({"penalty_id": ["P1"], "entity_id": ["E0000001"],
+    ...     "published": pd.to_datetime(["2023-12-01"]), "amount": [2000.0],
+    ...     "severity": ["general"], "repaired": pd.to_datetime([None])})
+    >>> from riskml.features import load_feature_spec
+    >>> spec = load_feature_spec().subset(["entity_age_years", "penalties_count_365d"])
+    >>> panel = build_panel({"entities": ents, "penalties": pens}, ["2023-01-01", "2024-01-01"], spec)
+    >>> panel.frame[["entity_id", "penalties_count_365d"]].to_dict("list")
+    {'entity_id': ['E0000001', 'E0000001', 'E0000002'], 'penalties_count_365d': [0.0, 1.0, 0.0]}
+    """
+    started = time.perf_counter()
+    if spec is None or isinstance(spec, str | Path):
+        spec = load_feature_spec(spec)
+    elif not isinstance(spec, FeatureSpec):
+        raise TypeError(f"spec must be None, a folder path or a FeatureSpec, not {type(spec).__name__}")
+    catalog = _effective_catalog(records, spec)
+    tables = _check_records(records, spec, catalog)
+    as_of_days = as_of_grid(tables, catalog, as_of)
+    entities = tables[catalog.entity_source]
+    if entities[catalog.entities.entity_key].duplicated().any():
+        dups = entities.loc[entities[catalog.entities.entity_key].duplicated(), catalog.entities.entity_key]
+        raise ValueError(f"the entity registry has duplicate ids, e.g. {dups.head(3).tolist()}")
+    frame = compute_bucket(tables, entities, as_of_days, spec, catalog, show_progress=show_progress)
+    feature_catalog = spec.catalog()
+    if spec.network is not None:
+        values, net_catalog = _network_columns(spec, tables, entities, frame)
+        if values is not None:
+            frame = pd.concat([frame, values], axis=1)
+            feature_catalog = pd.concat([feature_catalog, net_catalog])
+    logger.info(
+        "panel: %d rows x %d features over %d as-of dates in %.2f s",
+        len(frame), len(feature_catalog), len(as_of_days), time.perf_counter() - started,
+    )
+    return Panel(frame=frame, catalog=feature_catalog, spec_hash=spec.hash())

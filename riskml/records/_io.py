@@ -1,0 +1,282 @@
+"""Reading and writing records: one Parquet or CSV file per source.
+
+A records folder holds ``<source>.parquet`` or ``<source>.csv`` per source (files whose
+name starts with ``.`` or ``_`` and other extensions are ignored). Reading coerces each
+declared column to its declared dtype when every value parses; a column with values
+that do not parse is kept as given so that :func:`~riskml.records.validate` can report
+them (nothing is turned into a null silently). A file for a source the catalog does not
+declare is kept too: strict validation rejects it, lenient validation quarantines all
+its rows with the reason ``undeclared_source``.
+
+Writing refuses anything that could carry personal data: raw (non-pseudonymised)
+values in personal columns, and sources or columns the catalog does not declare.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from riskml.records._privacy import PrivacyError, is_pseudonym
+from riskml.records._records import Records
+from riskml.records._sources import SourceCatalog, load_sources
+from riskml.records._validate import coerce_column
+
+__all__ = ["FORMATS", "from_frames", "read", "write"]
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("parquet", "csv")
+
+
+def _catalog(sources: SourceCatalog | str | os.PathLike[str] | None) -> SourceCatalog:
+    if sources is None:
+        return load_sources()
+    if isinstance(sources, SourceCatalog):
+        return sources
+    if isinstance(sources, (str, os.PathLike)):
+        return load_sources(sources)
+    raise TypeError(f"sources must be a SourceCatalog, a path to a sources.yaml, or None; got {type(sources).__name__}")
+
+
+def _personal_values_raw(records: Mapping[str, pd.DataFrame], catalog: SourceCatalog) -> dict[str, int]:
+    """``"source.column" -> number of non-null values that are not pseudonyms``."""
+    raw: dict[str, int] = {}
+    for name, table in records.items():
+        if name not in catalog:
+            continue
+        for col in catalog[name].personal_columns:
+            if col in table.columns:
+                values = table[col]
+                n = int((values.notna() & ~is_pseudonym(values)).sum())
+                if n:
+                    raw[f"{name}.{col}"] = n
+    return raw
+
+
+def from_frames(
+    tables: Mapping[str, pd.DataFrame],
+    sources: SourceCatalog | str | os.PathLike[str] | None = None,
+) -> Records:
+    """Raw records from a mapping ``source name -> DataFrame``.
+
+    Each declared column whose values all parse is coerced to its declared dtype;
+    other columns and undeclared sources are kept as given for
+    :func:`validate` to report. Each table gets a fresh ``RangeIndex`` (quarantine rows
+    refer to these positions). The inputs are not modified.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+    sources : SourceCatalog or path, optional
+        The declaration to follow: a catalog, or a path to a ``sources.yaml`` (see
+        :func:`load_sources`, including ``extends: builtin``). Default: built-in.
+
+    Returns
+    -------
+    Records
+        ``validated=False``; ``pseudonymised=True`` only when no personal column holds
+        a raw value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskml.records import from_frames
+    >>> raw = from_frames({"changes": pd.DataFrame({
+    ...     "change_id": ["C1"], "entity_id": ["E0000001"], "change_type": ["name"],
+    ...     "changed": ["2023-06-01"]})})
+    >>> raw["changes"].dtypes.astype(str).tolist()
+    ['str', 'str', 'category', 'datetime64[ns]']
+    """
+    catalog = _catalog(sources)
+    if not isinstance(tables, Mapping):
+        raise TypeError(f"tables must be a mapping of source name to DataFrame, got {type(tables).__name__}")
+    out: dict[str, pd.DataFrame] = {}
+    for name, frame in tables.items():
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"table for source {name!r} must be a pandas DataFrame, got {type(frame).__name__}")
+        frame = frame.reset_index(drop=True)
+        if name not in catalog:
+            logger.warning("source %r is not declared (declared: %s); validation will report it", name, sorted(catalog.sources))
+            out[name] = frame
+            continue
+        spec = catalog[name]
+        columns = {}
+        for col in frame.columns:
+            cspec = spec.columns.get(col)
+            if cspec is None:
+                columns[col] = frame[col]
+                continue
+            coerced = coerce_column(frame[col], cspec)
+            if coerced.bad.any():
+                logger.info("source %r column %r: %d value(s) do not parse as %s; kept as given", name, col, int(coerced.bad.sum()), cspec.type)
+                columns[col] = frame[col]
+            else:
+                values = coerced.values
+                if cspec.type in ("int", "bool") and not cspec.nullable and not values.isna().any():
+                    values = values.astype("int64" if cspec.type == "int" else "bool")
+                columns[col] = values
+        out[name] = pd.DataFrame(columns, index=frame.index)
+    pseudonymised = not _personal_values_raw(out, catalog)
+    return Records(tables=out, catalog=catalog, pseudonymised=pseudonymised)
+
+
+def read(
+    path: str | os.PathLike[str] | Mapping[str, pd.DataFrame],
+    sources: SourceCatalog | str | os.PathLike[str] | None = None,
+) -> Records:
+    """Read raw records from a folder with one ``<source>.parquet`` or ``<source>.csv`` per source.
+
+    CSV files are read as UTF-8 text; an empty field is null, every other text is kept
+    for coercion. A mapping of DataFrames is passed on to :func:`from_frames`.
+
+    Parameters
+    ----------
+    path : str, PathLike or mapping of str to DataFrame
+        The folder (or the tables).
+    sources : SourceCatalog or path, optional
+        The declaration to follow (see :func:`from_frames`). Default: built-in.
+
+    Returns
+    -------
+    Records
+        Raw records; call :func:`validate` before use.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder does not exist or holds no record file.
+    ValueError
+        When one source has both a Parquet and a CSV file.
+
+    See Also
+    --------
+    write, validate
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> from riskml.records import read
+    >>> folder = tempfile.mkdtemp()
+    >>> pd.DataFrame({"change_id": ["C1"], "entity_id": ["E0000001"], "change_type": ["name"],
+    ...               "changed": ["2023-06-01"]}).to_csv(f"{folder}/changes.csv", index=False)
+    >>> read(folder)
+    Records(changes=1; pseudonymised)
+    """
+    if isinstance(path, Mapping):
+        return from_frames(path, sources)
+    folder = Path(path)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"records folder {str(folder)!r} does not exist or is not a folder")
+    files: dict[str, Path] = {}
+    for file in sorted(folder.iterdir()):
+        if file.name.startswith((".", "_")) or file.suffix not in (".parquet", ".csv") or not file.is_file():
+            continue
+        if file.stem in files:
+            raise ValueError(f"source {file.stem!r} has two files in {str(folder)!r}: {files[file.stem].name} and {file.name}; keep one")
+        files[file.stem] = file
+    if not files:
+        raise FileNotFoundError(f"no <source>.parquet or <source>.csv files in {str(folder)!r}")
+    tables = {}
+    for name, file in files.items():
+        if file.suffix == ".parquet":
+            tables[name] = pd.read_parquet(file)
+        else:
+            tables[name] = pd.read_csv(file, dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8")
+    logger.info("read %d source file(s) from %s", len(tables), folder)
+    return from_frames(tables, sources)
+
+
+def write(
+    records: Records,
+    path: str | os.PathLike[str],
+    format: Literal["parquet", "csv"] = "parquet",
+) -> list[Path]:
+    """Write one file per source into a folder, refusing anything personal.
+
+    Each file is written to a temporary name and moved into place, so a reader never
+    sees half a file. Dates are written as ``YYYY-MM-DD`` in CSV. The quarantine table
+    is not written.
+
+    Parameters
+    ----------
+    records : Records
+        Usually validated (hence pseudonymised) records.
+    path : str or PathLike
+        The folder; created when missing. Existing files of the same sources are
+        replaced.
+    format : {"parquet", "csv"}
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    PrivacyError
+        When a personal column holds raw (non-pseudonymised) values, or a table is for
+        an undeclared source or has undeclared columns (which could hold personal
+        data). The message names source and column, never a value.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> from riskml.records import from_frames, read, write
+    >>> raw = from_frames({"complaints": pd.DataFrame({
+    ...     "complaint_id": ["K1"], "entity_id": ["E0000001"], "received": ["2024-01-02"],
+    ...     "resolved": ["2024-01-09"], "channel": ["online"], "substantiated": [True],
+    ...     "complainant_phone": ["13800000000"]})})
+    >>> write(raw, tempfile.mkdtemp())
+    Traceback (most recent call last):
+    ...
+    riskml.records._privacy.PrivacyError: refusing to write raw personal values (complaints.complainant_phone: 1 value(s)); validate the records first, which pseudonymises them
+    """
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+    if not isinstance(records, Records):
+        raise TypeError(f"write expects Records, got {type(records).__name__}")
+    catalog = records.catalog
+    undeclared = sorted(n for n in records.tables if n not in catalog)
+    if undeclared:
+        raise PrivacyError(
+            f"refusing to write undeclared source(s) {undeclared}: riskml writes only declared "
+            "sources, whose personal columns are known; declare them or drop them"
+        )
+    extra = {n: [c for c in t.columns if c not in catalog[n].columns] for n, t in records.tables.items()}
+    extra = {n: cols for n, cols in extra.items() if cols}
+    if extra:
+        raise PrivacyError(
+            f"refusing to write undeclared column(s) {extra}: they could hold personal data; "
+            "declare them in the sources, or validate the records (which drops them)"
+        )
+    raw = _personal_values_raw(records.tables, catalog)
+    if raw:
+        listed = ", ".join(f"{k}: {n:,} value(s)" for k, n in raw.items())
+        raise PrivacyError(f"refusing to write raw personal values ({listed}); validate the records first, which pseudonymises them")
+
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table in records.tables.items():
+        target = folder / f"{name}.{format}"
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".{format}", dir=folder)
+        os.close(fd)
+        try:
+            if format == "parquet":
+                table.to_parquet(tmp, index=False)
+            else:
+                table.to_csv(tmp, index=False, date_format="%Y-%m-%d", encoding="utf-8")
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        written.append(target)
+    logger.info("wrote %d source file(s) to %s", len(written), folder)
+    return written

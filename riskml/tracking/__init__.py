@@ -1,0 +1,44 @@
+"""MLflow tracking, the model registry and gated promotion (模型跟踪与晋级).
+
+MLflow is riskml's system of record. :func:`configure` points MLflow at the embedded
+store under the riskml home (or at the server in ``MLFLOW_TRACKING_URI``);
+:func:`log_training_run` logs a trained model with its backtest and registers it as
+``riskml-<target>`` with alias ``challenger``; :func:`promote` moves ``champion`` when
+the gates of ``experiments/promotion.yaml`` pass; :func:`load_model` returns the
+champion (or any version) as a RiskModel, cached per process.
+
+Examples
+--------
+>>> from riskml.tracking import psi
+>>> psi([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], bins=2)
+0.0
+"""
+
+from __future__ import annotations
+
+from riskml.tracking._promotion import GateResult, PromotionDecision, PromotionGates, load_gates, promote
+from riskml.tracking._psi import psi
+from riskml.tracking._registry import clear_model_cache, load_model, log_model, resolve_version
+from riskml.tracking._runs import log_training_run, metric_table, panel_schema
+from riskml.tracking._store import TrackingConfig, configure, ensure_experiment, experiment_name, registered_model_name
+
+__all__ = [
+    "GateResult",
+    "PromotionDecision",
+    "PromotionGates",
+    "TrackingConfig",
+    "clear_model_cache",
+    "configure",
+    "ensure_experiment",
+    "experiment_name",
+    "load_gates",
+    "load_model",
+    "log_model",
+    "log_training_run",
+    "metric_table",
+    "panel_schema",
+    "promote",
+    "psi",
+    "registered_model_name",
+    "resolve_version",
+]

@@ -1,0 +1,120 @@
+"""Backtest plots logged with each training run (matplotlib Agg, no global pyplot state).
+
+Each function returns a :class:`matplotlib.figure.Figure` built with the object API,
+so plotting is safe in threads and never opens a window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
+
+__all__ = ["calibration_curve", "contribution_bar", "grade_distribution", "lift_curve"]
+
+
+def _figure(width: float = 5.5, height: float = 4.0) -> Figure:
+    figure = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def calibration_curve(probability: ArrayLike, label: ArrayLike, bins: int = 10) -> Figure:
+    """Observed positive rate against mean predicted probability, by quantile bin.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0, 0.3, 500)
+    >>> calibration_curve(p, rng.uniform(size=500) < p).axes[0].get_xlabel()
+    'mean predicted probability'
+    """
+    p = np.asarray(probability, dtype="float64")
+    y = np.asarray(label, dtype="float64")
+    edges = np.unique(np.quantile(p, np.linspace(0, 1, bins + 1)))
+    which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
+    count = np.bincount(which)
+    keep = count > 0
+    mean_p = np.bincount(which, weights=p)[keep] / count[keep]
+    rate = np.bincount(which, weights=y)[keep] / count[keep]
+    figure = _figure()
+    ax = figure.add_subplot()
+    top = float(max(mean_p.max(initial=0), rate.max(initial=0), 1e-3))
+    ax.plot([0, top], [0, top], linestyle="--", color="grey", label="perfect")
+    ax.plot(mean_p, rate, marker="o", label="model")
+    ax.set_xlabel("mean predicted probability")
+    ax.set_ylabel("observed positive rate")
+    ax.set_title("Calibration (latest test date)")
+    ax.legend()
+    return figure
+
+
+def lift_curve(probability: ArrayLike, label: ArrayLike) -> Figure:
+    """Share of positives found against share of entities inspected, riskiest first.
+
+    Examples
+    --------
+    >>> lift_curve([0.9, 0.1, 0.5], [1, 0, 0]).axes[0].get_ylabel()
+    'share of positives found'
+    """
+    p = np.asarray(probability, dtype="float64")
+    y = np.asarray(label, dtype="float64")
+    order = np.argsort(-p, kind="stable")
+    found = np.concatenate([[0.0], np.cumsum(y[order])]) / max(y.sum(), 1.0)
+    share = np.linspace(0, 1, len(p) + 1)
+    figure = _figure()
+    ax = figure.add_subplot()
+    ax.plot(share, found, label="model")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="random inspection")
+    ax.set_xlabel("share of entities inspected")
+    ax.set_ylabel("share of positives found")
+    ax.set_title("Lift / gains (latest test date)")
+    ax.legend()
+    return figure
+
+
+def grade_distribution(as_of: ArrayLike, grade: ArrayLike) -> Figure:
+    """Share of entities per grade at each test date (stacked bars).
+
+    Examples
+    --------
+    >>> grade_distribution(["2024-01-01"] * 3, ["A", "B", "B"]).axes[0].get_ylabel()
+    'share of entities'
+    """
+    frame = pd.DataFrame({"as_of": pd.to_datetime(pd.Series(as_of)).dt.strftime("%Y-%m-%d"),
+                          "grade": pd.Series(grade).astype("str")})
+    shares = pd.crosstab(frame["as_of"], frame["grade"], normalize="index").sort_index(axis=1)
+    figure = _figure(6.5, 4.0)
+    ax = figure.add_subplot()
+    bottom = np.zeros(len(shares))
+    for grade_name in shares.columns:
+        ax.bar(shares.index, shares[grade_name].to_numpy(), bottom=bottom, label=str(grade_name))
+        bottom += shares[grade_name].to_numpy()
+    ax.set_ylabel("share of entities")
+    ax.set_title("Grade distribution by test date")
+    ax.tick_params(axis="x", labelrotation=45)
+    ax.legend(title="grade")
+    figure.tight_layout()
+    return figure
+
+
+def contribution_bar(mean_abs: Mapping[str, float], top: int = 20) -> Figure:
+    """Horizontal bars of the largest mean |SHAP contributions| (log-odds).
+
+    Examples
+    --------
+    >>> contribution_bar({"a": 0.3, "b": 0.1}).axes[0].get_xlabel()
+    'mean |contribution| (log-odds)'
+    """
+    items = sorted(mean_abs.items(), key=lambda kv: kv[1], reverse=True)[:top][::-1]
+    figure = _figure(6.5, max(2.5, 0.3 * len(items) + 1))
+    ax = figure.add_subplot()
+    ax.barh([k for k, _ in items], [v for _, v in items])
+    ax.set_xlabel("mean |contribution| (log-odds)")
+    ax.set_title("SHAP summary (sample of the training panel)")
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,331 @@
+"""Gated promotion of a challenger to champion (模型晋级).
+
+MLflow's open-source registry has no approval step, so the gate lives here. The gates
+are declared in ``experiments/promotion.yaml``:
+
+* absolute gates (minimum AUC, maximum calibration error on the latest test date)
+  apply to every challenger and are the only gates for a first model;
+* relative gates compare the challenger with the current champion on the **same**
+  backtest split (the latest test date both runs evaluated): AUC may not drop by
+  more than a margin, calibration error may not rise by more than a margin, and the
+  PSI between the two models' scores on that date must stay below a bound.
+
+Only when every gate passes does :func:`promote` move ``champion`` (keeping the old
+one as ``previous_champion``). Every decision is written to the challenger's run, as
+the tag ``riskml.promotion`` and the artifact ``promotion/decision-<time>.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import Field
+
+from riskml._specs import SpecModel, load_yaml, parse_spec, resolve_spec
+from riskml.tracking._psi import psi
+from riskml.tracking._runs import SCORES_ARTIFACT
+from riskml.tracking._store import TrackingConfig, configure, registered_model_name
+
+__all__ = ["GateResult", "PromotionDecision", "PromotionGates", "load_gates", "promote"]
+
+logger = logging.getLogger(__name__)
+
+_SPLIT_METRIC = re.compile(r"^(?P<metric>[^.]+)\.split_(?P<split>\d{4}-\d{2}-\d{2})\.(?P<population>.+)$")
+DECISION_TAG = "riskml.promotion"
+
+
+class AbsoluteGates(SpecModel):
+    """Gates every challenger must pass."""
+
+    min_auc: float = Field(ge=0, le=1)
+    max_calibration_error: float = Field(ge=0)
+
+
+class RelativeGates(SpecModel):
+    """Gates against the current champion on the same backtest split."""
+
+    max_auc_drop: float = Field(ge=0)
+    max_calibration_error_increase: float = Field(ge=0)
+    max_score_psi: float = Field(gt=0)
+    psi_bins: int = Field(default=10, ge=2)
+
+
+class PromotionGates(SpecModel):
+    """The promotion spec (``experiments/promotion.yaml``).
+
+    Examples
+    --------
+    >>> gates = load_gates()
+    >>> gates.population, gates.absolute.min_auc > 0.5
+    ('all', True)
+    """
+
+    auc_metric: str = "auc"
+    calibration_metric: str = "calibration_error"
+    population: str = "all"
+    absolute: AbsoluteGates
+    relative: RelativeGates
+
+
+def load_gates(gates: PromotionGates | Mapping[str, Any] | str | Path | None = None) -> PromotionGates:
+    """Promotion gates from a spec object, a dict, a YAML path or the bundled default.
+
+    Examples
+    --------
+    >>> load_gates({"absolute": {"min_auc": 0.7, "max_calibration_error": 0.02},
+    ...             "relative": {"max_auc_drop": 0, "max_calibration_error_increase": 0,
+    ...                          "max_score_psi": 0.1}}).absolute.min_auc
+    0.7
+    """
+    if isinstance(gates, PromotionGates):
+        return gates
+    if isinstance(gates, Mapping):
+        return parse_spec(PromotionGates, dict(gates), "<promotion gates>")
+    path = resolve_spec("experiments", "promotion") if gates is None else resolve_spec("experiments", str(gates))
+    return parse_spec(PromotionGates, load_yaml(path), path)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One gate's outcome: the measured value, the threshold and whether it passed.
+
+    Examples
+    --------
+    >>> GateResult("min_auc", 0.72, 0.6, True, ">=").passed
+    True
+    """
+
+    name: str
+    value: float | None
+    threshold: float | None
+    passed: bool
+    rule: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """The outcome of :func:`promote`.
+
+    Attributes
+    ----------
+    target : str
+    challenger_version : str
+    champion_version : str or None
+        Champion at decision time (``None`` for a first model).
+    promoted : bool
+        Whether ``champion`` now points at the challenger.
+    gates : tuple of GateResult
+    split : str or None
+        The test date the gates compared on.
+    decided_at : str
+        UTC ISO timestamp.
+
+    Examples
+    --------
+    >>> d = PromotionDecision("credit", "2", "1", False, (GateResult("min_auc", 0.5, 0.6, False, ">="),))
+    >>> d.failed_gates
+    ('min_auc',)
+    """
+
+    target: str
+    challenger_version: str
+    champion_version: str | None
+    promoted: bool
+    gates: tuple[GateResult, ...]
+    split: str | None = None
+    challenger_run_id: str | None = None
+    decided_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    @property
+    def failed_gates(self) -> tuple[str, ...]:
+        """Names of the gates that failed."""
+        return tuple(g.name for g in self.gates if not g.passed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (as recorded on the challenger's run)."""
+        return asdict(self)
+
+
+def promote(
+    target: str,
+    *,
+    version: int | str | None = None,
+    gates: PromotionGates | Mapping[str, Any] | str | Path | None = None,
+    config: TrackingConfig | None = None,
+) -> PromotionDecision:
+    """Promote the challenger of ``riskml-<target>`` to champion if every gate passes.
+
+    Parameters
+    ----------
+    target : str
+        Model target, e.g. ``"credit"``.
+    version : int or str, optional
+        Version to consider; default the version with alias ``challenger``.
+    gates : PromotionGates, dict or path, optional
+        Promotion spec; default ``experiments/promotion.yaml``.
+    config : TrackingConfig, optional
+        Result of :func:`configure`.
+
+    Returns
+    -------
+    PromotionDecision
+        Also recorded on the challenger's run. A refused promotion leaves every alias
+        untouched.
+
+    Raises
+    ------
+    LookupError
+        If there is no such version or no challenger.
+
+    Examples
+    --------
+    >>> from riskml.tracking import promote
+    >>> callable(promote)
+    True
+    """
+    from mlflow import MlflowClient
+
+    from riskml.tracking._registry import resolve_version
+
+    spec = load_gates(gates)
+    config = config or configure()
+    client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.registry_uri)
+    name = registered_model_name(target)
+    challenger = resolve_version(target, alias="challenger", version=version, config=config)
+    try:
+        champion = resolve_version(target, alias="champion", config=config)
+    except LookupError:
+        champion = None
+
+    chall_metrics = _split_metrics(client, challenger.run_id, spec.population)
+    results: list[GateResult] = []
+    split: str | None = None
+    if champion is not None and str(champion.version) == str(challenger.version):
+        results.append(GateResult("not_already_champion", None, None, False, "",
+                                  f"version {challenger.version} is already the champion"))
+    elif not chall_metrics:
+        results.append(GateResult("has_backtest_metrics", None, None, False, "",
+                                  f"run {challenger.run_id} has no split metrics for population {spec.population!r}"))
+    else:
+        split = max(chall_metrics)
+        if champion is not None:
+            champ_metrics = _split_metrics(client, champion.run_id, spec.population)
+            common = sorted(set(chall_metrics) & set(champ_metrics))
+            if not common:
+                results.append(GateResult("same_backtest", None, None, False, "",
+                                          "challenger and champion share no test date; run the same backtest"))
+                split = None
+            else:
+                split = common[-1]
+                results += _relative_gates(client, spec, chall_metrics[split], champ_metrics[split],
+                                           challenger.run_id, champion.run_id, split)
+        if split is not None:
+            results = _absolute_gates(spec, chall_metrics[split]) + results
+
+    passed = bool(results) and all(g.passed for g in results)
+    decision = PromotionDecision(
+        target=target, challenger_version=str(challenger.version),
+        champion_version=None if champion is None else str(champion.version),
+        promoted=passed, gates=tuple(results), split=split, challenger_run_id=challenger.run_id,
+    )
+    if passed:
+        if champion is not None:
+            client.set_registered_model_alias(name, "previous_champion", str(champion.version))
+        client.set_registered_model_alias(name, "champion", str(challenger.version))
+        if _alias_version(client, name, "challenger") == str(challenger.version):
+            client.delete_registered_model_alias(name, "challenger")
+        logger.info("promoted %s version %s to champion", name, challenger.version)
+    else:
+        logger.warning("refused to promote %s version %s: failed %s", name, challenger.version, decision.failed_gates)
+    _record(client, decision, name)
+    return decision
+
+
+def _split_metrics(client: Any, run_id: str | None, population: str) -> dict[str, dict[str, float]]:
+    """``{split: {metric: value}}`` from a run's ``<metric>.split_<date>.<population>`` metrics."""
+    if run_id is None:
+        return {}
+    out: dict[str, dict[str, float]] = {}
+    for key, value in client.get_run(run_id).data.metrics.items():
+        match = _SPLIT_METRIC.match(key)
+        if match and match["population"] == population:
+            out.setdefault(match["split"], {})[match["metric"]] = float(value)
+    return out
+
+
+def _gate(name: str, value: float | None, threshold: float, rule: str, detail: str = "") -> GateResult:
+    if value is None or math.isnan(value):
+        return GateResult(name, None, threshold, False, rule, detail or "metric not logged")
+    ok = value >= threshold if rule == ">=" else value <= threshold
+    return GateResult(name, float(value), float(threshold), bool(ok), rule, detail)
+
+
+def _absolute_gates(spec: PromotionGates, metrics: Mapping[str, float]) -> list[GateResult]:
+    return [
+        _gate("min_auc", metrics.get(spec.auc_metric), spec.absolute.min_auc, ">="),
+        _gate("max_calibration_error", metrics.get(spec.calibration_metric), spec.absolute.max_calibration_error, "<="),
+    ]
+
+
+def _relative_gates(client: Any, spec: PromotionGates, chall: Mapping[str, float], champ: Mapping[str, float],
+                    chall_run: str, champ_run: str, split: str) -> list[GateResult]:
+    rel = spec.relative
+    results = []
+    auc_c, auc_p = chall.get(spec.auc_metric), champ.get(spec.auc_metric)
+    drop = None if auc_c is None or auc_p is None else auc_p - auc_c
+    results.append(_gate("max_auc_drop", drop, rel.max_auc_drop, "<=", f"champion {auc_p}, challenger {auc_c}"))
+    ce_c, ce_p = chall.get(spec.calibration_metric), champ.get(spec.calibration_metric)
+    rise = None if ce_c is None or ce_p is None else ce_c - ce_p
+    results.append(_gate("max_calibration_error_increase", rise, rel.max_calibration_error_increase, "<=",
+                         f"champion {ce_p}, challenger {ce_c}"))
+    try:
+        value = psi(_scores(client, champ_run, split), _scores(client, chall_run, split), bins=rel.psi_bins)
+        detail = f"scores on {split}"
+    except (OSError, ValueError, KeyError) as exc:
+        value, detail = None, f"scores on {split} unavailable: {exc}"
+    results.append(_gate("max_score_psi", value, rel.max_score_psi, "<=", detail))
+    return results
+
+
+def _scores(client: Any, run_id: str, split: str) -> pd.Series:
+    with tempfile.TemporaryDirectory(prefix="riskml-scores-") as tmp:
+        path = client.download_artifacts(run_id, SCORES_ARTIFACT, tmp)
+        scores = pd.read_parquet(path)
+    on_split = scores.loc[scores["as_of"] == pd.Timestamp(split), "score"]
+    if on_split.empty:
+        raise ValueError(f"run {run_id} logged no scores for {split}")
+    return on_split
+
+
+def _alias_version(client: Any, name: str, alias: str) -> str | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None
+
+
+def _record(client: Any, decision: PromotionDecision, name: str) -> None:
+    payload = decision.to_dict()
+    summary = {"promoted": decision.promoted, "decided_at": decision.decided_at, "split": decision.split,
+               "champion_version": decision.champion_version,
+               "gates": {g.name: [g.value, g.threshold, g.passed] for g in decision.gates}}
+    run_id = decision.challenger_run_id
+    if run_id is not None:
+        client.set_tag(run_id, DECISION_TAG, json.dumps(summary, default=str))
+        stamp = decision.decided_at.replace(":", "").replace("+0000", "Z")
+        client.log_dict(run_id, payload, f"promotion/decision-{stamp}.json")
+    client.set_model_version_tag(name, decision.challenger_version, "promotion",
+                                 "promoted" if decision.promoted else "refused: " + ",".join(decision.failed_gates))

@@ -1,0 +1,218 @@
+"""Logging a RiskModel as an MLflow pyfunc, and loading registered versions back.
+
+Registered models are named ``riskml-<target>``; versions are addressed by alias
+(``champion``, ``challenger``, ``previous_champion``) or number. :func:`load_model`
+keeps one RiskModel per (store, model, version) per process, so a scoring service
+pays the ~1 s cold load once; the first load of a version holds a lock so
+concurrent callers wait for it instead of loading twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+from riskml.tracking._store import TrackingConfig, configure, ensure_experiment, registered_model_name
+
+__all__ = ["clear_model_cache", "load_model", "log_model", "resolve_version"]
+
+logger = logging.getLogger(__name__)
+
+_cache: dict[tuple[str, str, str], Any] = {}
+_cache_guard = threading.Lock()
+_load_locks: dict[tuple[str, str, str], threading.Lock] = {}
+
+
+def log_model(
+    model: Any,
+    *,
+    name: str = "model",
+    registered_model_name: str | None = None,
+    tags: dict[str, str] | None = None,
+    config: TrackingConfig | None = None,
+) -> str:
+    """Log ``model`` as a pyfunc in the active run (or a new run) and return its URI.
+
+    The model is saved with ``model.save`` into a temporary folder and logged as the
+    ``risk_model`` artifact of a models-from-code pyfunc, with a feature signature and
+    pinned requirements (no requirement inference subprocess).
+
+    Parameters
+    ----------
+    model : RiskModel
+        The trained model.
+    name : str, default "model"
+        Name of the logged model within the run.
+    registered_model_name : str, optional
+        Also register the logged model under this name (e.g. ``"riskml-credit"``).
+    tags : dict, optional
+        Tags of the logged model.
+    config : TrackingConfig, optional
+        Result of :func:`configure`; configured from the environment when omitted.
+
+    Returns
+    -------
+    str
+        The logged model's URI (``models:/m-<id>``).
+
+    Examples
+    --------
+    >>> from riskml.tracking import log_model
+    >>> callable(log_model)
+    True
+    """
+    return log_pyfunc(model, name=name, registered_model_name=registered_model_name, tags=tags,
+                      config=config).model_uri
+
+
+def log_pyfunc(model: Any, *, name: str = "model", registered_model_name: str | None = None,
+               tags: dict[str, str] | None = None, config: TrackingConfig | None = None) -> Any:
+    """Like :func:`log_model`, returning MLflow's ``ModelInfo`` (with the registered version)."""
+    import mlflow
+
+    from riskml.models._pyfunc import (
+        ARTIFACT_META,
+        ARTIFACT_MODEL,
+        RiskModelPyfunc,  # noqa: F401  (fail early if the pyfunc cannot be imported)
+        model_signature,
+        pinned_requirements,
+        write_meta,
+        write_model_code,
+    )
+
+    config = config or configure()
+    started = None
+    if mlflow.active_run() is None:
+        started = mlflow.start_run(experiment_id=ensure_experiment(model.target, config))
+    try:
+        with tempfile.TemporaryDirectory(prefix="riskml-model-") as tmp, warnings.catch_warnings():
+            # An input example would carry values; the signature already fixes the schema.
+            warnings.filterwarnings("ignore", message=".*input example was not provided.*")
+            folder = Path(tmp)
+            model_dir = folder / ARTIFACT_MODEL
+            model.save(model_dir)
+            info = mlflow.pyfunc.log_model(
+                name=name,
+                python_model=str(write_model_code(folder)),
+                artifacts={ARTIFACT_MODEL: str(model_dir), ARTIFACT_META: str(write_meta(model, folder))},
+                signature=model_signature(model),
+                pip_requirements=pinned_requirements(),
+                registered_model_name=registered_model_name,
+                tags=tags,
+            )
+    finally:
+        if started is not None:
+            mlflow.end_run()
+    logger.info("logged %s model as %s", model.target, info.model_uri)
+    return info
+
+
+def resolve_version(target: str, *, alias: str | None = "champion", version: int | str | None = None,
+                    config: TrackingConfig | None = None) -> Any:
+    """The registry's ModelVersion of ``riskml-<target>`` for ``version`` or ``alias``.
+
+    Raises
+    ------
+    LookupError
+        If the model, the version or the alias does not exist.
+
+    Examples
+    --------
+    >>> from riskml.tracking import resolve_version
+    >>> callable(resolve_version)
+    True
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    config = config or configure()
+    client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.registry_uri)
+    name = registered_model_name(target)
+    try:
+        if version is not None:
+            return client.get_model_version(name, str(version))
+        if alias is None:
+            raise ValueError("give an alias (e.g. 'champion') or a version number")
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException as exc:
+        wanted = f"version {version}" if version is not None else f"alias {alias!r}"
+        raise LookupError(f"registered model {name!r} has no {wanted} in {config.registry_uri} "
+                          f"(train and register a model first, or check the target name): {exc.message}") from None
+
+
+def load_model(target: str, *, alias: str = "champion", version: int | str | None = None,
+               config: TrackingConfig | None = None) -> Any:
+    """The RiskModel of ``riskml-<target>`` at ``alias`` (default champion) or ``version``.
+
+    The alias is resolved on every call (one registry query), so a moved champion is
+    picked up; the model itself is loaded once per version and cached for the process.
+    Concurrent first calls for the same version load it once.
+
+    Parameters
+    ----------
+    target : str
+        Model target, e.g. ``"credit"``.
+    alias : str, default "champion"
+        Registry alias to load when ``version`` is not given.
+    version : int or str, optional
+        Explicit version number; wins over ``alias``.
+    config : TrackingConfig, optional
+        Result of :func:`configure`.
+
+    Returns
+    -------
+    RiskModel
+
+    Raises
+    ------
+    LookupError
+        If no such registered version exists.
+
+    Examples
+    --------
+    >>> from riskml.tracking import load_model
+    >>> callable(load_model)
+    True
+    """
+    config = config or configure()
+    found = resolve_version(target, alias=alias, version=version, config=config)
+    key = (config.registry_uri, found.name, str(found.version))
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    with _cache_guard:
+        lock = _load_locks.setdefault(key, threading.Lock())
+    with lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            return cached
+        model = _load_version(found.name, str(found.version))
+        _cache[key] = model
+        return model
+
+
+def clear_model_cache() -> None:
+    """Forget every model cached by :func:`load_model` in this process.
+
+    Examples
+    --------
+    >>> clear_model_cache()
+    """
+    with _cache_guard:
+        _cache.clear()
+        _load_locks.clear()
+
+
+def _load_version(name: str, version: str) -> Any:
+    import mlflow.pyfunc
+
+    logger.info("loading models:/%s/%s", name, version)
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    model = pyfunc.unwrap_python_model().model
+    if model is None:
+        raise RuntimeError(f"models:/{name}/{version} did not load a RiskModel")
+    return model

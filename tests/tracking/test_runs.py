@@ -1,0 +1,99 @@
+"""A training run logs params, split metrics, specs, schema, plots and the model, and nothing personal."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from factory import PERSONAL_NAME, PERSONAL_PHONE
+from riskml.tracking import log_training_run, metric_table, panel_schema, resolve_version
+
+
+@pytest.fixture(scope="module")
+def logged(tracking_home, good):
+    import os
+
+    from riskml.tracking import configure
+
+    saved = os.environ.get("RISKML_HOME")
+    os.environ["RISKML_HOME"] = str(tracking_home)
+    try:
+        config = configure()
+        run_id = log_training_run(
+            good.model, metrics=good.metrics,
+            specs={"model": "models/credit.yaml", "backtest": {"gap_days": 365, "test_dates": 2}},
+            panel_schema=good.frame, predictions=good.predictions, tags={"purpose": "test"})
+        return config, run_id
+    finally:
+        if saved is not None:
+            os.environ["RISKML_HOME"] = saved
+
+
+def test_log_and_register_gives_the_challenger_alias_with_version_tags(store, logged, good):
+    _, run_id = logged
+    version = resolve_version("credit", alias="challenger")
+    assert version.run_id == run_id
+    assert version.tags["spec_hash"] == good.model.spec_hash
+    assert version.tags["latest_split"] == "2023-01-01"
+    assert json.loads(version.tags["meta.test_as_of"]) == ["2022-10-01", "2023-01-01"]
+    assert float(version.tags["metric.auc.all"]) == pytest.approx(good.metrics["auc"].iloc[2], abs=1e-5)
+
+
+def test_run_holds_per_split_metrics_latest_summary_and_params(store, logged, good):
+    run = MlflowClient().get_run(logged[1])
+    metrics = run.data.metrics
+    assert metrics["auc.split_2022-10-01.all"] == pytest.approx(good.metrics["auc"].iloc[0])
+    assert metrics["auc.split_2023-01-01.random"] == pytest.approx(good.metrics["auc"].iloc[3])
+    assert metrics["auc.latest.all"] == metrics["auc.split_2023-01-01.all"]
+    assert run.data.params["spec_hash"] == good.model.spec_hash
+    assert run.data.params["lgb.num_leaves"] == "7"
+    assert run.data.tags["purpose"] == "test"
+
+
+def test_run_artifacts_hold_specs_schema_plots_scores_and_model(store, logged, tmp_path, good):
+    client = MlflowClient()
+    local = tmp_path / "run"
+    local.mkdir()
+    client.download_artifacts(logged[1], "", str(local))
+    files = {p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file()}
+    assert {"specs/model.yaml", "specs/backtest.yaml", "panel/schema.json", "backtest/scores.parquet",
+            "plots/calibration.png", "plots/lift.png", "plots/grades.png", "plots/shap_summary.png",
+            "explain/mean_abs_contribution.json"} <= files
+    assert (local / "specs/model.yaml").read_text(encoding="utf-8").startswith("# Credit-risk model")
+    schema = json.loads((local / "panel/schema.json").read_text(encoding="utf-8"))
+    assert schema["spec_hash"] == good.model.spec_hash
+    assert {c["name"] for c in schema["columns"]} >= set(good.model.features)
+    scores = pd.read_parquet(local / "backtest/scores.parquet")
+    assert list(scores.columns) == ["as_of", "score"]
+    assert len(scores) == len(good.predictions)
+    for png in (local / "plots").iterdir():
+        assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_no_personal_value_reaches_any_artifact_or_the_store(store, logged):
+    needles = [PERSONAL_NAME.encode("utf-8"), PERSONAL_PHONE.encode(), "张三".encode("utf-8")]
+    checked = 0
+    for path in store.home.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            checked += 1
+            for needle in needles:
+                assert needle not in data, f"personal value found in {path}"
+    assert checked > 10
+
+
+def test_metric_table_accepts_long_form_and_rejects_frames_without_a_split():
+    long = pd.DataFrame({"split": ["2024-01-01"], "metric": ["auc"], "value": [0.7]})
+    assert metric_table(long).to_dict("records") == [
+        {"split": "2024-01-01", "population": "all", "metric": "auc", "value": 0.7}]
+    with pytest.raises(ValueError, match="split column"):
+        metric_table(pd.DataFrame({"auc": [0.7]}))
+
+
+def test_panel_schema_keeps_dtypes_but_never_category_levels():
+    frame = pd.DataFrame({"industry": pd.Categorical(["secret-level"])})
+    schema = panel_schema(frame, spec_hash="h")
+    assert schema == {"spec_hash": "h", "columns": [{"name": "industry", "dtype": "category"}]}
