@@ -11,7 +11,9 @@ file that builds :class:`RiskModelPyfunc`, plus two artifacts,
 panel-like pandas DataFrame (``entity_id``, ``as_of`` and the model's features) and
 returns one row per input row with the columns of :data:`OUTPUT_COLUMNS`. ``predict``
 is plain pandas, so ``mlflow.pyfunc.load_model``, MLflow serving and
-``mlflow.pyfunc.spark_udf`` all work on it.
+``mlflow.pyfunc.spark_udf`` all work on it. Categorical features are declared as
+``string`` inputs: MLflow's schema enforcement refuses pandas ``category`` columns,
+so convert a panel with :func:`pyfunc_input` before calling the pyfunc directly.
 
 Requirements are pinned from the installed versions of riskml's dependencies, so
 logging does not spawn MLflow's requirement-inference subprocess.
@@ -38,6 +40,7 @@ __all__ = [
     "model_signature",
     "pinned_requirements",
     "predict_frame",
+    "pyfunc_input",
     "write_model_code",
 ]
 
@@ -157,6 +160,25 @@ def predict_frame(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
         else:
             out[name] = values.astype("float64").to_numpy()
     return out
+
+
+def pyfunc_input(frame: pd.DataFrame) -> pd.DataFrame:
+    """A panel frame as the pyfunc expects it: categorical columns as strings.
+
+    MLflow's schema enforcement refuses pandas ``category`` columns for ``string``
+    inputs, so panels (whose categorical features are ``category``) are converted
+    before ``pyfunc.predict``; missing values stay missing. Other columns are kept.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"industry": pd.Categorical(["food", None])})
+    >>> pyfunc_input(frame)["industry"].tolist()
+    ['food', nan]
+    """
+    categorical = [c for c, t in frame.dtypes.items() if isinstance(t, pd.CategoricalDtype)]
+    if not categorical:
+        return frame
+    return frame.assign(**{c: frame[c].astype("str").where(frame[c].notna()) for c in categorical})
 
 
 def model_signature(model: Any) -> Any:

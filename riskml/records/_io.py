@@ -103,7 +103,9 @@ def from_frames(
             raise TypeError(f"table for source {name!r} must be a pandas DataFrame, got {type(frame).__name__}")
         frame = frame.reset_index(drop=True)
         if name not in catalog:
-            logger.warning("source %r is not declared (declared: %s); validation will report it", name, sorted(catalog.sources))
+            logger.warning(
+                "source %r is not declared (declared: %s); validation will report it", name, sorted(catalog.sources)
+            )
             out[name] = frame
             continue
         spec = catalog[name]
@@ -115,7 +117,10 @@ def from_frames(
                 continue
             coerced = coerce_column(frame[col], cspec)
             if coerced.bad.any():
-                logger.info("source %r column %r: %d value(s) do not parse as %s; kept as given", name, col, int(coerced.bad.sum()), cspec.type)
+                n_bad = int(coerced.bad.sum())
+                logger.info(
+                    "source %r column %r: %d value(s) do not parse as %s; kept as given", name, col, n_bad, cspec.type
+                )
                 columns[col] = frame[col]
             else:
                 values = coerced.values
@@ -179,7 +184,10 @@ def read(
         if file.name.startswith((".", "_")) or file.suffix not in (".parquet", ".csv") or not file.is_file():
             continue
         if file.stem in files:
-            raise ValueError(f"source {file.stem!r} has two files in {str(folder)!r}: {files[file.stem].name} and {file.name}; keep one")
+            raise ValueError(
+                f"source {file.stem!r} has two files in {str(folder)!r}: {files[file.stem].name} and {file.name}; "
+                "keep one"
+            )
         files[file.stem] = file
     if not files:
         raise FileNotFoundError(f"no <source>.parquet or <source>.csv files in {str(folder)!r}")
@@ -233,10 +241,10 @@ def write(
     ...     "complaint_id": ["K1"], "entity_id": ["E0000001"], "received": ["2024-01-02"],
     ...     "resolved": ["2024-01-09"], "channel": ["online"], "substantiated": [True],
     ...     "complainant_phone": ["13800000000"]})})
-    >>> write(raw, tempfile.mkdtemp())
+    >>> write(raw, tempfile.mkdtemp())  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    riskml.records._privacy.PrivacyError: refusing to write raw personal values (complaints.complainant_phone: 1 value(s)); validate the records first, which pseudonymises them
+    riskml.records._privacy.PrivacyError: refusing to write raw personal values (complaints.complainant_phone: 1 ...
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
@@ -259,7 +267,9 @@ def write(
     raw = _personal_values_raw(records.tables, catalog)
     if raw:
         listed = ", ".join(f"{k}: {n:,} value(s)" for k, n in raw.items())
-        raise PrivacyError(f"refusing to write raw personal values ({listed}); validate the records first, which pseudonymises them")
+        raise PrivacyError(
+            f"refusing to write raw personal values ({listed}); validate the records first, which pseudonymises them"
+        )
 
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,14 @@ COLUMN_TYPES = ("str", "int", "float", "bool", "date", "category")
 
 
 class ColumnSpec(SpecModel):
-    """One typed column of a source."""
+    """One typed column of a source.
+
+    Examples
+    --------
+    >>> from riskml.records import ColumnSpec
+    >>> ColumnSpec(type="float", nonnegative=True).required
+    True
+    """
 
     type: Literal["str", "int", "float", "bool", "date", "category"]
     required: bool = True
@@ -44,7 +51,15 @@ class ColumnSpec(SpecModel):
 
 
 class SourceSpec(SpecModel):
-    """One record source: keys, time semantics and columns."""
+    """One record source: keys, time semantics and columns.
+
+    Examples
+    --------
+    >>> from riskml.records import load_sources
+    >>> spec = load_sources()["penalties"]
+    >>> spec.event_at, spec.known_at, spec.personal_columns
+    ('decided', 'published', [])
+    """
 
     name: str = ""
     label_zh: str = ""
@@ -84,7 +99,15 @@ class SourceSpec(SpecModel):
 
 
 class SourceCatalog(SpecModel):
-    """All declared sources; ``entity_source`` is the registry of entities."""
+    """All declared sources; ``entity_source`` is the registry of entities.
+
+    Examples
+    --------
+    >>> from riskml.records import load_sources
+    >>> catalog = load_sources()
+    >>> catalog.entity_source, catalog.entities.personal_columns[:1]
+    ('entities', ['legal_rep_id'])
+    """
 
     version: int = 1
     entity_source: str = "entities"

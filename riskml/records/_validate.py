@@ -295,9 +295,10 @@ def _check_source(
 ) -> _SourceResult:
     n = len(table)
     table = table.reset_index(drop=True)
+    everywhere = np.ones(n, dtype=bool)
     if spec is None:
-        finding = _Finding(None, "undeclared_source", np.ones(n, dtype=bool), None, f"{REASONS['undeclared_source']}; declared: {sorted(catalog.sources)}")
-        return _assemble(name, table, None, [finding], {}, key)
+        expected = f"{REASONS['undeclared_source']}; declared: {sorted(catalog.sources)}"
+        return _assemble(name, table, None, [_Finding(None, "undeclared_source", everywhere, None, expected)], {}, key)
 
     findings: list[_Finding] = []
     parsed: dict[str, pd.Series] = {}
@@ -307,7 +308,8 @@ def _check_source(
     for col, cspec in spec.columns.items():
         if col not in table.columns:
             if cspec.required:
-                findings.append(_Finding(col, "missing_column", np.ones(n, dtype=bool), None, f"{REASONS['missing_column']}; present: {list(table.columns)}"))
+                expected = f"{REASONS['missing_column']}; present: {list(table.columns)}"
+                findings.append(_Finding(col, "missing_column", everywhere, None, expected))
             elif cspec.nullable:
                 parsed[col] = coerce_column(pd.Series([None] * n, dtype="object"), cspec).values
             continue
@@ -316,9 +318,10 @@ def _check_source(
         parsed[col] = coerced.values
         if coerced.bad.any():
             reason = coerced.reason or "wrong_type"
-            expected = f"{REASONS[reason]}" if cspec.type not in ("int", "float", "bool") else f"a value of type {cspec.type}"
-            if reason == "unknown_category":
-                expected = f"one of {list(cspec.categories or ())}"
+            expected = {
+                "wrong_type": f"a value of type {cspec.type}",
+                "unknown_category": f"one of {list(cspec.categories or ())}",
+            }.get(reason, REASONS[reason])
             findings.append(_Finding(col, reason, coerced.bad, raw, expected))
         isnull = raw.isna().to_numpy()
         if isnull.any():
@@ -340,12 +343,14 @@ def _check_source(
     if known is not None:
         future = (known > now).fillna(False).to_numpy(dtype=bool)
         if future.any():
-            findings.append(_Finding(spec.known_at, "known_at_in_future", future, known, f"a knowledge date on or before {now:%Y-%m-%d}"))
+            expected = f"a knowledge date on or before {now:%Y-%m-%d}"
+            findings.append(_Finding(spec.known_at, "known_at_in_future", future, known, expected))
         event = parsed.get(spec.event_at) if spec.event_at else None
         if event is not None and spec.event_at != spec.known_at:
             early = (known < event).fillna(False).to_numpy(dtype=bool)
             if early.any():
-                findings.append(_Finding(spec.known_at, "known_before_event", early, known, f"{spec.known_at} on or after {spec.event_at}"))
+                expected = f"{spec.known_at} on or after {spec.event_at}"
+                findings.append(_Finding(spec.known_at, "known_before_event", early, known, expected))
 
     if entity_ids is not None:
         for role in ("entity_key", "counterparty"):
@@ -357,10 +362,12 @@ def _check_source(
             unknown_all = present & ~_isin(values, all_entity_ids)
             unknown = unknown_all if entity_ids is all_entity_ids else present & ~_isin(values, entity_ids)
             if unknown_all.any():
-                findings.append(_Finding(col, "unknown_entity", unknown_all, values, f"an entity present in {catalog.entity_source!r}"))
+                expected = f"an entity present in {catalog.entity_source!r}"
+                findings.append(_Finding(col, "unknown_entity", unknown_all, values, expected))
             quarantined_entity = unknown & ~unknown_all
             if quarantined_entity.any():
-                findings.append(_Finding(col, "entity_quarantined", quarantined_entity, values, REASONS["entity_quarantined"]))
+                expected = REASONS["entity_quarantined"]
+                findings.append(_Finding(col, "entity_quarantined", quarantined_entity, values, expected))
 
     return _assemble(name, table, spec, findings, parsed, key)
 
@@ -374,7 +381,8 @@ def _assemble(
     key: str | bytes | None,
 ) -> _SourceResult:
     n = len(table)
-    findings.sort(key=lambda f: (f.order, list(spec.columns).index(f.column) if spec and f.column in spec.columns else -1))
+    position = {col: i for i, col in enumerate(spec.columns)} if spec is not None else {}
+    findings.sort(key=lambda f: (f.order, position.get(f.column, -1)))
     personal = set(spec.personal_columns) if spec is not None else set()
     if spec is not None and spec.record_id in table.columns:
         record_ids = table[spec.record_id].astype("str")
@@ -515,7 +523,9 @@ def validate(
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if not isinstance(records, Records):
         if not isinstance(records, Mapping):
-            raise TypeError(f"validate expects Records or a mapping of source name to DataFrame, got {type(records).__name__}")
+            raise TypeError(
+                f"validate expects Records or a mapping of source name to DataFrame, got {type(records).__name__}"
+            )
         from riskml.records._io import from_frames
 
         records = from_frames(records)
@@ -524,6 +534,7 @@ def validate(
     if _needs_key(records, catalog):
         _resolve_key(key)  # fail fast, before any work, when no key is set
 
+    common = {"catalog": catalog, "now": now_ts, "key": key}
     results: dict[str, _SourceResult] = {}
     problems: list[Problem] = []
     ent_name = catalog.entity_source
@@ -533,10 +544,11 @@ def validate(
     entity_ids: pd.Index | None = None
     all_entity_ids: pd.Index | None = None
     if ent_name in records.tables:
-        ent = _check_source(ent_name, records.tables[ent_name], catalog.entities, catalog=catalog, now=now_ts, entity_ids=None, all_entity_ids=None, key=key)
+        ent_table = records.tables[ent_name]
+        ent = _check_source(ent_name, ent_table, catalog.entities, entity_ids=None, all_entity_ids=None, **common)
         results[ent_name] = ent
         ekey = catalog.entities.entity_key
-        raw_ids = records.tables[ent_name][ekey] if ekey in records.tables[ent_name].columns else pd.Series([], dtype="str")
+        raw_ids = ent_table[ekey] if ekey in ent_table.columns else pd.Series([], dtype="str")
         all_entity_ids = pd.Index(coerce_column(raw_ids, catalog.entities.columns[ekey]).values.dropna().unique())
         if mode == "strict":
             entity_ids = all_entity_ids
@@ -551,7 +563,9 @@ def validate(
         if name == ent_name:
             continue
         spec = catalog.sources.get(name)
-        results[name] = _check_source(name, table, spec, catalog=catalog, now=now_ts, entity_ids=entity_ids, all_entity_ids=all_entity_ids, key=key)
+        results[name] = _check_source(
+            name, table, spec, entity_ids=entity_ids, all_entity_ids=all_entity_ids, **common
+        )
 
     order = [n for n in records.tables]
     for name in order:

@@ -19,6 +19,8 @@ if str(HERE) not in sys.path:
 
 from factory import make_panel, train  # noqa: E402
 
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
 
 @pytest.fixture(scope="session")
 def tracking_home(tmp_path_factory: pytest.TempPathFactory) -> Path:

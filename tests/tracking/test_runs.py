@@ -9,6 +9,7 @@ import pytest
 from mlflow import MlflowClient
 
 from factory import PERSONAL_NAME, PERSONAL_PHONE
+from riskml._specs import resolve_spec
 from riskml.tracking import log_training_run, metric_table, panel_schema, resolve_version
 
 
@@ -24,7 +25,7 @@ def logged(tracking_home, good):
         config = configure()
         run_id = log_training_run(
             good.model, metrics=good.metrics,
-            specs={"model": "models/credit.yaml", "backtest": {"gap_days": 365, "test_dates": 2}},
+            specs={"model": resolve_spec("models", "credit"), "backtest": {"gap_days": 365, "test_dates": 2}},
             panel_schema=good.frame, predictions=good.predictions, tags={"purpose": "test"})
         return config, run_id
     finally:

@@ -1,0 +1,631 @@
+"""Panel benchmark: riskml ``build_panel`` against DuckDB and featuretools.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/panel.py [--sizes county,city] [--skip-featuretools]
+
+What it measures, in one run:
+
+1. **county** (60k entities, six years, quarterly as-of): riskml's full default feature
+   library, time and peak memory.
+2. **windowed-aggregate subset**, the same features for every engine: count of records
+   and sum of ``amount`` (where the source has one) over exact 90/365/1095-day windows
+   of penalties, complaints, inspections and invoices, at every quarterly as-of ``t``
+   over records with ``t - w <= known_at < t``. riskml runs it from a feature spec
+   folder written here; DuckDB from one hand-written SQL query (two formulations, the
+   faster one is the baseline); featuretools from ``dfs`` with ``cutoff_time`` and
+   ``training_window`` in its own venv (``benchmarks/featuretools_env``), on a sample
+   of entities, extrapolated linearly in the number of grid rows.
+3. **city** (1M entities, ~100M records): the subset, riskml vs DuckDB.
+
+Every engine runs in a fresh child process that generates the same records (same
+seed) and then computes. Times are wall-clock seconds of the computation only.
+Memory is the peak resident set size (``VmHWM``) of the child during the computation:
+the peak is reset (``/proc/self/clear_refs``) after data generation, so it counts the
+resident input records plus everything the engine allocates. The results of the
+engines are compared value by value (counts must be equal and sums equal, since
+amounts are whole yuan).
+
+The table is printed and written into the ``## Panel`` section of
+``docs/benchmarks.md`` (other sections of that file are left as they are).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import logging
+import os
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks._data import CITY_RATES, FULL_RATES, SUBSET_SOURCES, make_records  # noqa: E402
+
+logger = logging.getLogger("benchmarks.panel")
+
+DOC = ROOT / "docs" / "benchmarks.md"
+FT_VENV = ROOT / "benchmarks" / ".ft-venv"
+FT_SCRIPT = ROOT / "benchmarks" / "featuretools_env" / "run_dfs.py"
+WINDOWS: tuple[int, ...] = (90, 365, 1095)
+START, END = "2019-01-01", "2025-01-01"
+SEED = 20261129
+
+
+@dataclass(frozen=True)
+class Size:
+    """A benchmark size: entities, the records generated and the featuretools sample."""
+
+    name: str
+    n_entities: int
+    ft_sample: int
+
+
+SIZES: dict[str, Size] = {
+    "tiny": Size("tiny", 2_000, 300),
+    "county": Size("county", 60_000, 3_000),
+    "city": Size("city", 1_000_000, 3_000),
+}
+
+#: (source, entity key, known_at, amount column or None) of the subset.
+SUBSET: tuple[tuple[str, str, str, str | None], ...] = (
+    ("penalties", "entity_id", "published", "amount"),
+    ("complaints", "entity_id", "resolved", None),
+    ("inspections", "entity_id", "closed", None),
+    ("invoices", "seller_id", "issued", "amount"),
+)
+assert tuple(s[0] for s in SUBSET) == SUBSET_SOURCES
+
+
+def subset_features() -> list[str]:
+    """Feature names of the windowed-aggregate subset, in panel column order."""
+    names = []
+    for source, _, _, amount in SUBSET:
+        names += [f"{source}_count_{w}d" for w in WINDOWS]
+        if amount:
+            names += [f"{source}_{amount}_sum_{w}d" for w in WINDOWS]
+    return names
+
+
+# ----------------------------------------------------------------------------- specs
+
+
+_DIMENSION = {"penalties": "penalties", "complaints": "complaints", "inspections": "operation", "invoices": "invoices"}
+
+
+def write_subset_spec(folder: Path) -> Path:
+    """Write the subset as a riskml feature spec folder (one YAML file per source)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "features" / "sources.yaml", folder / "sources.yaml")
+    windows = "[" + ", ".join(f"{w}d" for w in WINDOWS) + "]"
+    for source, _, _, amount in SUBSET:
+        text = [
+            f"dimension: {_DIMENSION[source]}",
+            "features:",
+            f"  - source: {source}",
+            f"    windows: {windows}",
+            "    aggregations: [count]",
+        ]
+        if amount:
+            text += [
+                f"  - source: {source}",
+                f"    column: {amount}",
+                f"    windows: {windows}",
+                "    aggregations: [sum]",
+            ]
+        (folder / f"{source}.yaml").write_text("\n".join(text) + "\n", encoding="utf-8")
+    return folder
+
+
+# ----------------------------------------------------------------------------- DuckDB
+
+
+def _qidx(expr: str) -> str:
+    # Quarter number of a date; as-of dates are quarter starts, so a record known on
+    # day k is inside the window of t = quarter start q iff qidx(k) < q <= qidx(k + w).
+    return f"(year({expr}) * 4 + (month({expr}) - 1) // 3)"
+
+
+def duckdb_sql(method: str, as_of_last_q: int) -> str:
+    """The subset as one DuckDB query over tables ``entities``, the sources and ``asof``.
+
+    ``method="delta"``: each record adds +1/+amount to the first quarterly as-of after
+    it is known and -1/-amount to the first as-of after it leaves each window; running
+    sums over (entity, as-of) then give every window (a ROWS frame, cheap), and an
+    ASOF join attaches them to the alive grid. ``method="range"``: the textbook range
+    join of the grid to the records on entity and ``t - 1095 <= known_at < t`` with
+    conditional aggregates.
+    """
+    grid = (
+        "grid AS (SELECT e.entity_id, a.t, a.q FROM entities e JOIN asof_dates a "
+        "ON e.established < a.t AND (e.deregistered IS NULL OR e.deregistered >= a.t))"
+    )
+    ctes = [grid]
+    select = ["g.entity_id", "g.t AS as_of"]
+    joins = []
+    if method == "range":
+        for i, (source, key, known, amount) in enumerate(SUBSET):
+            aggs = []
+            for w in WINDOWS:
+                cond = f"r.k >= g.t - INTERVAL {w} DAY"
+                aggs.append(f"count(*) FILTER (WHERE {cond}) AS {source}_count_{w}d")
+                if amount:
+                    aggs.append(f"sum(r.v) FILTER (WHERE {cond}) AS {source}_{amount}_sum_{w}d")
+            v = f"{amount}" if amount else "NULL"
+            ctes.append(
+                f"f{i} AS (SELECT g.entity_id, g.t, {', '.join(aggs)} FROM grid g "
+                f"JOIN (SELECT {key} AS eid, {known} AS k, {v} AS v FROM {source}) r "
+                f"ON r.eid = g.entity_id AND r.k < g.t AND r.k >= g.t - INTERVAL {max(WINDOWS)} DAY "
+                "GROUP BY g.entity_id, g.t)"
+            )
+            joins.append(f"LEFT JOIN f{i} ON f{i}.entity_id = g.entity_id AND f{i}.t = g.t")
+            for name in _source_features(source, amount):
+                select.append(f"coalesce(f{i}.{name}, 0)::DOUBLE AS {name}")
+    elif method == "delta":
+        for i, (source, key, known, amount) in enumerate(SUBSET):
+            names = _source_features(source, amount)
+            rows = []
+            start_vals = []
+            for w in WINDOWS:
+                start_vals.append("1")
+                if amount:
+                    start_vals.append("v")
+            rows.append(f"SELECT eid, {_qidx('k')} + 1 AS q, {', '.join(start_vals)} FROM r")
+            for j, w in enumerate(WINDOWS):
+                vals = []
+                for jj in range(len(WINDOWS)):
+                    vals.append("-1" if jj == j else "0")
+                    if amount:
+                        vals.append("-v" if jj == j else "0")
+                rows.append(f"SELECT eid, {_qidx(f'k + INTERVAL {w} DAY')} + 1, {', '.join(vals)} FROM r")
+            cols = ", ".join(f"d{n}" for n in range(len(names)))
+            v = f"{amount}::DOUBLE" if amount else "0"
+            union = " UNION ALL ".join(rows)
+            sums = ", ".join(f"sum(d{n}) AS d{n}" for n in range(len(names)))
+            running = ", ".join(f"sum(d{n}) OVER w AS {name}" for n, name in enumerate(names))
+            ctes.append(
+                f"r{i} AS (SELECT {key} AS eid, {known}::DATE AS k, {v} AS v FROM {source})"
+            )
+            ctes.append(
+                f"d{i} AS (SELECT eid, q, {sums} FROM ("
+                + union.replace("FROM r", f"FROM r{i}")
+                + f") u({'eid, q, ' + cols}) WHERE q <= {as_of_last_q} GROUP BY eid, q)"
+            )
+            ctes.append(
+                f"c{i} AS (SELECT eid, q, {running} FROM d{i} "
+                "WINDOW w AS (PARTITION BY eid ORDER BY q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))"
+            )
+            joins.append(f"ASOF LEFT JOIN c{i} ON c{i}.eid = g.entity_id AND g.q >= c{i}.q")
+            for name in names:
+                select.append(f"coalesce(c{i}.{name}, 0)::DOUBLE AS {name}")
+    else:
+        raise ValueError(f"method must be 'delta' or 'range', not {method!r}")
+    return "WITH " + ",\n".join(ctes) + "\nSELECT " + ", ".join(select) + "\nFROM grid g " + " ".join(joins)
+
+
+def _source_features(source: str, amount: str | None) -> list[str]:
+    names = []
+    for w in WINDOWS:
+        names.append(f"{source}_count_{w}d")
+        if amount:
+            names.append(f"{source}_{amount}_sum_{w}d")
+    return names
+
+
+def run_duckdb(records: dict[str, pd.DataFrame], as_of: pd.DatetimeIndex, method: str, threads: int = 2) -> tuple[Any, float, float]:
+    """Load the records into DuckDB tables, then run the subset query.
+
+    Returns the result as an Arrow table, the load seconds and the query seconds
+    (the query includes materialising the result as Arrow, DuckDB's cheapest output).
+    """
+    import duckdb  # noqa: PLC0415
+
+    con = duckdb.connect()
+    con.execute(f"SET threads={threads}")
+    con.execute("SET preserve_insertion_order=false")
+    started = time.perf_counter()
+    asof = pd.DataFrame({"t": as_of.astype("datetime64[s]").date})
+    asof["q"] = [d.year * 4 + (d.month - 1) // 3 for d in asof["t"]]
+    con.register("asof_frame", asof)
+    con.execute("CREATE TABLE asof_dates AS SELECT * FROM asof_frame")
+    for name, table in records.items():
+        con.register(f"{name}_frame", table)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_frame")
+        con.unregister(f"{name}_frame")
+    loaded = time.perf_counter() - started
+    sql = duckdb_sql(method, int(asof["q"].max()))
+    started = time.perf_counter()
+    result = con.sql(sql).to_arrow_table()
+    return result, loaded, time.perf_counter() - started
+
+
+# ----------------------------------------------------------------------------- workers
+
+
+def _memory(field: str) -> float:
+    """A ``/proc/self/status`` memory field (VmRSS, VmHWM) in GiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 2**20
+    return float("nan")
+
+
+def _reset_peak() -> float:
+    """Reset the peak RSS to the current RSS; returns the current RSS in GiB."""
+    import gc  # noqa: PLC0415
+
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")
+    return _memory("VmRSS")
+
+
+def _records(size: Size, full: bool) -> tuple[dict[str, pd.DataFrame], float]:
+    started = time.perf_counter()
+    if full:
+        recs = make_records(size.n_entities, START, END, seed=SEED, rates=FULL_RATES)
+    else:
+        recs = make_records(size.n_entities, START, END, seed=SEED, sources=SUBSET_SOURCES, rates=CITY_RATES, columns="subset")
+    return recs, time.perf_counter() - started
+
+
+def _as_of(recs: dict[str, pd.DataFrame]) -> pd.DatetimeIndex:
+    from riskml.features import as_of_grid  # noqa: PLC0415
+    from riskml.records import load_sources  # noqa: PLC0415
+
+    days = as_of_grid(recs, load_sources(), "quarterly")
+    return pd.DatetimeIndex(pd.to_datetime(days, unit="D"))
+
+
+def _profile_summary(profile: cProfile.Profile, top: int = 14) -> list[dict[str, Any]]:
+    stats = pstats.Stats(profile, stream=io.StringIO())
+    rows = []
+    for (file, line, func), (_, ncalls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
+        where = func if file.startswith("~") or file == "{built-in}" else f"{Path(file).name}:{line}({func})"
+        rows.append({"function": where, "calls": ncalls, "tottime": tottime, "cumtime": cumtime})
+    rows.sort(key=lambda r: -r["tottime"])
+    return rows[:top]
+
+
+def worker(kind: str, size: Size, out: Path, method: str = "delta") -> dict[str, Any]:
+    """Run one measured step in this process and return its measurements."""
+    from riskml.features import build_panel  # noqa: PLC0415
+
+    recs, gen_s = _records(size, full=(kind == "riskml-full"))
+    n_records = int(sum(len(t) for n, t in recs.items() if n != "entities"))
+    input_gib = _reset_peak()
+    res: dict[str, Any] = {"kind": kind, "size": size.name, "gen_seconds": gen_s, "records": n_records,
+                           "input_gib": input_gib}
+    if kind == "riskml-full":
+        started = time.perf_counter()
+        panel = build_panel(recs, "quarterly", show_progress=False)
+        res.update(seconds=time.perf_counter() - started, rows=len(panel.frame), features=len(panel.feature_names))
+    elif kind == "riskml-subset":
+        spec = write_subset_spec(out / "spec")
+        profile = cProfile.Profile()
+        started = time.perf_counter()
+        profile.enable()
+        panel = build_panel(recs, "quarterly", spec, show_progress=False)
+        profile.disable()
+        res.update(seconds=time.perf_counter() - started, rows=len(panel.frame), features=len(panel.feature_names))
+        res["peak_gib"] = _memory("VmHWM")
+        res["profile"] = _profile_summary(profile)
+        panel.frame.to_parquet(out / "riskml.parquet", index=False)
+    elif kind == "duckdb-subset":
+        table, load_s, query_s = run_duckdb(recs, _as_of(recs), method)
+        res.update(seconds=query_s, load_seconds=load_s, rows=table.num_rows, method=method)
+        res["peak_gib"] = _memory("VmHWM")
+        table = table.sort_by([("as_of", "ascending"), ("entity_id", "ascending")])
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        pq.write_table(table, out / f"duckdb-{method}.parquet")
+    elif kind == "ft-prep":
+        res.update(_ft_prepare(recs, size, out))
+    else:
+        raise ValueError(f"unknown worker {kind!r}")
+    res.setdefault("peak_gib", _memory("VmHWM"))
+    return res
+
+
+def _ft_prepare(recs: dict[str, pd.DataFrame], size: Size, out: Path) -> dict[str, Any]:
+    """Write a sample of entities, their records and their grid for featuretools."""
+    rng = np.random.default_rng(SEED)
+    ents = recs["entities"]
+    n_sample = min(size.ft_sample, len(ents))
+    pick = np.sort(rng.choice(len(ents), n_sample, replace=False))
+    sample = ents.iloc[pick].reset_index(drop=True)
+    as_of = _as_of(recs)
+    est = sample["established"].to_numpy()[:, None]
+    end = sample["deregistered"].to_numpy()[:, None]
+    t = as_of.to_numpy()[None, :]
+    alive = (est < t) & (np.isnat(end) | (end >= t))
+    e_idx, t_idx = np.nonzero(alive)
+    grid = pd.DataFrame({"entity_id": sample["entity_id"].to_numpy()[e_idx], "as_of": as_of.to_numpy()[t_idx]})
+    # Full-size grid rows, for the linear extrapolation.
+    est_all = ents["established"].to_numpy()
+    end_all = ents["deregistered"].to_numpy()
+    full_rows = int(sum(((est_all < d) & (np.isnat(end_all) | (end_all >= d))).sum() for d in as_of.to_numpy()))
+    ft_dir = out / "ft"
+    ft_dir.mkdir(exist_ok=True)
+    sample[["entity_id"]].to_parquet(ft_dir / "entities.parquet", index=False)
+    grid.to_parquet(ft_dir / "grid.parquet", index=False)
+    keep = set(sample["entity_id"])
+    n_records = 0
+    for source, key, known, amount in SUBSET:
+        table = recs[source]
+        part = table.loc[table[key].isin(keep), [key, known] + ([amount] if amount else [])]
+        n_records += len(part)
+        part.to_parquet(ft_dir / f"{source}.parquet", index=False)
+    job = {"sources": [{"name": s, "key": k, "known_at": kn, "amount": a} for s, k, kn, a in SUBSET],
+           "windows": list(WINDOWS)}
+    (ft_dir / "job.json").write_text(json.dumps(job))
+    return {"sample_entities": n_sample, "sample_rows": len(grid), "sample_records": n_records, "full_rows": full_rows}
+
+
+# ----------------------------------------------------------------------------- parent
+
+
+RESULTS = ROOT / "benchmarks" / "panel_results.json"
+
+
+def _child(kind: str, size: Size, out: Path, method: str = "delta") -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--sizes", size.name, "--out", str(out),
+           "--method", method]
+    logger.info("running %s", " ".join(cmd[2:]))
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker {kind} ({size.name}) failed with code {proc.returncode}:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _run_featuretools(folder: Path) -> dict[str, Any]:
+    python = FT_VENV / "bin" / "python"
+    if not python.exists():
+        raise FileNotFoundError(f"{python} is missing; build it with: bash benchmarks/featuretools_env/build.sh")
+    started = time.perf_counter()
+    proc = subprocess.Popen([str(python), str(FT_SCRIPT), str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"featuretools failed:\n{err[-4000:]}")
+    res = json.loads((folder / "featuretools.json").read_text())
+    res["process_peak_gib"] = usage.ru_maxrss / 2**20
+    res["process_seconds"] = wall
+    return res
+
+
+def compare(left: Path, right: Path, features: list[str], *, subset_of_left: bool = False) -> dict[str, Any]:
+    """Compare two result files value by value; max abs difference per feature kind."""
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    keys_r = pq.read_table(right, columns=["entity_id", "as_of"]).to_pandas()
+    keys_l = pq.read_table(left, columns=["entity_id", "as_of"]).to_pandas()
+    if subset_of_left:
+        key_l = pd.MultiIndex.from_frame(keys_l)
+        pos = key_l.get_indexer(pd.MultiIndex.from_frame(keys_r))
+        if (pos < 0).any():
+            return {"equal": False, "why": f"{int((pos < 0).sum())} rows missing on the left"}
+    else:
+        same = len(keys_l) == len(keys_r) and bool(
+            (keys_l["entity_id"].to_numpy() == keys_r["entity_id"].to_numpy()).all()
+            and (keys_l["as_of"].to_numpy() == keys_r["as_of"].to_numpy()).all()
+        )
+        if not same:
+            return {"equal": False, "why": f"rows differ: {len(keys_l)} vs {len(keys_r)}"}
+        pos = None
+    worst_count, worst_sum = 0.0, 0.0
+    for name in features:
+        a = pq.read_table(left, columns=[name]).column(0).to_numpy()
+        b = pq.read_table(right, columns=[name]).column(0).to_numpy().astype(np.float64)
+        if pos is not None:
+            a = a[pos]
+        diff = float(np.nanmax(np.abs(a - b))) if len(a) else 0.0
+        if "_count_" in name:
+            worst_count = max(worst_count, diff)
+        else:
+            worst_sum = max(worst_sum, diff)
+    return {"equal": worst_count == 0 and worst_sum == 0, "rows": len(keys_r),
+            "max_abs_diff_count": worst_count, "max_abs_diff_sum": worst_sum}
+
+
+def run_size(size: Size, skip_featuretools: bool, duckdb_methods: list[str]) -> dict[str, Any]:
+    """All measurements of one size."""
+    res: dict[str, Any] = {"size": size.name, "entities": size.n_entities, "period": f"{START}..{END}"}
+    tmp = Path(tempfile.mkdtemp(prefix=f"riskml-bench-{size.name}-"))
+    try:
+        if size.name == "county":
+            res["full"] = _child("riskml-full", size, tmp)
+            logger.info("full library: %s", res["full"])
+        res["riskml"] = _child("riskml-subset", size, tmp)
+        logger.info("riskml subset: %.2f s", res["riskml"]["seconds"])
+        res["duckdb"] = {}
+        for method in duckdb_methods:
+            res["duckdb"][method] = _child("duckdb-subset", size, tmp, method)
+            res["duckdb"][method]["check"] = compare(tmp / "riskml.parquet", tmp / f"duckdb-{method}.parquet", subset_features())
+            logger.info("duckdb %s: %s", method, res["duckdb"][method])
+        if not skip_featuretools:
+            prep = _child("ft-prep", size, tmp)
+            ft_res = _run_featuretools(tmp / "ft")
+            ft_res.update({k: prep[k] for k in ("sample_entities", "sample_rows", "sample_records", "full_rows")})
+            ft_res["extrapolated_seconds"] = ft_res["seconds"] * prep["full_rows"] / max(prep["sample_rows"], 1)
+            ft_res["check"] = compare(tmp / "riskml.parquet", tmp / "ft" / "featuretools.parquet", subset_features(),
+                                      subset_of_left=True)
+            res["featuretools"] = ft_res
+            logger.info("featuretools: %s", ft_res)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return res
+
+
+def _fmt_s(x: float) -> str:
+    return f"{x:,.1f}" if x >= 10 else f"{x:.2f}"
+
+
+def render(results: dict[str, Any]) -> str:
+    """The ``## Panel`` section of docs/benchmarks.md from the stored results."""
+    lines = [
+        "## Panel",
+        "",
+        "`benchmarks/panel.py` (run: `.venv/bin/python benchmarks/panel.py [--sizes county,city] "
+        "[--skip-featuretools]`). Records come from `benchmarks/_data.py`: every declared column of "
+        "every source in the contract dtypes (full library) or only entity key, `known_at` and `amount` "
+        "(subset); ids are pandas `str` (`E0000001`), records ordered by `known_at` as tables are "
+        "appended, amounts whole yuan. Quarterly as-of dates from 2019-04-01 to 2025-01-01 (24).",
+        "",
+        "Subset (the same 18 features in every engine): count over 90/365/1095-day windows of "
+        "penalties, complaints, inspections and invoices (seller), and sum of `amount` of penalties "
+        "and invoices, over records with `t - w <= known_at < t`.",
+        "",
+        "* riskml: `build_panel(records, 'quarterly', spec_folder)`, spec folder written by the "
+        "benchmark; single-threaded numpy; output a pandas DataFrame sorted by as_of, entity_id.",
+        "* DuckDB 2.0 (`SET threads=2`): records loaded into native tables first (`load`, reported "
+        "apart), then ONE SQL query materialised as an Arrow table, unsorted. `delta` formulation: "
+        "each record adds +1/+amount at the first quarterly as-of after it is known and -1/-amount "
+        "at the first as-of after it leaves each window; a ROWS running sum per entity and an ASOF "
+        "join onto the alive grid. `range`: the textbook range join on entity and "
+        "`t - 1095 <= known_at < t` with `FILTER` aggregates. The faster is the baseline.",
+        "* featuretools 1.31 (own venv, pandas 2): `dfs` with `cutoff_time = t - 1 day` and "
+        "`training_window` (one call per window; its window is `(c - w, c]`), COUNT and SUM "
+        "primitives, on a random sample of entities with all their records, time extrapolated "
+        "linearly in grid rows (marked ~).",
+        "* Times: wall seconds of the computation in a fresh process, excluding data generation. "
+        "Peak: the process's peak RSS (VmHWM reset after generating the records) during the "
+        "computation, so it includes the resident input records (input RSS in brackets). "
+        "featuretools: peak RSS of its whole process on the sample.",
+        "",
+        "| size | work | engine | records | grid rows | features | data gen s | compute s | peak GiB (input) | riskml speed-up |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    checks = []
+    profiles = []
+    for name in ("tiny", "county", "city"):
+        r = results.get(name)
+        if not r:
+            continue
+        if "full" in r:
+            f = r["full"]
+            lines.append(
+                f"| {name} | full library | riskml | {f['records']:,} | {f['rows']:,} | {f['features']} | "
+                f"{_fmt_s(f['gen_seconds'])} | {_fmt_s(f['seconds'])} | {f['peak_gib']:.2f} ({f['input_gib']:.2f}) | |"
+            )
+        rk = r["riskml"]
+        lines.append(
+            f"| {name} | subset | riskml | {rk['records']:,} | {rk['rows']:,} | {rk['features']} | "
+            f"{_fmt_s(rk['gen_seconds'])} | {_fmt_s(rk['seconds'])} | {rk['peak_gib']:.2f} ({rk['input_gib']:.2f}) | |"
+        )
+        for method, d in r.get("duckdb", {}).items():
+            ratio = d["seconds"] / rk["seconds"]
+            ratio_load = (d["seconds"] + d["load_seconds"]) / rk["seconds"]
+            lines.append(
+                f"| {name} | subset | DuckDB `{method}` | {d['records']:,} | {d['rows']:,} | 18 | "
+                f"{_fmt_s(d['gen_seconds'])} | {_fmt_s(d['seconds'])} (+{_fmt_s(d['load_seconds'])} load) | "
+                f"{d['peak_gib']:.2f} ({d['input_gib']:.2f}) | {ratio:.2f}x ({ratio_load:.2f}x with load) |"
+            )
+            c = d["check"]
+            checks.append(f"* {name}: riskml vs DuckDB `{method}`: "
+                          + ("identical" if c["equal"] else "DIFFERENT")
+                          + f" on {c.get('rows', 0):,} rows x 18 features (max abs diff: counts "
+                          f"{c.get('max_abs_diff_count', float('nan')):g}, sums {c.get('max_abs_diff_sum', float('nan')):g})"
+                          + (f" {c['why']}" if "why" in c else ""))
+        ft = r.get("featuretools")
+        if ft:
+            ratio = ft["extrapolated_seconds"] / rk["seconds"]
+            lines.append(
+                f"| {name} | subset | featuretools | {ft['sample_records']:,} (sample of {ft['sample_entities']:,} entities) | "
+                f"{ft['sample_rows']:,} | 18 | | {_fmt_s(ft['seconds'])} sample, ~{_fmt_s(ft['extrapolated_seconds'])} full | "
+                f"{ft['process_peak_gib']:.2f} (sample) | ~{ratio:,.0f}x |"
+            )
+            c = ft["check"]
+            checks.append(f"* {name}: riskml vs featuretools on the {ft['sample_rows']:,} sampled grid rows: "
+                          + ("identical" if c["equal"] else "DIFFERENT")
+                          + f" (max abs diff: counts {c.get('max_abs_diff_count', float('nan')):g}, "
+                          f"sums {c.get('max_abs_diff_sum', float('nan')):g})" + (f" {c['why']}" if "why" in c else ""))
+        prof = rk.get("profile")
+        if prof:
+            total = rk["seconds"]
+            profiles.append(f"riskml subset, {name} ({_fmt_s(total)} s, cProfile on the timed run, top by own time):")
+            profiles.append("")
+            profiles.append("| function | calls | own s | share |")
+            profiles.append("|---|---:|---:|---:|")
+            for p in prof[:10]:
+                profiles.append(f"| `{p['function']}` | {p['calls']:,} | {p['tottime']:.2f} | {100 * p['tottime'] / total:.0f}% |")
+            profiles.append("")
+    lines += ["", "Equality checks:", "", *checks, "", "Where riskml's time goes:", "", *profiles]
+    notes = results.get("notes")
+    if notes:
+        lines += [notes, ""]
+    lines.append(f"Machine: {os.cpu_count()} cores; measured {results.get('measured', '')}.")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_section(text: str, doc: Path = DOC) -> None:
+    """Replace the ``## Panel`` section of ``doc`` (or append it), keeping the others."""
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    old = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    lines = old.splitlines(keepends=True)
+    start = next((i for i, l in enumerate(lines) if l.rstrip() == "## Panel"), None)
+    if start is None:
+        new = old.rstrip("\n") + "\n\n" + text
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        new = "".join(lines[:start]) + text + ("\n" + "".join(lines[end:]) if end < len(lines) else "")
+    doc.write_text(new, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="county", help="comma-separated: county, city")
+    parser.add_argument("--skip-featuretools", action="store_true")
+    parser.add_argument("--duckdb", default=None, help="DuckDB formulations, comma-separated (default: delta,range at "
+                        "county, delta at city, where the range join's ~1.2 billion joined rows do not fit)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--method", default="delta", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    names = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in names if s not in SIZES]
+    if unknown:
+        parser.error(f"unknown sizes {unknown}; choose from {sorted(SIZES)}")
+    if args.worker:
+        res = worker(args.worker, SIZES[names[0]], Path(args.out), args.method)
+        print(json.dumps(res))
+        return 0
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    ok = True
+    for name in names:
+        methods = args.duckdb.split(",") if args.duckdb else (["delta", "range"] if name == "county" else ["delta"])
+        started = time.perf_counter()
+        res = run_size(SIZES[name], args.skip_featuretools, methods)
+        res["wall_seconds"] = time.perf_counter() - started
+        results[name] = res
+        results["measured"] = time.strftime("%Y-%m-%d")
+        RESULTS.write_text(json.dumps(results, indent=1))
+        ok &= all(d["check"]["equal"] for d in res["duckdb"].values())
+        ok &= res.get("featuretools", {}).get("check", {}).get("equal", True)
+    text = render(results)
+    print(text)
+    write_section(text)
+    if not ok:
+        logger.error("engines disagree: see the equality checks above")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

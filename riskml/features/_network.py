@@ -1,0 +1,678 @@
+"""Cross-entity features (关联特征): the VAT-invoice network and shared identities.
+
+``features/network.yaml`` declares the features; :func:`load_network_spec` validates
+it into a :class:`NetworkSpec` and :func:`network_features` computes them for an
+entity x as-of grid. Every feature is point-in-time: at ``as_of = t`` only invoices
+and records known before ``t`` count, and a window of ``w`` days covers
+``t - w <= known_at < t``. Sources and columns are named in the spec; keys, knowledge
+time and list end dates come from the source catalog (``features/sources.yaml``).
+
+The computation is a chain of small pure steps, each one a map, a join by key or an
+aggregation by entity, so a distributed implementation (Spark) runs the same chain
+as shuffling passes without collecting counterparty state to the driver:
+
+1. **Edge table** (map): one row per invoice: seller code, buyer code, knowledge day,
+   event day, amount, voided, round-amount flag, and the order-free pair key.
+2. **Counterparty state joined by key** (join on the counterparty's entity key):
+   the counterparty's registration day (young counterparty at the invoice date),
+   its negative-list intervals (listed at the invoice date, or at ``t``), and the
+   first day the pair was ever seen (a group-by on the pair key).
+3. **Window edges** (filter): for each as-of date ``t`` and window ``w`` the edges
+   known in ``[t - w, t)``; invoices sorted by knowledge day make this a slice.
+4. **Aggregate by entity** (group by entity over the edge's two ends, seller view
+   and buyer view): counts, value sums, distinct pairs, shares.
+5. **Cycles** (two self-joins of the window's edges on the node key):
+   ``i -> j`` is on a 2-cycle when ``j -> i`` exists and on a 3-cycle when a path
+   ``j -> k -> i`` exists; here as sparse products ``(B + B @ B)[j, i]`` per date
+   (:func:`riskml.features._graph.cycle_edges`), then aggregated by entity.
+6. **Shared identities** (group by the identity value over entities alive at ``t``):
+   how many other live entities share the legal representative or the address.
+   The identity value itself never becomes a feature; only the count does.
+
+The registry holds the current legal representative and address only, so shared
+identity counts use today's values at every past ``t`` (a known limit of the data).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, PrivateAttr, model_validator
+
+from riskml._specs import SpecError, SpecModel, load_yaml, parse_spec
+from riskml.features._graph import (
+    cycle_edges,
+    listed_at_day,
+    listed_on_days,
+    pair_counts,
+    pair_keys,
+    ratio,
+    window_slice,
+)
+from riskml.features._kernels import NEVER, to_days
+from riskml.features._spec import CATALOG_COLUMNS, parse_window
+from riskml.records._sources import SourceCatalog, SourceSpec, load_sources
+
+__all__ = ["MEASURES", "NetworkFeature", "NetworkSpec", "load_network_spec", "network_features"]
+
+logger = logging.getLogger(__name__)
+
+#: The measures a network feature can compute, with what each one means.
+MEASURES: dict[str, str] = {
+    "counterparties": "distinct counterparties (buyers and sellers) in the window",
+    "young_counterparty_share": "share of invoice value (in + out) with counterparties registered "
+    "under `young_counterparty_days` before the invoice date",
+    "new_counterparty_share": "share of the window's counterparties never seen before the window",
+    "in_out_log_ratio": "log(1 + bought value) - log(1 + sold value) in the window",
+    "round_amount_share": "share of sold value in amounts divisible by one of `round_multiples`",
+    "burstiness": "invoices sold per day in the window / invoices sold per day in the baseline",
+    "voided_share": "share of sold invoices voided",
+    "cycle_value_share": "share of invoice value (in + out) on directed 2- or 3-hop cycles",
+    "on_cycle": "1 when an invoice of the window lies on a directed 2- or 3-hop cycle, else 0",
+    "negative_counterparty_share": "share of invoice value (in + out) with counterparties on a "
+    "negative list (at the as-of date or at the invoice date, see `when`)",
+    "shared_identity": "other live entities sharing the registry value of `column`",
+}
+# Measures over non-voided invoices (a voided invoice moved no value).
+_LIVE_ONLY = frozenset(MEASURES) - {"voided_share", "shared_identity"}
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class InvoiceSource(SpecModel):
+    """The invoice source: seller = its entity key, buyer = its counterparty."""
+
+    source: str = "invoices"
+    amount: str = "amount"
+    voided: str | None = "voided"
+
+
+class NetworkFeature(SpecModel):
+    """One cross-entity feature: a measure over a window, with labels and direction."""
+
+    name: str
+    measure: Literal[
+        "counterparties",
+        "young_counterparty_share",
+        "new_counterparty_share",
+        "in_out_log_ratio",
+        "round_amount_share",
+        "burstiness",
+        "voided_share",
+        "cycle_value_share",
+        "on_cycle",
+        "negative_counterparty_share",
+        "shared_identity",
+    ]
+    window: str | None = None
+    baseline: str | None = None
+    when: Literal["as_of", "invoice"] = "as_of"
+    column: str | None = None
+    label_zh: str = Field(min_length=1)
+    label_en: str = Field(min_length=1)
+    direction: Literal[-1, 0, 1]
+
+    @model_validator(mode="after")
+    def _measure_needs(self) -> NetworkFeature:
+        if not _NAME_RE.match(self.name):
+            raise ValueError(f"name must be lower_snake_case, got {self.name!r}")
+        if self.measure == "shared_identity":
+            if not self.column:
+                raise ValueError("measure 'shared_identity' needs 'column' (an entity-source column)")
+            if self.window or self.baseline:
+                raise ValueError("measure 'shared_identity' is a state at the as-of date; drop 'window'/'baseline'")
+            return self
+        if self.window is None:
+            raise ValueError(f"measure {self.measure!r} needs a 'window' like '365d'")
+        if math.isnan(parse_window(self.window)):
+            raise ValueError(f"measure {self.measure!r} needs a finite window like '365d', not 'all'")
+        if self.measure == "burstiness":
+            if self.baseline is None or math.isnan(parse_window(self.baseline)):
+                raise ValueError("measure 'burstiness' needs a finite 'baseline' window like '365d'")
+            if parse_window(self.baseline) <= parse_window(self.window):
+                raise ValueError(f"'baseline' ({self.baseline}) must be longer than 'window' ({self.window})")
+        elif self.baseline is not None:
+            raise ValueError(f"'baseline' only applies to measure 'burstiness', not {self.measure!r}")
+        if self.column is not None:
+            raise ValueError(f"'column' only applies to measure 'shared_identity', not {self.measure!r}")
+        return self
+
+    @property
+    def window_days(self) -> float:
+        """Window length in days (NaN for states at the as-of date)."""
+        return parse_window(self.window) if self.window else math.nan
+
+
+class NetworkSpec(SpecModel):
+    """The cross-entity feature spec (``features/network.yaml``).
+
+    Attributes
+    ----------
+    invoices : InvoiceSource
+        The invoice source and its amount / voided columns.
+    established : str or None
+        Registry column with the registration date; default the registry's
+        ``known_at``.
+    negative_lists : tuple of str
+        List sources (membership: ``known_at < d`` and ``valid_to`` null or ``>= d``).
+    young_counterparty_days : int
+        A counterparty registered fewer days than this before the invoice is young.
+    round_multiples : tuple of float
+        An amount divisible by one of these is round.
+    features : tuple of NetworkFeature
+    """
+
+    version: Literal[1] = 1
+    invoices: InvoiceSource = InvoiceSource()
+    established: str | None = None
+    negative_lists: tuple[str, ...] = ()
+    young_counterparty_days: int = Field(default=180, gt=0)
+    round_multiples: tuple[float, ...] = (1000.0, 10000.0)
+    features: tuple[NetworkFeature, ...] = Field(min_length=1)
+    _folder: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> NetworkSpec:
+        names = [f.name for f in self.features]
+        dups = sorted({n for n in names if names.count(n) > 1})
+        if dups:
+            raise ValueError(f"feature names must be unique; repeated: {dups}")
+        if any(m <= 0 for m in self.round_multiples):
+            raise ValueError(f"round_multiples must be positive, got {list(self.round_multiples)}")
+        return self
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the features, in output order."""
+        return [f.name for f in self.features]
+
+
+def load_network_spec(path: str | Path, sources: SourceCatalog | None = None) -> NetworkSpec:
+    """Load and validate a cross-entity feature spec (``network.yaml``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file.
+    sources : SourceCatalog, optional
+        Sources to check the spec against. Default: the built-in sources plus a
+        ``sources.yaml`` next to ``path``.
+
+    Returns
+    -------
+    NetworkSpec
+
+    Raises
+    ------
+    riskml.SpecError
+        When the file is missing, does not match the schema, or names a source or
+        column the catalog does not declare (with the right type); the message names
+        the file, the key and what was expected.
+
+    Examples
+    --------
+    >>> from riskml._specs import bundled_dir
+    >>> spec = load_network_spec(bundled_dir("features") / "network.yaml")
+    >>> spec.invoices.source, "invoice_cycle_value_share_365d" in spec.feature_names
+    ('invoices', True)
+    """
+    path = Path(path)
+    spec = parse_spec(NetworkSpec, load_yaml(path), path)
+    spec._folder = str(path.resolve().parent)
+    catalog = sources if sources is not None else _default_catalog(spec)
+    check_network_spec(spec, catalog, path)
+    return spec
+
+
+def _default_catalog(spec: NetworkSpec) -> SourceCatalog:
+    if spec._folder is not None:
+        # The feature library's own rule: built-in sources plus the folder's sources.yaml.
+        from riskml.features._spec import _resolve_sources  # noqa: PLC0415
+
+        return _resolve_sources(Path(spec._folder), None)
+    return load_sources()
+
+
+def check_network_spec(spec: NetworkSpec, catalog: SourceCatalog, file: str | Path = "network.yaml") -> None:
+    """Check that the sources and columns ``spec`` names are declared with usable types.
+
+    Raises
+    ------
+    riskml.SpecError
+        Naming the key and what was expected.
+
+    Examples
+    --------
+    >>> from riskml._specs import bundled_dir
+    >>> from riskml.records import load_sources
+    >>> spec = load_network_spec(bundled_dir("features") / "network.yaml")
+    >>> check_network_spec(spec, load_sources()) is None
+    True
+    """
+    inv = spec.invoices
+    if inv.source not in catalog:
+        raise SpecError(file, "invoices.source", f"a declared source; declared: {sorted(catalog)}", inv.source)
+    src = catalog[inv.source]
+    if src.counterparty is None:
+        raise SpecError(file, "invoices.source", "a source with a 'counterparty' (buyer) column", inv.source)
+    _check_column(src, inv.amount, ("int", "float"), file, "invoices.amount")
+    if inv.voided is not None:
+        _check_column(src, inv.voided, ("bool",), file, "invoices.voided")
+    if spec.established is not None:
+        _check_column(catalog.entities, spec.established, ("date",), file, "established")
+    for i, name in enumerate(spec.negative_lists):
+        if name not in catalog:
+            raise SpecError(file, f"negative_lists.{i}", f"a declared source; declared: {sorted(catalog)}", name)
+    for i, f in enumerate(spec.features):
+        if f.measure == "shared_identity":
+            _check_column(catalog.entities, f.column or "", ("str", "category", "int"), file, f"features.{i}.column")
+        if f.measure == "voided_share" and inv.voided is None:
+            raise SpecError(file, f"features.{i}.measure", "'invoices.voided' set for measure 'voided_share'")
+        if f.measure == "negative_counterparty_share" and not spec.negative_lists:
+            raise SpecError(file, "negative_lists", "at least one list source for 'negative_counterparty_share'")
+
+
+def _check_column(src: SourceSpec, column: str, types: tuple[str, ...], file: str | Path, key: str) -> None:
+    if column not in src.columns:
+        raise SpecError(file, key, f"a column of source {src.name!r}; columns: {sorted(src.columns)}", column)
+    if src.columns[column].type not in types:
+        raise SpecError(file, key, f"a column of type {' or '.join(types)}", f"{column} ({src.columns[column].type})")
+
+
+# ----------------------------------------------------------------------------- steps
+
+
+class _Invoices:
+    """Step 1-2: the edge table with counterparty state joined, sorted by known day."""
+
+    def __init__(
+        self,
+        table: pd.DataFrame,
+        src: SourceSpec,
+        spec: NetworkSpec,
+        vocab: pd.Index,
+        established: np.ndarray,
+        lists: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    ) -> None:
+        n = len(vocab)
+        known = to_days(table[src.known_at].to_numpy(dtype="datetime64[ns]"))
+        order = np.argsort(known, kind="stable")
+        self.day = known[order]
+        event_col = src.event_at or src.known_at
+        self.event = to_days(table[event_col].to_numpy(dtype="datetime64[ns]"))[order]
+        self.seller = vocab.get_indexer(table[src.entity_key].astype("str"))[order].astype(np.int64)
+        self.buyer = vocab.get_indexer(table[src.counterparty].astype("str"))[order].astype(np.int64)
+        amount = table[spec.invoices.amount].to_numpy(dtype=np.float64, na_value=np.nan)[order]
+        self.amount = np.nan_to_num(amount, nan=0.0)
+        if spec.invoices.voided is not None:
+            self.voided = table[spec.invoices.voided].to_numpy(dtype=bool, na_value=False)[order]
+        else:
+            self.voided = np.zeros(len(order), dtype=bool)
+        self.live = ~self.voided
+        self.round = _is_round(self.amount, spec.round_multiples)
+        # Counterparty state joined by key: is the other side young at the invoice date?
+        age_buyer = self.event - established[self.buyer]
+        age_seller = self.event - established[self.seller]
+        young = spec.young_counterparty_days
+        self.young_buyer = (established[self.buyer] != NEVER) & (age_buyer >= 0) & (age_buyer < young)
+        self.young_seller = (established[self.seller] != NEVER) & (age_seller >= 0) & (age_seller < young)
+        # ... and was it on a negative list at the invoice date?
+        self.listed_buyer = np.zeros(len(order), dtype=bool)
+        self.listed_seller = np.zeros(len(order), dtype=bool)
+        for code, start, end in lists:
+            self.listed_buyer |= listed_on_days(code, start, end, self.buyer, self.event)
+            self.listed_seller |= listed_on_days(code, start, end, self.seller, self.event)
+        # First day each pair ever traded (live invoices); sorted by day, the first
+        # occurrence of a pair key is its earliest day.
+        self.pair = pair_keys(self.seller, self.buyer, n)
+        live_pair = np.where(self.live, self.pair, -1)
+        uniq, first, inverse = np.unique(live_pair, return_index=True, return_inverse=True)
+        self.pair_first_day = self.day[first][inverse]
+
+    def __len__(self) -> int:
+        return len(self.day)
+
+
+def _is_round(amount: np.ndarray, multiples: tuple[float, ...]) -> np.ndarray:
+    out = np.zeros(len(amount), dtype=bool)
+    for m in multiples:
+        q = amount / m
+        # Amounts are money with cents: within half a cent of a multiple is a multiple.
+        out |= np.abs(q - np.round(q)) * m < 0.005
+    return out & (amount > 0)
+
+
+class _DateView:
+    """Steps 3-4 at one as-of date: window slices and per-entity aggregates, cached."""
+
+    def __init__(self, inv: _Invoices, t: int, n: int, lists: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+        self.inv, self.t, self.n, self.lists = inv, t, n, lists
+        self._cache: dict[tuple[str, float], np.ndarray] = {}
+
+    def _memo(self, key: tuple[str, float], make) -> np.ndarray:  # noqa: ANN001
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def rows(self, w: float) -> np.ndarray:
+        """Indices of the live invoices known in ``[t - w, t)``."""
+
+        def make() -> np.ndarray:
+            s = window_slice(self.inv.day, self.t, w)
+            idx = np.arange(s.start, s.stop)
+            return idx[self.inv.live[idx]]
+
+        return self._memo(("rows", w), make)
+
+    def both_ends(self, w: float, weight: np.ndarray | None) -> np.ndarray:
+        """Per entity: ``weight`` summed over its live invoices in the window, both ends."""
+        r = self.rows(w)
+        inv, n = self.inv, self.n
+        wt = None if weight is None else weight[r]
+        return np.bincount(inv.seller[r], wt, minlength=n) + np.bincount(inv.buyer[r], wt, minlength=n)
+
+    def by_side(self, w: float, seller_w: np.ndarray, buyer_w: np.ndarray) -> np.ndarray:
+        """Per entity: ``seller_w`` over invoices it sold plus ``buyer_w`` over those it bought."""
+        r = self.rows(w)
+        inv, n = self.inv, self.n
+        return np.bincount(inv.seller[r], seller_w[r], minlength=n) + np.bincount(inv.buyer[r], buyer_w[r], minlength=n)
+
+    def value(self, w: float) -> np.ndarray:
+        return self._memo(("value", w), lambda: self.both_ends(w, self.inv.amount))
+
+    def sold(self, w: float, weight: np.ndarray | None = None, live: bool = True) -> np.ndarray:
+        if live:
+            r = self.rows(w)
+        else:
+            s = window_slice(self.inv.day, self.t, w)
+            r = np.arange(s.start, s.stop)
+        wt = None if weight is None else weight[r]
+        return np.bincount(self.inv.seller[r], wt, minlength=self.n).astype(np.float64)
+
+    def cycle_mask(self, w: float) -> np.ndarray:
+        def make() -> np.ndarray:
+            r = self.rows(w)
+            mask = np.zeros(len(self.inv), dtype=bool)
+            mask[r] = cycle_edges(self.inv.seller[r], self.inv.buyer[r], self.n)
+            return mask
+
+        return self._memo(("cycle", w), make)
+
+    def listed_now(self) -> np.ndarray:
+        def make() -> np.ndarray:
+            out = np.zeros(self.n, dtype=bool)
+            for code, start, end in self.lists:
+                out |= listed_at_day(code, start, end, self.t, self.n)
+            return out
+
+        return self._memo(("listed", 0.0), make)
+
+
+def _measure(f: NetworkFeature, view: _DateView, identities: dict[str, np.ndarray], alive: np.ndarray) -> np.ndarray:
+    """Step 4-6: the values of feature ``f`` for every entity code at one date."""
+    inv, n, w = view.inv, view.n, f.window_days
+    m = f.measure
+    if m == "shared_identity":
+        codes = identities[f.column or ""]
+        known = codes >= 0
+        counts = np.bincount(codes[alive & known], minlength=int(codes.max(initial=-1)) + 1)
+        own = np.zeros(len(codes))
+        own[known] = counts[codes[known]] - alive[known]
+        return np.concatenate([own, np.zeros(n - len(codes))])
+    if m == "counterparties":
+        r = view.rows(w)
+        return pair_counts(inv.pair[r], n)
+    if m == "new_counterparty_share":
+        r = view.rows(w)
+        new = inv.pair_first_day[r] >= view.t - int(w)
+        return ratio(pair_counts(inv.pair[r], n, new), pair_counts(inv.pair[r], n))
+    if m == "young_counterparty_share":
+        a = inv.amount
+        return ratio(view.by_side(w, a * inv.young_buyer, a * inv.young_seller), view.value(w))
+    if m == "in_out_log_ratio":
+        r = view.rows(w)
+        sold = np.bincount(inv.seller[r], inv.amount[r], minlength=n)
+        bought = np.bincount(inv.buyer[r], inv.amount[r], minlength=n)
+        active = view.both_ends(w, None) > 0
+        return np.where(active, np.log1p(bought) - np.log1p(sold), np.nan)
+    if m == "round_amount_share":
+        return ratio(view.sold(w, inv.amount * inv.round), view.sold(w, inv.amount))
+    if m == "burstiness":
+        base = parse_window(f.baseline or "")
+        return ratio(view.sold(w) / w, view.sold(base) / base)
+    if m == "voided_share":
+        return ratio(view.sold(w, inv.voided.astype(np.float64), live=False), view.sold(w, live=False))
+    if m in ("cycle_value_share", "on_cycle"):
+        on = view.cycle_mask(w)
+        if m == "on_cycle":
+            return (view.both_ends(w, on.astype(np.float64)) > 0).astype(np.float64)
+        return ratio(view.both_ends(w, inv.amount * on), view.value(w))
+    if m == "negative_counterparty_share":
+        a = inv.amount
+        if f.when == "invoice":
+            num = view.by_side(w, a * inv.listed_buyer, a * inv.listed_seller)
+        else:
+            listed = view.listed_now()
+            num = view.by_side(w, a * listed[inv.buyer], a * listed[inv.seller])
+        return ratio(num, view.value(w))
+    raise ValueError(f"unknown measure {m!r}; expected one of {sorted(MEASURES)}")  # pragma: no cover
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def network_features(
+    tables: Mapping[str, pd.DataFrame],
+    entities: pd.DataFrame,
+    grid: pd.DataFrame,
+    spec: NetworkSpec,
+    catalog_sources: SourceCatalog | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Compute the cross-entity features for an entity x as-of grid.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Validated record tables by source name (dates as datetime64).
+    entities : DataFrame
+        The entity registry (the catalog's entity source).
+    grid : DataFrame
+        Columns ``entity_id`` (str) and ``as_of_day`` (int64 days since 1970-01-01),
+        one row per (entity, as-of) in the caller's order.
+    spec : NetworkSpec
+        From :func:`load_network_spec`.
+    catalog_sources : SourceCatalog, optional
+        Source declarations (keys, ``known_at``, ``valid_to``). Default: the built-in
+        sources plus a ``sources.yaml`` beside the spec file.
+
+    Returns
+    -------
+    values : DataFrame
+        One float64 column per feature, rows aligned with ``grid`` (RangeIndex).
+    catalog : DataFrame
+        Indexed by feature name, columns ``CATALOG_COLUMNS``; kind ``cross``,
+        dimension ``invoices``.
+
+    Raises
+    ------
+    ValueError
+        When a table or column the spec reads is missing, or the grid names entities
+        the registry does not hold.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskml._specs import bundled_dir
+    >>> spec = load_network_spec(bundled_dir("features") / "network.yaml")
+    >>> ents = pd.DataFrame({"entity_id": ["E0000001", "E0000002"],
+    ...     "established": pd.to_datetime(["2020-01-01", "2023-11-01"]), "deregistered": pd.to_datetime([None, None]),
+    ...     "legal_rep_id": ["p1", "p1"], "address_id": ["a1", "a2"]})
+    >>> inv = pd.DataFrame({"invoice_id": ["I1", "I2"], "seller_id": ["E0000001", "E0000002"],
+    ...     "buyer_id": ["E0000002", "E0000001"], "issued": pd.to_datetime(["2023-12-01", "2023-12-05"]),
+    ...     "amount": [5000.0, 1234.5], "voided": [False, False]})
+    >>> empty = pd.DataFrame({"listing_id": [], "entity_id": [], "entered": pd.to_datetime([]),
+    ...     "exited": pd.to_datetime([])})
+    >>> tables = {"entities": ents, "invoices": inv, "abnormal_list": empty, "serious_violations": empty}
+    >>> grid = pd.DataFrame({"entity_id": ["E0000001"], "as_of_day": [pd.Timestamp("2024-01-01").value // 86_400_000_000_000]})
+    >>> values, catalog = network_features(tables, ents, grid, spec)
+    >>> values.loc[0, ["invoice_on_cycle_365d", "invoice_young_counterparty_value_share_365d",
+    ...     "shared_legal_rep_entities"]].tolist()
+    [1.0, 1.0, 1.0]
+    >>> catalog.loc["invoice_counterparties_90d", ["kind", "dimension"]].tolist()
+    ['cross', 'invoices']
+    """
+    started = time.perf_counter()
+    catalog = catalog_sources if catalog_sources is not None else _default_catalog(spec)
+    check_network_spec(spec, catalog)
+    ent_spec = catalog.entities
+    inv_spec = catalog[spec.invoices.source]
+    _require(tables, spec, catalog, entities)
+
+    reg_ids = pd.Index(entities[ent_spec.entity_key].astype("str"))
+    invoices = tables[spec.invoices.source]
+    others = pd.Index(
+        pd.concat([invoices[inv_spec.entity_key].astype("str"), invoices[inv_spec.counterparty].astype("str")])
+    ).unique()
+    # Registry entities take codes 0..R-1 so registry arrays index codes directly;
+    # invoice parties missing from the registry follow (they have no state).
+    vocab = reg_ids.append(others.difference(reg_ids, sort=False))
+    n = len(vocab)
+    grid_code = vocab.get_indexer(grid["entity_id"].astype("str"))
+    if (grid_code < 0).any() or (grid_code >= len(reg_ids)).any():
+        bad = grid.loc[(grid_code < 0) | (grid_code >= len(reg_ids)), "entity_id"].head(3).tolist()
+        raise ValueError(f"the grid names entities that are not in the registry, e.g. {bad}")
+
+    est_col = spec.established or ent_spec.known_at
+    established = np.full(n, NEVER, dtype=np.int64)
+    established[: len(reg_ids)] = to_days(entities[est_col].to_numpy(dtype="datetime64[ns]"))
+    known = to_days(entities[ent_spec.known_at].to_numpy(dtype="datetime64[ns]"))
+    ended = (
+        to_days(entities[ent_spec.valid_to].to_numpy(dtype="datetime64[ns]"))
+        if ent_spec.valid_to
+        else np.full(len(reg_ids), NEVER, dtype=np.int64)
+    )
+    lists = [_listings(tables[name], catalog[name], vocab) for name in spec.negative_lists]
+    inv = _Invoices(invoices, inv_spec, spec, vocab, established, lists)
+    identities = {
+        f.column: pd.factorize(entities[f.column], use_na_sentinel=True)[0].astype(np.int64)
+        for f in spec.features
+        if f.measure == "shared_identity" and f.column
+    }
+
+    days = grid["as_of_day"].to_numpy(dtype=np.int64)
+    out = np.full((len(grid), len(spec.features)), np.nan)
+    order = np.argsort(days, kind="stable")
+    dates, starts = np.unique(days[order], return_index=True)
+    for t, rows in zip(dates, np.split(order, starts[1:]), strict=True):
+        t = int(t)
+        view = _DateView(inv, t, n, lists)
+        alive = (known < t) & (ended >= t)
+        codes = grid_code[rows]
+        for k, f in enumerate(spec.features):
+            out[rows, k] = _measure(f, view, identities, alive)[codes]
+    values = pd.DataFrame(out, columns=spec.feature_names)
+    logger.info(
+        "cross-entity features: %d features x %d rows over %d dates from %d invoices in %.2f s",
+        len(spec.features), len(grid), len(dates), len(inv), time.perf_counter() - started,
+    )
+    return values, network_catalog(spec, catalog)
+
+
+def _listings(table: pd.DataFrame, src: SourceSpec, vocab: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    code = vocab.get_indexer(table[src.entity_key].astype("str")).astype(np.int64)
+    start = to_days(table[src.known_at].to_numpy(dtype="datetime64[ns]"))
+    end = (
+        to_days(table[src.valid_to].to_numpy(dtype="datetime64[ns]"))
+        if src.valid_to
+        else np.full(len(table), NEVER, dtype=np.int64)
+    )
+    # Listed entities that never invoice and are not registered play no part.
+    keep = code >= 0
+    return code[keep], start[keep], end[keep]
+
+
+def _require(tables: Mapping[str, pd.DataFrame], spec: NetworkSpec, catalog: SourceCatalog, entities: pd.DataFrame) -> None:
+    inv = catalog[spec.invoices.source]
+    needed: dict[str, set[str]] = {
+        spec.invoices.source: {inv.entity_key, inv.counterparty or "", inv.known_at, inv.event_at or inv.known_at,
+                               spec.invoices.amount} | ({spec.invoices.voided} if spec.invoices.voided else set()),
+    }
+    for name in spec.negative_lists:
+        src = catalog[name]
+        needed[name] = {src.entity_key, src.known_at} | ({src.valid_to} if src.valid_to else set())
+    ent = catalog.entities
+    ent_cols = {ent.entity_key, ent.known_at, spec.established or ent.known_at}
+    ent_cols |= {ent.valid_to} if ent.valid_to else set()
+    ent_cols |= {f.column for f in spec.features if f.measure == "shared_identity" and f.column}
+    absent = sorted(ent_cols - set(entities.columns))
+    if absent:
+        raise ValueError(f"the entity registry lacks columns {absent} used by the cross-entity features; has {list(entities.columns)}")
+    missing = sorted(s for s in needed if s not in tables)
+    if missing:
+        raise ValueError(
+            f"records have no table for sources {missing} that the cross-entity features (network.yaml) read; "
+            f"present: {sorted(tables)}. Pass those tables (they may be empty) or use a spec without network.yaml."
+        )
+    for name, cols in needed.items():
+        table = tables[name]
+        absent = sorted(c for c in cols if c not in table.columns)
+        if absent:
+            raise ValueError(f"records[{name!r}] lacks columns {absent} used by the cross-entity features; has {list(table.columns)}")
+        for c in cols:
+            if catalog[name].columns[c].type == "date" and not pd.api.types.is_datetime64_dtype(table[c]):
+                raise TypeError(f"records[{name!r}][{c!r}] must be datetime64 (declared date), not {table[c].dtype}")
+
+
+def network_catalog(spec: NetworkSpec, catalog: SourceCatalog | None = None) -> pd.DataFrame:
+    """The feature catalog rows of the cross-entity features (``CATALOG_COLUMNS``).
+
+    Examples
+    --------
+    >>> from riskml._specs import bundled_dir
+    >>> spec = load_network_spec(bundled_dir("features") / "network.yaml")
+    >>> cat = network_catalog(spec)
+    >>> cat.loc["shared_address_entities", ["source", "column", "kind"]].tolist()
+    ['entities', 'address_id', 'cross']
+    """
+    catalog = catalog if catalog is not None else _default_catalog(spec)
+    inv = spec.invoices
+    live = json.dumps({inv.voided: False}, ensure_ascii=False) if inv.voided else ""
+    rows = []
+    for f in spec.features:
+        if f.measure == "shared_identity":
+            source, column, where = catalog.entity_source, f.column or "", ""
+        else:
+            source = inv.source
+            column = inv.voided if f.measure == "voided_share" else inv.amount
+            if f.measure in ("counterparties", "new_counterparty_share", "burstiness", "on_cycle"):
+                column = catalog[inv.source].counterparty or ""
+            where = live if f.measure in _LIVE_ONLY else ""
+        rows.append(
+            {
+                "name": f.name,
+                "source": source,
+                "dimension": "invoices",
+                "label_zh": f.label_zh,
+                "label_en": f.label_en,
+                "direction": int(f.direction),
+                "kind": "cross",
+                "aggregation": f.measure if f.measure != "negative_counterparty_share" else f"{f.measure}_at_{f.when}",
+                "column": column or "",
+                "window_days": f.window_days,
+                "where": where,
+                "inspection_driven": False,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["name", *CATALOG_COLUMNS])
+    frame["direction"] = frame["direction"].astype("int64")
+    frame["window_days"] = frame["window_days"].astype("float64")
+    frame["inspection_driven"] = frame["inspection_driven"].astype(bool)
+    return frame.set_index("name")
