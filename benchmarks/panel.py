@@ -69,17 +69,22 @@ SEED = 20261129
 
 @dataclass(frozen=True)
 class Size:
-    """A benchmark size: entities, the records generated and the featuretools sample."""
+    """A benchmark size: entities, and the entity samples featuretools runs on.
+
+    One sample as large as the size means featuretools runs on everything; otherwise
+    its time is extrapolated to the full grid by a line through the sample runs
+    (through the origin for a single sample).
+    """
 
     name: str
     n_entities: int
-    ft_sample: int
+    ft_samples: tuple[int, ...]
 
 
 SIZES: dict[str, Size] = {
-    "tiny": Size("tiny", 2_000, 300),
-    "county": Size("county", 60_000, 3_000),
-    "city": Size("city", 1_000_000, 3_000),
+    "tiny": Size("tiny", 2_000, (300, 2_000)),
+    "county": Size("county", 60_000, (60_000,)),
+    "city": Size("city", 1_000_000, (20_000, 60_000)),
 }
 
 #: (source, entity key, known_at, amount column or None) of the subset.
@@ -301,7 +306,7 @@ def _profile_summary(profile: cProfile.Profile, top: int = 14) -> list[dict[str,
     return rows[:top]
 
 
-def worker(kind: str, size: Size, out: Path, method: str = "delta") -> dict[str, Any]:
+def worker(kind: str, size: Size, out: Path, method: str = "delta", sample: int = 0) -> dict[str, Any]:
     """Run one measured step in this process and return its measurements."""
     from riskml.features import build_panel  # noqa: PLC0415
 
@@ -334,18 +339,18 @@ def worker(kind: str, size: Size, out: Path, method: str = "delta") -> dict[str,
 
         pq.write_table(table, out / f"duckdb-{method}.parquet")
     elif kind == "ft-prep":
-        res.update(_ft_prepare(recs, size, out))
+        res.update(_ft_prepare(recs, sample, out))
     else:
         raise ValueError(f"unknown worker {kind!r}")
     res.setdefault("peak_gib", _memory("VmHWM"))
     return res
 
 
-def _ft_prepare(recs: dict[str, pd.DataFrame], size: Size, out: Path) -> dict[str, Any]:
+def _ft_prepare(recs: dict[str, pd.DataFrame], sample: int, out: Path) -> dict[str, Any]:
     """Write a sample of entities, their records and their grid for featuretools."""
     rng = np.random.default_rng(SEED)
     ents = recs["entities"]
-    n_sample = min(size.ft_sample, len(ents))
+    n_sample = min(sample, len(ents))
     pick = np.sort(rng.choice(len(ents), n_sample, replace=False))
     sample = ents.iloc[pick].reset_index(drop=True)
     as_of = _as_of(recs)
@@ -359,7 +364,7 @@ def _ft_prepare(recs: dict[str, pd.DataFrame], size: Size, out: Path) -> dict[st
     est_all = ents["established"].to_numpy()
     end_all = ents["deregistered"].to_numpy()
     full_rows = int(sum(((est_all < d) & (np.isnat(end_all) | (end_all >= d))).sum() for d in as_of.to_numpy()))
-    ft_dir = out / "ft"
+    ft_dir = out / f"ft-{n_sample}"
     ft_dir.mkdir(exist_ok=True)
     sample[["entity_id"]].to_parquet(ft_dir / "entities.parquet", index=False)
     grid.to_parquet(ft_dir / "grid.parquet", index=False)
@@ -382,9 +387,9 @@ def _ft_prepare(recs: dict[str, pd.DataFrame], size: Size, out: Path) -> dict[st
 RESULTS = ROOT / "benchmarks" / "panel_results.json"
 
 
-def _child(kind: str, size: Size, out: Path, method: str = "delta") -> dict[str, Any]:
+def _child(kind: str, size: Size, out: Path, method: str = "delta", sample: int = 0) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--sizes", size.name, "--out", str(out),
-           "--method", method]
+           "--method", method, "--sample", str(sample)]
     logger.info("running %s", " ".join(cmd[2:]))
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -415,6 +420,9 @@ def compare(left: Path, right: Path, features: list[str], *, subset_of_left: boo
 
     keys_r = pq.read_table(right, columns=["entity_id", "as_of"]).to_pandas()
     keys_l = pq.read_table(left, columns=["entity_id", "as_of"]).to_pandas()
+    for keys in (keys_l, keys_r):
+        # DuckDB returns DATE, riskml datetime64[ns]: compare the days.
+        keys["as_of"] = pd.to_datetime(keys["as_of"]).astype("datetime64[ns]")
     if subset_of_left:
         key_l = pd.MultiIndex.from_frame(keys_l)
         pos = key_l.get_indexer(pd.MultiIndex.from_frame(keys_r))
@@ -459,17 +467,39 @@ def run_size(size: Size, skip_featuretools: bool, duckdb_methods: list[str]) -> 
             res["duckdb"][method]["check"] = compare(tmp / "riskml.parquet", tmp / f"duckdb-{method}.parquet", subset_features())
             logger.info("duckdb %s: %s", method, res["duckdb"][method])
         if not skip_featuretools:
-            prep = _child("ft-prep", size, tmp)
-            ft_res = _run_featuretools(tmp / "ft")
-            ft_res.update({k: prep[k] for k in ("sample_entities", "sample_rows", "sample_records", "full_rows")})
-            ft_res["extrapolated_seconds"] = ft_res["seconds"] * prep["full_rows"] / max(prep["sample_rows"], 1)
-            ft_res["check"] = compare(tmp / "riskml.parquet", tmp / "ft" / "featuretools.parquet", subset_features(),
-                                      subset_of_left=True)
-            res["featuretools"] = ft_res
-            logger.info("featuretools: %s", ft_res)
+            runs = []
+            for sample in size.ft_samples:
+                prep = _child("ft-prep", size, tmp, sample=sample)
+                folder = tmp / f"ft-{prep['sample_entities']}"
+                ft_res = _run_featuretools(folder)
+                ft_res.update({k: prep[k] for k in ("sample_entities", "sample_rows", "sample_records", "full_rows")})
+                ft_res["check"] = compare(tmp / "riskml.parquet", folder / "featuretools.parquet", subset_features(),
+                                          subset_of_left=True)
+                runs.append(ft_res)
+                logger.info("featuretools: %s", ft_res)
+            res["featuretools"] = {"runs": runs, **extrapolate(runs)}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return res
+
+
+def extrapolate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """featuretools seconds on the full grid from runs on samples (linear in grid rows).
+
+    Examples
+    --------
+    >>> extrapolate([{"sample_rows": 10, "seconds": 3.0, "full_rows": 100}, {"sample_rows": 20, "seconds": 5.0, "full_rows": 100}])
+    {'full_seconds': 21.0, 'extrapolated': True}
+    """
+    full = runs[-1]["full_rows"]
+    if runs[-1]["sample_rows"] >= full:
+        return {"full_seconds": runs[-1]["seconds"], "extrapolated": False}
+    if len(runs) == 1:
+        return {"full_seconds": runs[0]["seconds"] * full / max(runs[0]["sample_rows"], 1), "extrapolated": True}
+    rows = np.array([r["sample_rows"] for r in runs], dtype=float)
+    secs = np.array([r["seconds"] for r in runs], dtype=float)
+    slope, intercept = np.polyfit(rows, secs, 1)
+    return {"full_seconds": float(max(intercept, 0.0) + slope * full), "extrapolated": True}
 
 
 def _fmt_s(x: float) -> str:
@@ -544,17 +574,26 @@ def render(results: dict[str, Any]) -> str:
                           + (f" {c['why']}" if "why" in c else ""))
         ft = r.get("featuretools")
         if ft:
-            ratio = ft["extrapolated_seconds"] / rk["seconds"]
-            lines.append(
-                f"| {name} | subset | featuretools | {ft['sample_records']:,} (sample of {ft['sample_entities']:,} entities) | "
-                f"{ft['sample_rows']:,} | 18 | | {_fmt_s(ft['seconds'])} sample, ~{_fmt_s(ft['extrapolated_seconds'])} full | "
-                f"{ft['process_peak_gib']:.2f} (sample) | ~{ratio:,.0f}x |"
-            )
-            c = ft["check"]
-            checks.append(f"* {name}: riskml vs featuretools on the {ft['sample_rows']:,} sampled grid rows: "
-                          + ("identical" if c["equal"] else "DIFFERENT")
-                          + f" (max abs diff: counts {c.get('max_abs_diff_count', float('nan')):g}, "
-                          f"sums {c.get('max_abs_diff_sum', float('nan')):g})" + (f" {c['why']}" if "why" in c else ""))
+            for run in ft["runs"]:
+                sampled = run["sample_rows"] < run["full_rows"]
+                what = f"featuretools, {run['sample_entities']:,}-entity sample" if sampled else "featuretools"
+                lines.append(
+                    f"| {name} | subset | {what} | {run['sample_records']:,} | {run['sample_rows']:,} | 18 | | "
+                    f"{_fmt_s(run['seconds'])} | {run['process_peak_gib']:.2f} (whole process) | |"
+                )
+                c = run["check"]
+                checks.append(f"* {name}: riskml vs featuretools on {run['sample_rows']:,} grid rows: "
+                              + ("identical" if c["equal"] else "DIFFERENT")
+                              + f" (max abs diff: counts {c.get('max_abs_diff_count', float('nan')):g}, "
+                              f"sums {c.get('max_abs_diff_sum', float('nan')):g})" + (f" {c['why']}" if "why" in c else ""))
+            ratio = ft["full_seconds"] / rk["seconds"]
+            if ft["extrapolated"]:
+                lines.append(
+                    f"| {name} | subset | featuretools, extrapolated | {rk['records']:,} | {rk['rows']:,} | 18 | | "
+                    f"~{_fmt_s(ft['full_seconds'])} | | ~{ratio:,.0f}x |"
+                )
+            else:
+                lines[-1] = lines[-1].rstrip("|").rstrip() .rsplit("|", 1)[0] + f"| {ratio:,.1f}x |"
         prof = rk.get("profile")
         if prof:
             total = rk["seconds"]
@@ -597,6 +636,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--method", default="delta", help=argparse.SUPPRESS)
+    parser.add_argument("--sample", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     names = [s.strip() for s in args.sizes.split(",") if s.strip()]
@@ -604,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown sizes {unknown}; choose from {sorted(SIZES)}")
     if args.worker:
-        res = worker(args.worker, SIZES[names[0]], Path(args.out), args.method)
+        res = worker(args.worker, SIZES[names[0]], Path(args.out), args.method, args.sample)
         print(json.dumps(res))
         return 0
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -618,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
         results["measured"] = time.strftime("%Y-%m-%d")
         RESULTS.write_text(json.dumps(results, indent=1))
         ok &= all(d["check"]["equal"] for d in res["duckdb"].values())
-        ok &= res.get("featuretools", {}).get("check", {}).get("equal", True)
+        ok &= all(run["check"]["equal"] for run in res.get("featuretools", {}).get("runs", []))
     text = render(results)
     print(text)
     write_section(text)

@@ -81,7 +81,7 @@ def validate(
     except rec.RecordsError as exc:
         console.print(f"[red]invalid records[/red]\n{exc}")
         raise typer.Exit(code=1) from None
-    console.print(_summary_table("Validated records", rec.validation_summary(clean)))
+    console.print(_summary_table("Validated records", clean.counts.reset_index()))
     if len(clean.quarantine):
         console.print(f"[yellow]{len(clean.quarantine):,} rows quarantined[/yellow]")
         if quarantine is not None:

@@ -385,9 +385,42 @@ def _goes_left(fval: float, node: int, threshold: np.ndarray, decision_type: np.
     return fval <= threshold[node]
 
 
+@numba.njit(cache=True, nogil=True)
+def _decide_block(
+    Xt: np.ndarray, r0: int, nb: int, g: int, split_feature: np.ndarray, threshold: np.ndarray,
+    decision_type: np.ndarray, cat_begin: np.ndarray, cat_len: np.ndarray, cat_bits: np.ndarray, out: np.ndarray,
+) -> None:
+    """``out[i] = 1`` when row ``r0 + i`` goes left at node ``g`` (LightGBM's rules)."""
+    col = Xt[split_feature[g], r0 : r0 + nb]
+    dt = decision_type[g]
+    if dt & _CATEGORICAL_MASK:
+        for i in range(nb):
+            out[i] = 1 if _goes_left(col[i], g, threshold, decision_type, cat_begin, cat_len, cat_bits) else 0
+        return
+    thr = threshold[g]
+    missing_type = (dt >> 2) & 3
+    default_left = np.uint8(1 if (dt & _DEFAULT_LEFT_MASK) != 0 else 0)
+    # branch-free loops per missing type so they vectorise
+    if missing_type == 2:
+        for i in range(nb):
+            v = col[i]
+            out[i] = default_left if v != v else np.uint8(v <= thr)
+    elif missing_type == 1:
+        for i in range(nb):
+            v = col[i]
+            v = 0.0 if v != v else v
+            is_zero = (v >= -_ZERO_THRESHOLD) and (v <= _ZERO_THRESHOLD)
+            out[i] = default_left if is_zero else np.uint8(v <= thr)
+    else:
+        for i in range(nb):
+            v = col[i]
+            v = 0.0 if v != v else v
+            out[i] = np.uint8(v <= thr)
+
+
 @numba.njit(cache=True, parallel=True)
 def _contrib_kernel(
-    X: np.ndarray,
+    Xt: np.ndarray,
     out: np.ndarray,
     expected_value: float,
     node_offset: np.ndarray,
@@ -412,16 +445,20 @@ def _contrib_kernel(
     max_depth: int,
     block_rows: int,
 ) -> None:
-    n_rows = X.shape[0]
-    n_features = out.shape[1] - 1
+    """Fill ``out`` (n_features + 1, n_rows), transposed so that rows are contiguous."""
+    n_rows = Xt.shape[1]
+    n_features = out.shape[0] - 1
     n_trees = node_offset.size - 1
     n_blocks = (n_rows + block_rows - 1) // block_rows
-    # Blocks of rows, trees outer within a block: one tree's tables stay in cache
-    # while the block's rows use them.
+    # A block of rows goes through every tree; within a tree, loops run over the
+    # block's rows innermost (contiguous, vectorised) and one tree's tables stay in
+    # cache while the block uses them.
     for block in numba.prange(n_blocks):
         r0 = block * block_rows
-        r1 = min(n_rows, r0 + block_rows)
-        left = np.empty(max_nodes, dtype=np.uint8)
+        nb = min(n_rows, r0 + block_rows) - r0
+        left = np.empty((max_nodes, block_rows), dtype=np.uint8)
+        ok = np.empty(block_rows, dtype=np.uint8)
+        pattern = np.empty(block_rows, dtype=np.int64)
         ones = np.empty(max_depth, dtype=np.int64)
         buf = np.empty(max_depth, dtype=np.float64)
         poly = np.empty(max_depth + 1, dtype=np.float64)
@@ -429,39 +466,43 @@ def _contrib_kernel(
         for t in range(n_trees):
             n0 = node_offset[t]
             n_nodes = node_offset[t + 1] - n0
-            if n_nodes == 0:
-                continue
-            for i in range(r0, r1):
-                row = X[i]
-                phi = out[i]
-                for node in range(n_nodes):
-                    g = n0 + node
-                    left[node] = 1 if _goes_left(
-                        row[split_feature[g]], g, threshold, decision_type, cat_begin, cat_len, cat_bits
-                    ) else 0
-                for leaf in range(leaf_offset[t], leaf_offset[t + 1]):
-                    lo = uf_offset[leaf]
-                    d = uf_offset[leaf + 1] - lo
-                    pattern = 0
+            for node in range(n_nodes):
+                _decide_block(
+                    Xt, r0, nb, n0 + node, split_feature, threshold, decision_type, cat_begin, cat_len,
+                    cat_bits, left[node],
+                )
+            for leaf in range(leaf_offset[t], leaf_offset[t + 1]):
+                lo = uf_offset[leaf]
+                d = uf_offset[leaf + 1] - lo
+                if d == 0:
+                    continue
+                for i in range(nb):
+                    pattern[i] = 0
+                for k in range(d):
+                    for i in range(nb):
+                        ok[i] = 1
+                    for c in range(cond_offset[lo + k], cond_offset[lo + k + 1]):
+                        node_left = left[cond_node[c]]
+                        want = cond_left[c]
+                        for i in range(nb):
+                            ok[i] &= np.uint8(node_left[i] == want)
+                    for i in range(nb):
+                        pattern[i] |= np.int64(ok[i]) << k
+                start = table_offset[leaf]
+                if start >= 0:
                     for k in range(d):
-                        ok = 1
-                        for c in range(cond_offset[lo + k], cond_offset[lo + k + 1]):
-                            if left[cond_node[c]] != cond_left[c]:
-                                ok = 0
-                                break
-                        ones[k] = ok
-                        pattern |= ok << k
-                    start = table_offset[leaf]
-                    if start >= 0:
-                        base = start + pattern * d
+                        dest = out[uf_feature[lo + k], r0 : r0 + nb]
+                        for i in range(nb):
+                            dest[i] += tables[start + pattern[i] * d + k]
+                else:
+                    for i in range(nb):
                         for k in range(d):
-                            phi[uf_feature[lo + k]] += tables[base + k]
-                    else:
+                            ones[k] = (pattern[i] >> k) & 1
                         _leaf_phi(uf_zero[lo : lo + d], ones[:d], leaf_value[leaf], weights[d], poly, hot, buf[:d])
                         for k in range(d):
-                            phi[uf_feature[lo + k]] += buf[k]
-        for i in range(r0, r1):
-            out[i, n_features] = expected_value
+                            out[uf_feature[lo + k], r0 + i] += buf[k]
+        for i in range(nb):
+            out[n_features, r0 + i] = expected_value
 
 
 # --------------------------------------------------------------------------- input
@@ -586,12 +627,14 @@ def tree_contributions(booster: lightgbm.Booster, X: Any, *, min_rows: int = DIR
     if isinstance(prepared, str):
         logger.info("tree_contributions: %s; using LightGBM's pred_contrib", prepared)
         return np.asarray(booster.predict(matrix, pred_contrib=True), dtype=np.float64)
-    out = np.zeros((matrix.shape[0], n_features + 1), dtype=np.float64)
+    # feature-major copies: the kernel's inner loops run along rows
+    Xt = np.ascontiguousarray(matrix.T)
+    out = np.zeros((n_features + 1, matrix.shape[0]), dtype=np.float64)
     p = prepared
     _contrib_kernel(
-        matrix, out, p.expected_value, p.node_offset, p.leaf_offset, p.split_feature, p.threshold,
+        Xt, out, p.expected_value, p.node_offset, p.leaf_offset, p.split_feature, p.threshold,
         p.decision_type, p.cat_begin, p.cat_len, p.cat_bits, p.uf_offset, p.uf_feature, p.uf_zero,
         p.cond_offset, p.cond_node, p.cond_left, p.leaf_value, p.table_offset, p.tables, p.weights,
         p.max_nodes, p.max_depth, BLOCK_ROWS,
     )
-    return out
+    return np.ascontiguousarray(out.T)

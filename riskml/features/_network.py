@@ -40,7 +40,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -176,7 +176,7 @@ class NetworkSpec(SpecModel):
     negative_lists: tuple[str, ...] = ()
     young_counterparty_days: int = Field(default=180, gt=0)
     round_multiples: tuple[float, ...] = (1000.0, 10000.0)
-    features: tuple[NetworkFeature, ...] = Field(min_length=1)
+    features: tuple[NetworkFeature, ...] = ()
     _folder: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -298,18 +298,19 @@ class _Invoices:
         table: pd.DataFrame,
         src: SourceSpec,
         spec: NetworkSpec,
-        vocab: pd.Index,
+        parties: tuple[np.ndarray, np.ndarray],
+        n: int,
         established: np.ndarray,
+        registered_known: np.ndarray,
         lists: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     ) -> None:
-        n = len(vocab)
         known = to_days(table[src.known_at].to_numpy(dtype="datetime64[ns]"))
         order = np.argsort(known, kind="stable")
         self.day = known[order]
         event_col = src.event_at or src.known_at
         self.event = to_days(table[event_col].to_numpy(dtype="datetime64[ns]"))[order]
-        self.seller = vocab.get_indexer(table[src.entity_key].astype("str"))[order].astype(np.int64)
-        self.buyer = vocab.get_indexer(table[src.counterparty].astype("str"))[order].astype(np.int64)
+        self.seller = parties[0][order].astype(np.int64)
+        self.buyer = parties[1][order].astype(np.int64)
         amount = table[spec.invoices.amount].to_numpy(dtype=np.float64, na_value=np.nan)[order]
         self.amount = np.nan_to_num(amount, nan=0.0)
         if spec.invoices.voided is not None:
@@ -322,8 +323,10 @@ class _Invoices:
         age_buyer = self.event - established[self.buyer]
         age_seller = self.event - established[self.seller]
         young = spec.young_counterparty_days
-        self.young_buyer = (established[self.buyer] != NEVER) & (age_buyer >= 0) & (age_buyer < young)
-        self.young_seller = (established[self.seller] != NEVER) & (age_seller >= 0) & (age_seller < young)
+        # A registration counts only once the bureau knew it (known by the invoice's
+        # knowledge day, itself before t), whatever the registration date column says.
+        self.young_buyer = (registered_known[self.buyer] <= self.day) & (age_buyer >= 0) & (age_buyer < young)
+        self.young_seller = (registered_known[self.seller] <= self.day) & (age_seller >= 0) & (age_seller < young)
         # ... and was it on a negative list at the invoice date?
         self.listed_buyer = np.zeros(len(order), dtype=bool)
         self.listed_seller = np.zeros(len(order), dtype=bool)
@@ -334,7 +337,7 @@ class _Invoices:
         # occurrence of a pair key is its earliest day.
         self.pair = pair_keys(self.seller, self.buyer, n)
         live_pair = np.where(self.live, self.pair, -1)
-        uniq, first, inverse = np.unique(live_pair, return_index=True, return_inverse=True)
+        _, first, inverse = np.unique(live_pair, return_index=True, return_inverse=True)
         self.pair_first_day = self.day[first][inverse]
 
     def __len__(self) -> int:
@@ -357,7 +360,7 @@ class _DateView:
         self.inv, self.t, self.n, self.lists = inv, t, n, lists
         self._cache: dict[tuple[str, float], np.ndarray] = {}
 
-    def _memo(self, key: tuple[str, float], make) -> np.ndarray:  # noqa: ANN001
+    def _memo(self, key: tuple[str, float], make: Callable[[], np.ndarray]) -> np.ndarray:
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
@@ -538,13 +541,21 @@ def network_features(
 
     reg_ids = pd.Index(entities[ent_spec.entity_key].astype("str"))
     invoices = tables[spec.invoices.source]
-    others = pd.Index(
-        pd.concat([invoices[inv_spec.entity_key].astype("str"), invoices[inv_spec.counterparty].astype("str")])
-    ).unique()
-    # Registry entities take codes 0..R-1 so registry arrays index codes directly;
-    # invoice parties missing from the registry follow (they have no state).
-    vocab = reg_ids.append(others.difference(reg_ids, sort=False))
+    # One hash pass codes every party: factorize numbers values in order of first
+    # appearance, so the (unique) registry ids take codes 0..R-1 and registry arrays
+    # index codes directly; invoice parties missing from the registry follow.
+    codes, uniques = pd.factorize(
+        pd.concat(
+            [reg_ids.to_series(), invoices[inv_spec.entity_key].astype("str"), invoices[inv_spec.counterparty].astype("str")],
+            ignore_index=True,
+        )
+    )
+    vocab = pd.Index(uniques)
     n = len(vocab)
+    r, m = len(reg_ids), len(invoices)
+    if (codes[r:] < 0).any():
+        raise ValueError(f"records[{spec.invoices.source!r}] has missing seller or buyer ids; both are required")
+    parties = (codes[r : r + m], codes[r + m :])
     grid_code = vocab.get_indexer(grid["entity_id"].astype("str"))
     if (grid_code < 0).any() or (grid_code >= len(reg_ids)).any():
         bad = grid.loc[(grid_code < 0) | (grid_code >= len(reg_ids)), "entity_id"].head(3).tolist()
@@ -559,8 +570,10 @@ def network_features(
         if ent_spec.valid_to
         else np.full(len(reg_ids), NEVER, dtype=np.int64)
     )
+    registered_known = np.full(n, NEVER, dtype=np.int64)
+    registered_known[: len(reg_ids)] = known
     lists = [_listings(tables[name], catalog[name], vocab) for name in spec.negative_lists]
-    inv = _Invoices(invoices, inv_spec, spec, vocab, established, lists)
+    inv = _Invoices(invoices, inv_spec, spec, parties, n, established, registered_known, lists)
     identities = {
         f.column: pd.factorize(entities[f.column], use_na_sentinel=True)[0].astype(np.int64)
         for f in spec.features

@@ -124,6 +124,10 @@ def panel_schema(panel: Any, spec_hash: str | None = None) -> dict[str, Any]:
     return {"spec_hash": getattr(panel, "spec_hash", None) or spec_hash, "columns": columns}
 
 
+# ``log_training_run`` takes a parameter named ``panel_schema``; this name reaches the function.
+_schema_of = panel_schema
+
+
 def log_training_run(
     fit_result_or_model: Any,
     *,
@@ -182,7 +186,7 @@ def log_training_run(
         predictions = getattr(fit_result_or_model, "predictions", None)
     config = config or configure()
     long = metric_table(metrics)
-    schema = globals()["panel_schema"](panel_schema, spec_hash=model.spec_hash)
+    schema = _schema_of(panel_schema, spec_hash=model.spec_hash)
     experiment_id = ensure_experiment(model.target, config)
     run_tags = {"riskml.target": model.target, "riskml.spec_hash": str(model.spec_hash),
                 "riskml.version": _riskml_version(), **{str(k): str(v) for k, v in (tags or {}).items()}}
@@ -275,8 +279,6 @@ def _version_tags(model: Any, long: pd.DataFrame, run_id: str) -> dict[str, str]
 
 
 def _log_scores(predictions: pd.DataFrame) -> None:
-    import mlflow
-
     missing = [c for c in ("as_of", "score") if c not in predictions.columns]
     if missing:
         raise ValueError(f"predictions need columns as_of and score for the promotion PSI gate; missing {missing}")

@@ -364,3 +364,44 @@ def test_custom_invoice_source_is_read_through_the_catalog(tmp_path):
     values, cat = network_features({"entities": ents, "bills": bills}, ents, grid, spec, catalog)
     assert values["bills_cycle"].tolist() == [1.0, 1.0]
     assert cat.loc["bills_cycle", "source"] == "bills"
+
+
+def test_spec_without_features_gives_no_columns(tmp_path):
+    spec = load_network_spec(_write(tmp_path, "features: []\n"))
+    ents, inv = activity_fixture()
+    grid = pd.DataFrame({"entity_id": pd.Series(ids(1), dtype="str"), "as_of_day": [T_DAY]})
+    tables = {"entities": ents, "invoices": inv, "abnormal_list": listings(), "serious_violations": listings()}
+    values, cat = network_features(tables, ents, grid, spec)
+    assert values.shape == (1, 0) and cat.empty and list(cat.columns) == list(CATALOG_COLUMNS)
+
+
+def test_registration_not_yet_known_does_not_make_a_counterparty_young(tmp_path):
+    # A registry whose knowledge time is later than the registration date.
+    ents = registry(2, established={2: T - pd.Timedelta(days=300)})
+    ents["published"] = ents["established"]
+    ents.loc[1, "published"] = T + pd.Timedelta(days=5)
+    from riskml.records import load_sources
+
+    base = load_sources()
+    catalog = base.model_copy(update={"sources": {**base.sources, "entities": base.entities.model_copy(update={
+        "known_at": "published",
+        "columns": {**base.entities.columns, "published": base.entities.columns["established"]},
+    })}})
+    inv = invoices([(1, 2, 200, 1000.0, False)])
+    grid = pd.DataFrame({"entity_id": pd.Series(ids(1), dtype="str"), "as_of_day": [T_DAY]})
+    tables = {"entities": ents, "invoices": inv, "abnormal_list": listings(), "serious_violations": listings()}
+    values, _ = network_features(tables, ents, grid, SPEC, catalog)
+    assert values.loc[0, "invoice_young_counterparty_value_share_365d"] == 0.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(edges=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=30))
+def test_cycle_edges_agree_with_brute_force(edges):
+    src = np.array([e[0] for e in edges], dtype=np.int64)
+    dst = np.array([e[1] for e in edges], dtype=np.int64)
+    have = {(i, j) for i, j in edges if i != j}
+    expected = [
+        i != j and ((j, i) in have or any((j, k) in have and (k, i) in have for k in range(8) if k not in (i, j)))
+        for i, j in edges
+    ]
+    assert cycle_edges(src, dst, 8).tolist() == expected

@@ -71,16 +71,13 @@ def test_log_register_promote_and_load_through_a_tracking_server(mlflow_server, 
     url, server_dir = mlflow_server
     config = configure(tmp_path / "client-home")
     assert config.tracking_uri == url and not config.embedded
-    t0=time.time(); run_id = log_training_run(good.model, metrics=good.metrics, specs={}, panel_schema=good.frame,
+    run_id = log_training_run(good.model, metrics=good.metrics, specs={}, panel_schema=good.frame,
                               predictions=good.predictions, plots=False)
-    print("log", time.time()-t0); t0=time.time()
     assert resolve_version("credit", alias="challenger").run_id == run_id
     decision = promote("credit", gates=GATES)
     assert decision.promoted
-    print("promote", time.time()-t0); t0=time.time()
     clear_model_cache()
     model = load_model("credit")
-    print("load", time.time()-t0)
     frame = good.frame.head(50)
     assert model.score(frame)["score"].tolist() == pytest.approx(good.model.score(frame)["score"].tolist())
     # the server decided where artifacts live; the client home stays empty

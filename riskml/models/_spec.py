@@ -1,0 +1,216 @@
+"""Model specs: ``models/<target>.yaml`` loaded into a :class:`ModelSpec`.
+
+A model spec holds everything that defines one model besides the data: its label
+(``label:``, parsed by :func:`riskml.labels.load_label_spec`), how it is trained
+(``training:``) and the grade policy (``scorecard``, ``grades``, ``overrides``,
+``white_list``, parsed by :mod:`riskml.models._policy`). The raw mapping is kept
+verbatim in :attr:`ModelSpec.raw` so a trained model carries the exact spec it was
+built from.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from riskml._specs import SpecError, SpecModel, load_yaml, parse_spec, resolve_spec, spec_hash
+
+__all__ = ["LIGHTGBM_ALIASES", "ModelSpec", "TrainingSpec", "load_model_spec"]
+
+logger = logging.getLogger(__name__)
+
+#: scikit-learn style names accepted in ``training.params`` and the LightGBM names
+#: they stand for; ``n_estimators`` becomes the number of boosting rounds.
+LIGHTGBM_ALIASES: dict[str, str] = {
+    "n_estimators": "num_iterations",
+    "min_child_samples": "min_data_in_leaf",
+    "subsample": "bagging_fraction",
+    "subsample_freq": "bagging_freq",
+    "colsample_bytree": "feature_fraction",
+    "reg_lambda": "lambda_l2",
+    "reg_alpha": "lambda_l1",
+    "min_child_weight": "min_sum_hessian_in_leaf",
+    "random_state": "seed",
+    "n_jobs": "num_threads",
+}
+
+#: LightGBM parameters that would distort probabilities or break determinism; the
+#: trainer sets these itself.
+FORBIDDEN_PARAMS: tuple[str, ...] = ("is_unbalance", "scale_pos_weight", "objective")
+
+
+class TrainingSpec(SpecModel):
+    """The ``training:`` section of a model spec.
+
+    Attributes
+    ----------
+    objective : "binary"
+        The LightGBM objective; riskml models are binary classifiers.
+    monotone_from_catalog : bool
+        Constrain each numeric feature to move the risk in the catalog's
+        ``direction`` (+1 up, -1 down, 0 free).
+    params : dict
+        LightGBM parameters (LightGBM or scikit-learn style names, see
+        :data:`LIGHTGBM_ALIASES`).
+
+    Examples
+    --------
+    >>> TrainingSpec(params={"num_leaves": 15}).lightgbm_params()
+    {'num_leaves': 15}
+    """
+
+    objective: Literal["binary"] = "binary"
+    monotone_from_catalog: bool = True
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def lightgbm_params(self) -> dict[str, Any]:
+        """``params`` with scikit-learn style names translated to LightGBM names."""
+        return normalise_params(self.params)
+
+
+def normalise_params(params: dict[str, Any], where: str = "params") -> dict[str, Any]:
+    """Translate scikit-learn style parameter names to LightGBM's; refuse distorting ones.
+
+    Examples
+    --------
+    >>> normalise_params({"subsample": 0.8, "n_estimators": 100})
+    {'bagging_fraction': 0.8, 'num_iterations': 100}
+    """
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        name = LIGHTGBM_ALIASES.get(key, key)
+        if name in FORBIDDEN_PARAMS:
+            raise ValueError(
+                f"{where}: {key!r} is set by riskml (binary objective; class imbalance is handled by "
+                "out-of-time Platt calibration, not by reweighting); remove it"
+            )
+        if name in out and out[name] != value:
+            raise ValueError(f"{where}: {key!r} and another alias both set {name!r} ({out[name]!r} vs {value!r})")
+        out[name] = value
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class ModelSpec:
+    """A model spec (``models/<target>.yaml``), validated.
+
+    Attributes
+    ----------
+    name : str
+        The target name (``credit``, ``fraud``, or a custom one).
+    label_zh, label_en : str
+        Display names.
+    label : riskml.labels.LabelSpec
+        The label definition (horizon, positive records, random inspections,
+        population).
+    training : TrainingSpec
+        How the booster is trained.
+    raw : dict
+        The YAML mapping as read; the grade policy is built from it.
+    path : Path or None
+        The file it was read from.
+
+    Examples
+    --------
+    >>> spec = load_model_spec("credit")
+    >>> spec.name, spec.horizon_days, spec.training.monotone_from_catalog
+    ('credit', 365, True)
+    """
+
+    name: str
+    label_zh: str
+    label_en: str
+    label: Any
+    training: TrainingSpec
+    raw: dict[str, Any] = field(repr=False)
+    path: Path | None = None
+
+    @property
+    def horizon_days(self) -> int:
+        """Length of the label window in days."""
+        return int(self.label.horizon_days)
+
+    def hash(self) -> str:
+        """Stable hash of the raw spec."""
+        return spec_hash(self.raw)
+
+
+def load_model_spec(target: str | Path | dict[str, Any] | ModelSpec = "credit", folder: str | Path | None = None) -> ModelSpec:
+    """Load and validate a model spec.
+
+    Parameters
+    ----------
+    target : str, path, dict or ModelSpec
+        A spec name (``"credit"``, ``"fraud"``: a file in ``folder`` or the bundled
+        ``models/``), a path to a YAML file, an already-read mapping, or a
+        :class:`ModelSpec` (returned as is).
+    folder : str or Path, optional
+        Folder of model specs instead of the bundled one.
+
+    Returns
+    -------
+    ModelSpec
+
+    Raises
+    ------
+    riskml.SpecError
+        When the file is missing or a section does not match its schema; the
+        message names the file and the key.
+
+    Examples
+    --------
+    >>> spec = load_model_spec("fraud")
+    >>> spec.label.population, spec.training.params["num_leaves"]
+    ({'entity_type': 'enterprise'}, 31)
+    """
+    if isinstance(target, ModelSpec):
+        return target
+    path: Path | None
+    if isinstance(target, dict):
+        data, path = dict(target), None
+        where: str | Path = "<model spec>"
+    else:
+        path = resolve_spec("models", str(target), folder)
+        data = load_yaml(path)
+        where = path
+    name = data.get("name") or (path.stem if path is not None else "")
+    if not isinstance(name, str) or not name:
+        raise SpecError(where, "name", "a non-empty string naming the target", data.get("name"))
+    if "label" not in data:
+        raise SpecError(where, "label", "a 'label' section (horizon_days, positive_when, ...)")
+    label = _label_spec(data, path, where, name)
+    raw_training = data.get("training") or {}
+    if not isinstance(raw_training, dict):
+        raise SpecError(where, "training", "a mapping (objective, monotone_from_catalog, params)", raw_training)
+    try:
+        training = parse_spec(TrainingSpec, raw_training, where)
+    except SpecError as exc:
+        raise SpecError(where, f"training.{exc.key}" if exc.key else "training", exc.expected, exc.got) from None
+    try:
+        training.lightgbm_params()
+    except ValueError as exc:
+        raise SpecError(where, "training.params", str(exc)) from None
+    return ModelSpec(
+        name=name,
+        label_zh=str(data.get("label_zh", name)),
+        label_en=str(data.get("label_en", name)),
+        label=label,
+        training=training,
+        raw=data,
+        path=path,
+    )
+
+
+def _label_spec(data: dict[str, Any], path: Path | None, where: str | Path, name: str) -> Any:
+    from riskml.labels import LabelSpec, load_label_spec
+
+    if path is not None:
+        return load_label_spec(path)
+    try:
+        return parse_spec(LabelSpec, {**data["label"], "name": name}, where)
+    except SpecError as exc:
+        raise SpecError(where, f"label.{exc.key}" if exc.key else "label", exc.expected, exc.got) from None
