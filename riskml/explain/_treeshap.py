@@ -220,7 +220,8 @@ def _prepare(model_str: str) -> _Prepared | str:
 
     uf_offset_arr = np.asarray(uf_offset, dtype=np.int64)
     depths = np.diff(uf_offset_arr)
-    sizes = np.where(depths <= MAX_TABLE_DEPTH, (2 ** np.minimum(depths, 62)) * depths, 0).astype(np.int64)
+    capped = np.minimum(depths, MAX_TABLE_DEPTH)
+    sizes = np.where(depths <= MAX_TABLE_DEPTH, (2**capped) * capped, 0).astype(np.int64)
     # shallow leaves first: they are cheap to tabulate and most common
     order = np.argsort(sizes, kind="stable")
     budget = TABLE_BUDGET_BYTES // 8
@@ -512,6 +513,9 @@ def _as_matrix(X: Any, booster: lightgbm.Booster) -> np.ndarray:
     """The float64 matrix LightGBM would predict on (pandas categories -> codes)."""
     if isinstance(X, pd.DataFrame):
         frame = X
+        bad = [c for c, dt in zip(frame.columns, frame.dtypes, strict=True) if dt == object or isinstance(dt, pd.StringDtype)]
+        if bad:
+            raise TypeError(f"columns {bad} hold strings; convert them to pandas category first")
         cat_cols = [c for c, dt in zip(frame.columns, frame.dtypes, strict=True) if isinstance(dt, pd.CategoricalDtype)]
         stored = booster.pandas_categorical or []
         if len(cat_cols) != len(stored):
@@ -519,9 +523,6 @@ def _as_matrix(X: Any, booster: lightgbm.Booster) -> np.ndarray:
                 f"X has {len(cat_cols)} categorical column(s) {cat_cols} but the booster was trained "
                 f"with {len(stored)}; pass the columns with the training categories"
             )
-        bad = [c for c, dt in zip(frame.columns, frame.dtypes, strict=True) if dt == object or isinstance(dt, pd.StringDtype)]
-        if bad:
-            raise TypeError(f"columns {bad} hold strings; convert them to pandas category first")
         if cat_cols:
             frame = frame.copy(deep=False)
             for col, levels in zip(cat_cols, stored, strict=True):
@@ -542,7 +543,12 @@ def _as_matrix(X: Any, booster: lightgbm.Booster) -> np.ndarray:
             raise ValueError(f"X must be 2-dimensional; got shape {matrix.shape}")
         if matrix.dtype not in (np.float32, np.float64):
             matrix = matrix.astype(np.float32)
-    return np.ascontiguousarray(matrix, dtype=np.float64)
+    matrix = np.array(matrix, dtype=np.float64, order="C", copy=True)
+    # LightGBM reads dense rows as sparse pairs and drops |x| <= kZeroThreshold, so
+    # such values reach the trees as exactly 0
+    with np.errstate(invalid="ignore"):
+        matrix[np.abs(matrix) <= _ZERO_THRESHOLD] = 0.0
+    return matrix
 
 
 _CACHE: OrderedDict[str, _Prepared | str] = OrderedDict()

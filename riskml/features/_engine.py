@@ -452,16 +452,16 @@ def _effective_catalog(records: Any, spec: FeatureSpec) -> SourceCatalog:
     return spec.sources
 
 
-def _network_columns(spec: FeatureSpec, tables: dict[str, pd.DataFrame], entities: pd.DataFrame, frame: pd.DataFrame):
-    try:
-        from riskml.features import _network  # noqa: PLC0415  (optional module)
-    except ImportError:
-        logger.info("cross-entity features unavailable (riskml.features._network); skipped")
-        return None, None
+def _network_columns(
+    spec: FeatureSpec, tables: dict[str, pd.DataFrame], entities: pd.DataFrame, frame: pd.DataFrame,
+    catalog_sources: SourceCatalog,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from riskml.features import _network  # noqa: PLC0415  (imports _spec itself)
+
     grid = pd.DataFrame(
         {"entity_id": frame["entity_id"], "as_of_day": frame["as_of"].to_numpy(dtype="datetime64[D]").astype(np.int64)}
     )
-    values, catalog = _network.network_features(tables, entities, grid, spec.network)
+    values, catalog = _network.network_features(tables, entities, grid, spec.network, catalog_sources=catalog_sources)
     if len(values) != len(grid):
         raise RuntimeError(f"cross-entity features returned {len(values)} rows for a grid of {len(grid)}")
     catalog = catalog.copy()
@@ -539,10 +539,9 @@ def build_panel(
     frame = compute_bucket(tables, entities, as_of_days, spec, catalog, show_progress=show_progress)
     feature_catalog = spec.catalog()
     if spec.network is not None:
-        values, net_catalog = _network_columns(spec, tables, entities, frame)
-        if values is not None:
-            frame = pd.concat([frame, values], axis=1)
-            feature_catalog = pd.concat([feature_catalog, net_catalog])
+        values, net_catalog = _network_columns(spec, tables, entities, frame, catalog)
+        frame = pd.concat([frame, values], axis=1)
+        feature_catalog = pd.concat([feature_catalog, net_catalog])
     logger.info(
         "panel: %d rows x %d features over %d as-of dates in %.2f s",
         len(frame), len(feature_catalog), len(as_of_days), time.perf_counter() - started,

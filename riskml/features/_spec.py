@@ -491,11 +491,8 @@ def load_feature_spec(
 
 
 def _load_network(path: Path) -> Any:
-    try:
-        from riskml.features import _network  # noqa: PLC0415  (optional, separate module)
-    except ImportError:
-        logger.info("%s present but cross-entity features are not available; skipped", path)
-        return None
+    from riskml.features import _network  # noqa: PLC0415  (imports _spec itself)
+
     return _network.load_network_spec(path)
 
 

@@ -33,7 +33,7 @@ DEREG_HAZARD = (0.011, 0.007)  # per quarter, individual / enterprise, at averag
 DEREG_RISK_SLOPE = 0.5
 # Complaints: consumer-facing trades draw more (per INDUSTRIES).
 COMPLAINT_EXPOSURE = np.array([1.5, 2.0, 0.5, 0.5, 0.8, 0.7, 1.3, 0.4, 1.5, 0.4])
-COMPLAINT_BASE, COMPLAINT_RISK, COMPLAINT_VIOLATION = 0.004, 0.5, 0.35
+COMPLAINT_BASE, COMPLAINT_RISK, COMPLAINT_VIOLATION = 0.006, 0.9, 0.35  # base x exp(RISK x z)
 COMPLAINT_INSPECTED = 0.45  # share of complaints followed by an inspection
 FIND_BY_COMPLAINT = (0.30, 0.80)  # chance a complaint reveals a violation, without/with inspection
 SUBSTANTIATED_NOISE = 0.07  # complaints upheld for a minor matter short of a violation
@@ -106,6 +106,7 @@ def simulate(world: World, rng: np.random.Generator, show_progress: bool | None 
     hazard_base = np.asarray(DEREG_HAZARD)[world.entity_type]
     planned = world.is_shell  # shells' deregistration is planned in the population
     mean_risk = np.float64(np.mean(world.base_risk))
+    sd_risk = np.sqrt(np.var(world.base_risk) + AR_SD**2 / (1 - AR_RHO**2)) or 1.0
 
     for q in track(range(n_q), "simulating quarters", show=show_progress):
         q_lo, q_hi = grid[q], grid[q + 1]
@@ -131,7 +132,8 @@ def simulate(world: World, rng: np.random.Generator, show_progress: bool | None 
         p_m[:, q], viol_m[:, q] = p, violated
 
         # Complaints, each maybe followed by an inspection that may find the violation.
-        lam = exposure * (COMPLAINT_BASE + COMPLAINT_RISK * p + COMPLAINT_VIOLATION * violated)
+        z = (r - mean_risk) / sd_risk
+        lam = exposure * (COMPLAINT_BASE * np.exp(COMPLAINT_RISK * z) + COMPLAINT_VIOLATION * violated)
         count = np.minimum(rng.poisson(lam * alive), 5)
         c_ent = np.repeat(np.arange(n), count)
         c_day = uniform_days(rng, lo[c_ent], hi[c_ent])
@@ -163,7 +165,7 @@ def simulate(world: World, rng: np.random.Generator, show_progress: bool | None 
         det_m[:, q], by_m[:, q] = det, by
 
         # The chance a violation this quarter would have been found, given the state.
-        lam_v = exposure * (COMPLAINT_BASE + COMPLAINT_RISK * p + COMPLAINT_VIOLATION)
+        lam_v = exposure * (COMPLAINT_BASE * np.exp(COMPLAINT_RISK * z) + COMPLAINT_VIOLATION)
         find_c = COMPLAINT_INSPECTED * FIND_BY_COMPLAINT[1] + (1 - COMPLAINT_INSPECTED) * FIND_BY_COMPLAINT[0]
         miss = (1 - RANDOM_RATE * FIND_RANDOM) * (1 - p_targ * FIND_TARGETED) * np.exp(-lam_v * find_c)
         pfound_m[:, q] = (1 - miss) * alive

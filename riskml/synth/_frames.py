@@ -29,10 +29,14 @@ class Codes:
         self.vocabulary = tuple(vocabulary)
 
 
-def _dates(days: np.ndarray, end: np.int64) -> np.ndarray:
+def _dates(days: np.ndarray, end: np.int64, nullable: bool, where: str) -> np.ndarray:
     days = np.asarray(days, dtype=np.int64)
     out = days.astype("datetime64[D]")
-    out[days > end] = np.datetime64("NaT")
+    if nullable:
+        # What happens after the end of the data (an exit, a repair) is not known yet.
+        out[days > end] = np.datetime64("NaT")
+    elif (days >= NEVER).any():
+        raise ValueError(f"{where}: an open date in a column that is not nullable")
     return out.astype("datetime64[ns]")
 
 
@@ -42,7 +46,7 @@ def _column(spec: SourceSpec, name: str, value: object, end: np.int64, n: int) -
         series = value if isinstance(value, pd.Series) else pd.Series(value, dtype="str")
         return series.astype("str").reset_index(drop=True)
     if col.type == "date":
-        return _dates(value, end)  # type: ignore[arg-type]
+        return _dates(value, end, col.nullable, f"{spec.name}.{name}")  # type: ignore[arg-type]
     if col.type == "category":
         if not isinstance(value, Codes):
             raise TypeError(f"{spec.name}.{name}: expected Codes for a category column, got {type(value).__name__}")
@@ -64,8 +68,10 @@ def _column(spec: SourceSpec, name: str, value: object, end: np.int64, n: int) -
 def to_frame(spec: SourceSpec, columns: Mapping[str, object], end: np.int64, id_prefix: str | None = None) -> pd.DataFrame:
     """A table of source ``spec`` from generator arrays.
 
-    Dates later than ``end`` (including :data:`NEVER`) become null: nothing after the
-    end of the data is known. When ``id_prefix`` is given, the record id column is
+    In nullable date columns, dates later than ``end`` (including :data:`NEVER`)
+    become null: an exit or a repair after the end of the data is not known yet.
+    Non-nullable dates are kept (a licence's expiry is known when it is issued); the
+    builders only write records whose ``known_at`` is on or before ``end``. When ``id_prefix`` is given, the record id column is
     numbered ``<prefix>00000001`` onwards in row order.
     """
     n = len(next(iter(columns.values())))

@@ -3,9 +3,6 @@ synthetic market."""
 
 from __future__ import annotations
 
-import sys
-import types
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,44 +20,27 @@ def test_records_object_builds_the_same_panel_as_a_dict():
     pd.testing.assert_frame_equal(from_dict.frame, from_records.frame)
 
 
-def _network_module() -> types.ModuleType:
-    """A stand-in with the agreed interface: one value per grid row plus catalog rows."""
-    module = types.ModuleType("riskml.features._network")
+def test_cross_entity_features_are_appended_in_grid_order(tmp_path):
+    from riskml._specs import bundled_dir
+    from riskml.features._network import load_network_spec, network_features
 
-    def load_network_spec(path):
-        return {"path": str(path)}
-
-    def network_features(tables, entities, grid, spec):
-        values = pd.DataFrame({"buyers_flagged_share_365d": grid["as_of_day"].to_numpy(dtype=float)})
-        catalog = pd.DataFrame(
-            {
-                "source": ["invoices"], "dimension": ["invoices"], "label_zh": ["买方异常占比"],
-                "label_en": ["Flagged buyers share"], "direction": [1], "kind": ["cross"], "aggregation": ["share"],
-                "column": ["buyer_id"], "window_days": [365.0], "where": [""],
-            },
-            index=pd.Index(["buyers_flagged_share_365d"], name="name"),
-        )
-        return values, catalog
-
-    module.load_network_spec = load_network_spec
-    module.network_features = network_features
-    return module
-
-
-def test_cross_entity_features_are_appended_in_grid_order(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "riskml.features._network", _network_module())
     (tmp_path / "pen.yaml").write_text(
         "dimension: penalties\nfeatures:\n  - {source: penalties, windows: [365d], aggregations: [count]}\n", encoding="utf-8"
     )
-    (tmp_path / "network.yaml").write_text("features: []\n", encoding="utf-8")
+    (tmp_path / "network.yaml").write_text((bundled_dir("features") / "network.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     tables = make_records(8, n_entities=10, n_records=40)
     panel = build_panel(tables, ["2022-01-01", "2023-01-01"], tmp_path)
-    assert panel.feature_names == ["penalties_count_365d", "buyers_flagged_share_365d"]
-    days = panel.frame["as_of"].to_numpy(dtype="datetime64[D]").astype(np.int64)
-    np.testing.assert_array_equal(panel.frame["buyers_flagged_share_365d"].to_numpy(), days.astype(float))
+    spec = load_network_spec(tmp_path / "network.yaml")
+    grid = pd.DataFrame({
+        "entity_id": panel.frame["entity_id"],
+        "as_of_day": panel.frame["as_of"].to_numpy(dtype="datetime64[D]").astype(np.int64),
+    })
+    expected, net_catalog = network_features(tables, tables["entities"], grid, spec)
+    assert panel.feature_names == ["penalties_count_365d", *net_catalog.index]
+    pd.testing.assert_frame_equal(panel.frame[list(net_catalog.index)].reset_index(drop=True), expected)
     assert list(panel.catalog.columns) == list(CATALOG_COLUMNS)
-    assert panel.catalog.loc["buyers_flagged_share_365d", "kind"] == "cross"
-    assert not panel.catalog.loc["buyers_flagged_share_365d", "inspection_driven"]
+    assert (panel.catalog.loc[net_catalog.index, "kind"] == "cross").all()
+    assert not panel.catalog.loc[net_catalog.index, "inspection_driven"].any()
 
 
 def test_panel_builds_on_the_synthetic_market():

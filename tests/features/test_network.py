@@ -405,3 +405,29 @@ def test_cycle_edges_agree_with_brute_force(edges):
         for i, j in edges
     ]
     assert cycle_edges(src, dst, 8).tolist() == expected
+
+
+def test_shell_companies_stand_out_on_the_synthetic_market():
+    synth = pytest.importorskip("riskml.synth")
+    if not hasattr(synth, "make_market"):
+        pytest.skip("riskml.synth.make_market is not available")
+    market = synth.make_market(n_entities=4000, seed=1, shell_share=0.05)
+    ents = market.records["entities"]
+    days = pd.date_range("2021-01-01", "2024-10-01", freq="QS").to_numpy(dtype="datetime64[D]").astype(np.int64)
+    est = ents["established"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    ended = ents["deregistered"].to_numpy(dtype="datetime64[D]")
+    ended = np.where(np.isnat(ended), np.iinfo(np.int64).max, ended.astype(np.int64))
+    grid = pd.concat(
+        [pd.DataFrame({"entity_id": ents["entity_id"][(est < t) & (ended >= t)].to_numpy(), "as_of_day": t}) for t in days],
+        ignore_index=True,
+    )
+    grid["entity_id"] = grid["entity_id"].astype("str")
+    values, _ = network_features(dict(market.records.items()), ents, grid, SPEC, market.records.catalog)
+    truth = market.truth.entities
+    shell = grid["entity_id"].map(dict(zip(truth["entity_id"].astype(str), truth["is_shell"], strict=True))).astype(bool)
+    trading = values["invoice_counterparties_365d"] > 0
+    assert (shell & trading).sum() > 20
+    shells, others = values[shell & trading].mean(), values[~shell & trading].mean()
+    for name in ("invoice_cycle_value_share_365d", "invoice_round_amount_share_365d", "invoice_voided_share_365d",
+                 "invoice_new_counterparty_share_90d", "invoice_young_counterparty_value_share_365d"):
+        assert shells[name] > others[name] + 0.05, name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -111,11 +110,14 @@ def test_personal_columns_never_become_features(tmp_path):
         load_feature_spec(tmp_path)
 
 
-def test_folder_skips_sources_and_network_files(tmp_path, monkeypatch):
-    # without the cross-entity module, network.yaml is skipped rather than misread
-    monkeypatch.setitem(sys.modules, "riskml.features._network", None)
+def test_folder_reads_sources_and_network_files_by_their_own_rules(tmp_path):
+    # sources.yaml and network.yaml are not feature files: a network.yaml that is not a
+    # network spec fails with an error naming that file
     _write(tmp_path, BASE)
     (tmp_path / "sources.yaml").write_text("sources: {}\n", encoding="utf-8")
     (tmp_path / "network.yaml").write_text("anything: [not, a, feature, file]\n", encoding="utf-8")
+    with pytest.raises(SpecError, match="network.yaml"):
+        load_feature_spec(tmp_path)
+    (tmp_path / "network.yaml").unlink()
     spec = load_feature_spec(tmp_path)
     assert spec.feature_names == ["penalties_count_365d"]

@@ -1,0 +1,63 @@
+"""Models: temporal backtest, calibrated LightGBM training and the RiskModel bundle.
+
+:func:`fit_model` trains a model on a panel and its labels following a model spec
+(``models/<target>.yaml``, see :func:`load_model_spec`) and a backtest spec
+(``experiments/backtest.yaml``, see :func:`load_backtest_spec` and
+:func:`plan_splits`); it returns a :class:`FitResult` holding the final
+:class:`RiskModel`, backtest metrics (:func:`evaluate`, :func:`oracle_auc`) and
+out-of-time predictions. A RiskModel scores panels (probability, score points,
+grades) and saves as LightGBM text + JSON + Parquet.
+
+Examples
+--------
+>>> from riskml.models import fit_model
+>>> from riskml.models._testing import toy_panel
+>>> panel, labels = toy_panel(n_entities=300, n_dates=16, seed=0)
+>>> result = fit_model(panel, labels, "credit", backtest={"test_dates": "last 1", "min_train_dates": 2},
+...                    params={"n_estimators": 20})
+>>> result.model.score(panel.frame.head(2))["grade"].isin(["A", "B", "C", "D"]).all()
+np.True_
+"""
+
+from __future__ import annotations
+
+from riskml.models._backtest import BacktestSpec, CalibrationSpec, Split, load_backtest_spec, plan_splits
+from riskml.models._bundle import RiskModel
+from riskml.models._metrics import (
+    auc,
+    brier,
+    evaluate,
+    expected_calibration_error,
+    ks,
+    lift_at_k,
+    oracle_auc,
+    precision_at_k,
+    recall_at_k,
+)
+from riskml.models._spec import ModelSpec, TrainingSpec, load_model_spec
+from riskml.models._train import FitResult, fit_model, fit_platt, monotone_constraints
+
+__all__ = [
+    "BacktestSpec",
+    "CalibrationSpec",
+    "FitResult",
+    "ModelSpec",
+    "RiskModel",
+    "Split",
+    "TrainingSpec",
+    "auc",
+    "brier",
+    "evaluate",
+    "expected_calibration_error",
+    "fit_model",
+    "fit_platt",
+    "ks",
+    "lift_at_k",
+    "load_backtest_spec",
+    "load_model_spec",
+    "monotone_constraints",
+    "oracle_auc",
+    "plan_splits",
+    "precision_at_k",
+    "recall_at_k",
+]

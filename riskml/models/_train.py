@@ -1,0 +1,466 @@
+"""Training: a temporal backtest, out-of-time Platt calibration and the final model.
+
+:func:`fit_model` runs the splits of :func:`riskml.models.plan_splits`. For each split
+it fits a LightGBM booster on the training as-of dates (rows with a complete label
+horizon in the model's population), fits the Platt calibrator
+``calibrated_logit = a * raw_margin + b`` on the held-out calibration dates, and
+scores the test date. The last split (``final``) is the model that ships.
+
+Class imbalance is handled by calibration, not by reweighting. The booster fits
+plain log-loss; when a fit would read more than ``max_train_rows`` rows, negatives
+are subsampled at a known rate (positives are all kept), which shifts the raw margin
+by about ``-ln(rate)``. ``is_unbalance`` / ``scale_pos_weight`` are refused: they
+distort the margin in the same way but less predictably. The calibrator is fitted on
+the full, unsampled, out-of-time calibration slice, so it removes the shift and any
+over-confidence of the booster; a linear map of the margin keeps the TreeSHAP
+contributions exact in score points.
+
+Determinism: LightGBM runs with ``deterministic=True``, ``force_row_wise=True``, a
+fixed ``seed`` and ``num_threads``; the negative sample is drawn from a NumPy
+generator seeded by the backtest's ``random_seed`` and the split. The same panel,
+labels and specs give the same model.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from riskml._progress import track
+from riskml.models._backtest import BacktestSpec, Split, load_backtest_spec, plan_splits
+from riskml.models._bundle import RiskModel, _sigmoid
+from riskml.models._metrics import METRIC_COLUMNS, evaluate, oracle_auc
+from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
+
+__all__ = ["FitResult", "fit_model", "fit_platt", "monotone_constraints"]
+
+logger = logging.getLogger(__name__)
+
+LABEL_COLUMNS = ("label", "random_inspected", "complete", "in_population")
+PREDICTION_COLUMNS = ("split", "entity_id", "as_of", "raw_margin", "probability", "label", "random_inspected")
+DEFAULT_ROUNDS = 300
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """What :func:`fit_model` returns.
+
+    Attributes
+    ----------
+    model : RiskModel
+        The final model (trained and calibrated on the latest allowed dates).
+    metrics : DataFrame
+        Backtest metrics, tidy: ``split`` (test as-of date), ``population``
+        (``all``, ``random``), ``metric``, ``value``; includes ``oracle_auc`` when
+        the truth table was given.
+    predictions : DataFrame
+        Out-of-time predictions of every test date: split, entity_id, as_of,
+        raw_margin, probability, label, random_inspected.
+    splits : DataFrame
+        One row per fit (test dates, then ``final``): dates used, row counts, the
+        negative sampling rate, boosting rounds, calibration and seconds.
+    """
+
+    model: RiskModel
+    metrics: pd.DataFrame
+    predictions: pd.DataFrame
+    splits: pd.DataFrame
+
+    def metric_table(self) -> pd.DataFrame:
+        """Metrics wide: one row per split and population, one column per metric."""
+        return self.metrics.pivot_table(index=["split", "population"], columns="metric", values="value",
+                                        sort=True).reset_index().rename_axis(columns=None)
+
+
+def fit_platt(margin: np.ndarray, y: np.ndarray, *, max_iter: int = 100, tol: float = 1e-10) -> tuple[float, float]:
+    """Platt scaling: the logistic regression ``P(y=1) = sigmoid(a * margin + b)``.
+
+    Unpenalised maximum likelihood by Newton's method with step halving (two
+    parameters, so each step is a 2x2 solve).
+
+    Parameters
+    ----------
+    margin : ndarray
+        Raw booster margins of the calibration rows.
+    y : ndarray
+        Their 0/1 outcomes (both classes needed).
+
+    Returns
+    -------
+    (a, b) : tuple of float
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> m = rng.normal(size=200_000)
+    >>> y = (rng.uniform(size=m.size) < 1 / (1 + np.exp(-(0.5 * m - 2)))).astype(int)
+    >>> a, b = fit_platt(m, y)
+    >>> round(a, 1), round(b, 1)
+    (0.5, -2.0)
+    """
+    x = np.asarray(margin, dtype=np.float64)
+    t = np.asarray(y, dtype=np.float64)
+    if x.shape != t.shape or x.ndim != 1:
+        raise ValueError(f"margin and y must be 1-d of equal length, got {x.shape} and {t.shape}")
+    n_pos = t.sum()
+    if n_pos == 0 or n_pos == len(t):
+        raise ValueError(f"calibration needs both outcomes; the slice has {int(n_pos)} positive(s) of {len(t)} rows")
+    rate = n_pos / len(t)
+    a, b = 0.0, float(np.log(rate / (1 - rate)))
+
+    def loss(a_: float, b_: float) -> float:
+        z = a_ * x + b_
+        return float(np.sum(np.logaddexp(0.0, z) - t * z))
+
+    current = loss(a, b)
+    for _ in range(max_iter):
+        p = _sigmoid(a * x + b)
+        w = p * (1 - p)
+        r = p - t
+        grad = np.array([np.dot(r, x), r.sum()])
+        hess = np.array([[np.dot(w, x * x), np.dot(w, x)], [np.dot(w, x), w.sum()]]) + 1e-12 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        scale = 1.0
+        while scale > 1e-6:
+            na, nb = a - scale * step[0], b - scale * step[1]
+            new = loss(na, nb)
+            if new <= current:
+                break
+            scale /= 2
+        else:
+            break
+        a, b, previous, current = na, nb, current, new
+        if previous - current <= tol * max(1.0, abs(current)):
+            break
+    return float(a), float(b)
+
+
+def monotone_constraints(features: Sequence[str], catalog: pd.DataFrame, categorical: Sequence[str]) -> list[int]:
+    """LightGBM monotone constraints from the catalog's ``direction``.
+
+    +1 (the feature raises risk) and -1 (lowers it) for numeric features; 0 for
+    categoricals, direction 0 and features missing from the catalog.
+
+    Examples
+    --------
+    >>> cat = pd.DataFrame({"direction": [1, -1, 1]}, index=["a", "b", "c"])
+    >>> monotone_constraints(["a", "b", "c", "d"], cat, categorical=["c"])
+    [1, -1, 0, 0]
+    """
+    direction = catalog["direction"] if "direction" in catalog.columns else pd.Series(dtype="float64")
+    skip = set(categorical)
+    out = []
+    for name in features:
+        value = direction.get(name, 0) if name not in skip else 0
+        value = 0 if pd.isna(value) else int(np.sign(float(value)))
+        out.append(value)
+    return out
+
+
+def _panel_parts(panel: Any) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    frame = getattr(panel, "frame", None)
+    catalog = getattr(panel, "catalog", None)
+    spec_hash = getattr(panel, "spec_hash", None)
+    if not isinstance(frame, pd.DataFrame) or not isinstance(catalog, pd.DataFrame) or spec_hash is None:
+        raise TypeError(
+            "panel must be a riskml.features.Panel (or an object with .frame, .catalog and .spec_hash), "
+            f"got {type(panel).__name__}"
+        )
+    missing = [c for c in ("entity_id", "as_of") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"panel.frame lacks {missing}; got columns {list(frame.columns)[:8]}")
+    if not pd.api.types.is_datetime64_dtype(frame["as_of"]):
+        raise TypeError(f"panel.frame['as_of'] must be datetime64, not {frame['as_of'].dtype}")
+    return frame, catalog, str(spec_hash)
+
+
+def _aligned_labels(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """Label columns in the panel's row order (rows without a label are not usable)."""
+    missing = [c for c in ("entity_id", "as_of", *LABEL_COLUMNS) if c not in labels.columns]
+    if missing:
+        raise ValueError(f"labels lack column(s) {missing}; expected the output of riskml.labels.make_labels")
+    same_rows = (
+        len(labels) == len(frame)
+        and np.array_equal(labels["as_of"].to_numpy(), frame["as_of"].to_numpy())
+        and np.array_equal(labels["entity_id"].to_numpy(dtype=object), frame["entity_id"].to_numpy(dtype=object))
+    )
+    if same_rows:
+        return labels[list(LABEL_COLUMNS)].reset_index(drop=True)
+    if labels.duplicated(["entity_id", "as_of"]).any():
+        raise ValueError("labels have duplicate (entity_id, as_of) rows")
+    merged = frame[["entity_id", "as_of"]].merge(labels, on=["entity_id", "as_of"], how="left", validate="one_to_one")
+    unlabelled = int(merged["label"].isna().sum())
+    if unlabelled:
+        logger.warning("%d panel row(s) have no label and are not used", unlabelled)
+    return pd.DataFrame({
+        "label": merged["label"].fillna(0).astype("int8").to_numpy(),
+        "random_inspected": merged["random_inspected"].fillna(False).astype(bool).to_numpy(),
+        "complete": (merged["complete"].fillna(False).astype(bool) & merged["label"].notna()).to_numpy(),
+        "in_population": merged["in_population"].fillna(False).astype(bool).to_numpy(),
+    })
+
+
+def _training_frame(frame: pd.DataFrame, features: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Feature columns ready for LightGBM: float64 numerics, categoricals as category."""
+    columns: dict[str, Any] = {}
+    categorical: list[str] = []
+    for name in features:
+        col = frame[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            if not all(isinstance(c, str) for c in col.cat.categories):
+                col = col.cat.rename_categories([str(c) for c in col.cat.categories])
+            columns[name] = col
+            categorical.append(name)
+        elif pd.api.types.is_string_dtype(col.dtype) or col.dtype == object:
+            logger.warning("feature %s has dtype %s; using it as a categorical with its sorted values", name, col.dtype)
+            columns[name] = pd.Categorical(col.astype("str").where(col.notna()))
+            categorical.append(name)
+        elif pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            columns[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            raise TypeError(f"feature {name!r} has dtype {col.dtype}; expected a number or a category")
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(frame))), categorical
+
+
+def _lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: BacktestSpec,
+                     monotone: list[int]) -> tuple[dict[str, Any], int]:
+    merged = spec.training.lightgbm_params()
+    merged.update(normalise_params(params or {}, where="fit_model(params=...)"))
+    rounds = int(merged.pop("num_iterations", DEFAULT_ROUNDS))
+    merged.update({
+        "objective": "binary",
+        "metric": "auc",
+        "verbose": -1,
+        "seed": bt.random_seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": bt.num_threads,
+    })
+    merged.pop("force_col_wise", None)
+    if any(monotone):
+        merged["monotone_constraints"] = monotone
+    return merged, rounds
+
+
+def _fit_split(
+    split: Split, X: pd.DataFrame, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray, params: dict[str, Any],
+    rounds: int, bt: BacktestSpec, seed: int,
+) -> tuple[lgb.Booster, float, float, dict[str, Any]]:
+    started = time.perf_counter()
+    train_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.train_as_of, dtype="datetime64[ns]")))
+    cal_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.calibration_as_of, dtype="datetime64[ns]")))
+    n_pos = int(y[train_rows].sum())
+    n_neg = len(train_rows) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(f"split {split.name}: the training rows have {n_pos} positive and {n_neg} negative labels")
+    rate = 1.0
+    if len(train_rows) > bt.max_train_rows:
+        rate = max(bt.max_train_rows - n_pos, 1) / n_neg
+        if rate < 1.0:
+            rng = np.random.default_rng(seed)
+            keep = (y[train_rows] == 1) | (rng.uniform(size=len(train_rows)) < rate)
+            train_rows = train_rows[keep]
+    dtrain = lgb.Dataset(X.iloc[train_rows], y[train_rows], params={"verbose": -1}, free_raw_data=True)
+    callbacks = []
+    valid_sets = []
+    if bt.calibration.early_stopping_rounds > 0:
+        valid_sets = [lgb.Dataset(X.iloc[cal_rows], y[cal_rows], reference=dtrain)]
+        callbacks.append(lgb.early_stopping(bt.calibration.early_stopping_rounds, first_metric_only=True, verbose=False))
+    booster = lgb.train(params, dtrain, num_boost_round=rounds, valid_sets=valid_sets, callbacks=callbacks)
+    best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
+    # keep exactly the rounds that are used, so the saved model is the scored one
+    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    margin = booster.predict(X.iloc[cal_rows], raw_score=True)
+    a, b = fit_platt(margin, y[cal_rows])
+    info = {
+        "split": split.name,
+        "test_as_of": split.test_as_of,
+        "train_from": split.train_as_of[0],
+        "train_to": split.train_as_of[-1],
+        "train_dates": len(split.train_as_of),
+        "calibration_as_of": ",".join(str(d.date()) for d in split.calibration_as_of),
+        "train_rows": int(len(train_rows)),
+        "train_positives": n_pos,
+        "negative_rate": float(rate),
+        "calibration_rows": int(len(cal_rows)),
+        "calibration_positives": int(y[cal_rows].sum()),
+        "rounds": int(best),
+        "calib_a": a,
+        "calib_b": b,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return booster, a, b, info
+
+
+def fit_model(
+    panel: Any,
+    labels: pd.DataFrame,
+    target: str | Path | dict[str, Any] | ModelSpec = "credit",
+    *,
+    backtest: str | Path | dict[str, Any] | BacktestSpec | None = None,
+    params: dict[str, Any] | None = None,
+    truth: pd.DataFrame | None = None,
+    features: Sequence[str] | None = None,
+    show_progress: bool | None = None,
+) -> FitResult:
+    """Backtest and train a calibrated risk model.
+
+    Parameters
+    ----------
+    panel : riskml.features.Panel
+        The entity x as-of panel (``frame``, ``catalog``, ``spec_hash``).
+    labels : DataFrame
+        :func:`riskml.labels.make_labels` output for the panel's rows (any row order).
+    target : str, path, dict or ModelSpec
+        The model spec (``"credit"``, ``"fraud"``, a YAML path, ...).
+    backtest : str, path, dict or BacktestSpec, optional
+        The backtest spec (default ``experiments/backtest.yaml``).
+    params : dict, optional
+        LightGBM parameters overriding the spec's ``training.params``.
+    truth : DataFrame, optional
+        Synthetic truth (``entity_id``, ``quarter_start``, ``p_violation``); adds the
+        ``oracle_auc`` metric per split.
+    features : sequence of str, optional
+        Features to use (default: every feature column of the panel).
+    show_progress : bool, optional
+        Progress bar over the splits.
+
+    Returns
+    -------
+    FitResult
+        The final :class:`RiskModel`, backtest metrics, out-of-time predictions and
+        the split table.
+
+    Raises
+    ------
+    ValueError
+        When labels do not match the panel, a split has too few dates or rows of one
+        class, or params try to reweight classes.
+
+    Notes
+    -----
+    Rows train (and are evaluated) when their label horizon is complete and they are
+    in the model's population. See the module docstring for imbalance handling and
+    determinism, and :mod:`riskml.models._backtest` for the split scheme.
+
+    Examples
+    --------
+    >>> from riskml.models._testing import toy_panel
+    >>> panel, labels = toy_panel(n_entities=300, n_dates=16, seed=0)
+    >>> result = fit_model(panel, labels, "credit", backtest={"test_dates": "last 1", "min_train_dates": 2},
+    ...                    params={"n_estimators": 20})
+    >>> result.splits["split"].tolist()
+    ['2022-04-01', 'final']
+    >>> sorted(set(result.metrics["population"]))
+    ['all', 'random']
+    """
+    started = time.perf_counter()
+    spec = load_model_spec(target)
+    bt = load_backtest_spec(backtest)
+    frame, catalog, spec_hash = _panel_parts(panel)
+    lab = _aligned_labels(frame, labels)
+    names = [c for c in frame.columns if c not in ("entity_id", "as_of")] if features is None else list(features)
+    unknown = [c for c in names if c not in frame.columns]
+    if unknown:
+        raise ValueError(f"features not in the panel: {unknown[:10]}")
+    X, categorical = _training_frame(frame, names)
+    monotone = (monotone_constraints(names, catalog, categorical) if spec.training.monotone_from_catalog
+                else [0] * len(names))
+    lgb_params, rounds = _lightgbm_params(spec, params, bt, monotone)
+    y = lab["label"].to_numpy(dtype=np.int8).astype(np.float64)
+    usable = lab["complete"].to_numpy(bool) & lab["in_population"].to_numpy(bool)
+    as_of = frame["as_of"].to_numpy(dtype="datetime64[ns]")
+    complete_dates = pd.unique(as_of[lab["complete"].to_numpy(bool)])
+    splits = plan_splits(pd.unique(as_of), complete_dates, bt, spec.horizon_days)
+    logger.info("fit %s: %d rows, %d features (%d categorical, %d monotone), %d test date(s) + final",
+                spec.name, len(frame), len(names), len(categorical), sum(m != 0 for m in monotone), len(splits) - 1)
+
+    metric_parts, prediction_parts, infos = [], [], []
+    final: tuple[lgb.Booster, float, float] | None = None
+    for i, split in enumerate(track(splits, f"backtest {spec.name}", show=show_progress)):
+        booster, a, b, info = _fit_split(split, X, y, usable, as_of, lgb_params, rounds, bt, bt.random_seed + i)
+        if split.test_as_of is None:
+            final = (booster, a, b)
+            infos.append(info)
+            logger.info("final model: %d rounds, calibration a=%.3f b=%.3f (%.1f s)", info["rounds"], a, b,
+                        info["seconds"])
+            continue
+        test_rows = np.flatnonzero(usable & (as_of == np.datetime64(split.test_as_of, "ns")))
+        margin = booster.predict(X.iloc[test_rows], raw_score=True)
+        pred = pd.DataFrame({
+            "split": split.test_as_of,
+            "entity_id": frame["entity_id"].to_numpy()[test_rows],
+            "as_of": as_of[test_rows],
+            "raw_margin": margin,
+            "probability": _sigmoid(a * margin + b),
+            "label": y[test_rows].astype(np.int8),
+            "random_inspected": lab["random_inspected"].to_numpy(bool)[test_rows],
+        })
+        pred["entity_id"] = pred["entity_id"].astype("str")
+        metrics = evaluate(pred, split=split.test_as_of, top_k=bt.top_k, n_bins=bt.ece_bins)
+        info["test_rows"] = len(test_rows)
+        infos.append(info)
+        prediction_parts.append(pred)
+        metric_parts.append(metrics)
+        got = metrics.set_index(["population", "metric"])["value"]
+        logger.info("split %s: AUC %.4f (random %.4f), ECE %.4f, %d rounds (%.1f s)", split.name,
+                    got.get(("all", "auc"), np.nan), got.get(("random", "auc"), np.nan),
+                    got.get(("all", "calibration_error"), np.nan), info["rounds"], info["seconds"])
+
+    metrics = pd.concat(metric_parts, ignore_index=True) if metric_parts else pd.DataFrame(columns=list(METRIC_COLUMNS))
+    if truth is not None:
+        tested = [s.test_as_of for s in splits if s.test_as_of is not None]
+        lab_rows = pd.concat([frame[["entity_id", "as_of"]], lab], axis=1)
+        lab_rows = lab_rows[lab_rows["as_of"].isin(tested)]
+        oracle = oracle_auc(truth, lab_rows, spec.horizon_days)
+        metrics = pd.concat([metrics, pd.DataFrame({
+            "split": oracle["as_of"], "population": oracle["population"], "metric": "oracle_auc",
+            "value": oracle["oracle_auc"]})], ignore_index=True)
+    metrics = metrics.sort_values(["split", "population", "metric"], ignore_index=True)
+    predictions = (pd.concat(prediction_parts, ignore_index=True) if prediction_parts
+                   else pd.DataFrame(columns=list(PREDICTION_COLUMNS)))
+    split_table = pd.DataFrame(infos)
+
+    assert final is not None
+    booster, a, b = final
+    model = RiskModel.from_parts(
+        spec.name, booster, X.iloc[:0], spec_hash=spec_hash, calib_a=a, calib_b=b, model_spec=spec.raw,
+        catalog=catalog, metadata=_metadata(spec, bt, lgb_params, rounds, splits, metrics, split_table),
+    )
+    logger.info("fit %s done in %.1f s", spec.name, time.perf_counter() - started)
+    return FitResult(model=model, metrics=metrics, predictions=predictions, splits=split_table)
+
+
+def _metadata(spec: ModelSpec, bt: BacktestSpec, params: dict[str, Any], rounds: int, splits: list[Split],
+              metrics: pd.DataFrame, split_table: pd.DataFrame) -> dict[str, Any]:
+    import riskml
+
+    final = splits[-1]
+    latest: dict[str, dict[str, float]] = {}
+    if len(metrics):
+        last = metrics[metrics["split"] == metrics["split"].max()]
+        for population, metric, value in last[["population", "metric", "value"]].itertuples(index=False):
+            latest.setdefault(str(population), {})[str(metric)] = float(value)
+    return {
+        "trained_at": datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
+        "riskml_version": riskml.__version__,
+        "lightgbm_version": lgb.__version__,
+        "train_as_of": [str(d.date()) for d in final.train_as_of],
+        "calibration_as_of": [str(d.date()) for d in final.calibration_as_of],
+        "test_as_of": [str(s.test_as_of.date()) for s in splits if s.test_as_of is not None],
+        "horizon_days": spec.horizon_days,
+        "params": {**{k: v for k, v in params.items() if k != "monotone_constraints"}, "max_rounds": rounds,
+                   "rounds": int(split_table["rounds"].iloc[-1])},
+        "monotone_features": int(sum(1 for m in params.get("monotone_constraints", []) if m)),
+        "backtest": bt.model_dump(mode="json"),
+        "metrics": latest,
+    }

@@ -1,0 +1,62 @@
+"""Monitoring (模型监测): drift, grade migration, group fairness and rule warnings.
+
+:func:`score_psi` and :func:`feature_psi` measure distribution shift with
+:func:`riskml.tracking.psi`; :func:`migration_matrix` and :func:`grade_distribution`
+follow grades over quarters; :func:`group_metrics` compares flag rates, precision and
+false positive rates across districts, industries and entity types;
+:func:`check_thresholds` turns the thresholds of ``experiments/monitor.yaml`` into
+warnings; :func:`monitor` ties these into a :class:`MonitorReport` that logs itself to
+MLflow. :func:`rule_warnings` issues the bureau's rule-based warnings of
+``models/warnings.yaml`` (all-zero annual report, abnormal list, licence expiry).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from riskml.monitor import migration_matrix
+>>> prev = pd.DataFrame({"entity_id": ["E1", "E2"], "grade": ["A", "B"]})
+>>> cur = pd.DataFrame({"entity_id": ["E1", "E2"], "grade": ["A", "C"]})
+>>> migration_matrix(prev, cur).loc[("B", "C"), "count"]
+np.int64(1)
+"""
+
+from __future__ import annotations
+
+from riskml.monitor._drift import feature_psi, grade_distribution, migration_matrix, score_psi
+from riskml.monitor._groups import GROUP_COLUMNS, group_metrics
+from riskml.monitor._report import MonitorReport, check_thresholds, monitor
+from riskml.monitor._spec import (
+    BlindSpotSpec,
+    MonitorSpec,
+    PlanSpec,
+    SelectionSpec,
+    SourceFilter,
+    Thresholds,
+    load_monitor_spec,
+    parse_days,
+)
+from riskml.monitor._warnings import WARNING_COLUMNS, WarningRule, WarningRules, load_warning_rules, rule_warnings
+
+__all__ = [
+    "GROUP_COLUMNS",
+    "WARNING_COLUMNS",
+    "BlindSpotSpec",
+    "MonitorReport",
+    "MonitorSpec",
+    "PlanSpec",
+    "SelectionSpec",
+    "SourceFilter",
+    "Thresholds",
+    "WarningRule",
+    "WarningRules",
+    "check_thresholds",
+    "feature_psi",
+    "grade_distribution",
+    "group_metrics",
+    "load_monitor_spec",
+    "load_warning_rules",
+    "migration_matrix",
+    "monitor",
+    "parse_days",
+    "rule_warnings",
+    "score_psi",
+]
