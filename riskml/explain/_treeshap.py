@@ -262,10 +262,11 @@ def _prepare(model_str: str) -> _Prepared | str:
         max_nodes=max_nodes,
         max_depth=max_depth,
     )
-    _fill_tables(
-        prepared.uf_offset, prepared.uf_zero, prepared.leaf_value, prepared.table_offset, prepared.tables,
-        prepared.weights,
-    )
+    with _KERNEL_LOCK:
+        _fill_tables(
+            prepared.uf_offset, prepared.uf_zero, prepared.leaf_value, prepared.table_offset, prepared.tables,
+            prepared.weights,
+        )
     return prepared
 
 
@@ -553,6 +554,7 @@ def _as_matrix(X: Any, booster: lightgbm.Booster) -> np.ndarray:
 
 _CACHE: OrderedDict[str, _Prepared | str] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
+_KERNEL_LOCK = threading.Lock()
 _CACHE_SIZE = 4
 
 
@@ -637,10 +639,12 @@ def tree_contributions(booster: lightgbm.Booster, X: Any, *, min_rows: int = DIR
     Xt = np.ascontiguousarray(matrix.T)
     out = np.zeros((n_features + 1, matrix.shape[0]), dtype=np.float64)
     p = prepared
-    _contrib_kernel(
-        Xt, out, p.expected_value, p.node_offset, p.leaf_offset, p.split_feature, p.threshold,
-        p.decision_type, p.cat_begin, p.cat_len, p.cat_bits, p.uf_offset, p.uf_feature, p.uf_zero,
-        p.cond_offset, p.cond_node, p.cond_left, p.leaf_value, p.table_offset, p.tables, p.weights,
-        p.max_nodes, p.max_depth, BLOCK_ROWS,
-    )
+    # numba's default threading layer must not be entered from two threads at once
+    with _KERNEL_LOCK:
+        _contrib_kernel(
+            Xt, out, p.expected_value, p.node_offset, p.leaf_offset, p.split_feature, p.threshold,
+            p.decision_type, p.cat_begin, p.cat_len, p.cat_bits, p.uf_offset, p.uf_feature, p.uf_zero,
+            p.cond_offset, p.cond_node, p.cond_left, p.leaf_value, p.table_offset, p.tables, p.weights,
+            p.max_nodes, p.max_depth, BLOCK_ROWS,
+        )
     return np.ascontiguousarray(out.T)

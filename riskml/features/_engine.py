@@ -350,8 +350,11 @@ def as_of_grid(records: Mapping[str, pd.DataFrame], catalog: SourceCatalog, as_o
     """As-of dates as days since 1970 (sorted, unique).
 
     ``"quarterly"`` gives the quarter starts (Jan 1, Apr 1, Jul 1, Oct 1) after the
-    first record known in a non-registry source and up to the day after the last
-    known record; a list of dates is used as given.
+    records' coverage begins and up to the day after the last known record; a list
+    of dates is used as given. Coverage begins at the median, over the non-registry
+    sources, of each source's first known date: one source with a long back-history
+    (licences issued years before the extract, say) does not stretch the grid into
+    years where the other sources hold nothing.
 
     Examples
     --------
@@ -401,7 +404,7 @@ def _record_span(records: Mapping[str, pd.DataFrame], catalog: SourceCatalog) ->
     firsts = firsts or reg_firsts
     if not firsts:
         return None, None
-    return min(firsts), max(lasts)
+    return int(np.median(firsts)) if firsts is not reg_firsts else min(firsts), max(lasts)
 
 
 def _check_records(records: Any, spec: FeatureSpec, catalog: SourceCatalog) -> dict[str, pd.DataFrame]:

@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 from pydantic import Field, field_validator
 
-from riskml._specs import SpecError, SpecModel, load_yaml, parse_spec, resolve_spec
+from riskml._specs import SpecModel, load_yaml, parse_spec, resolve_spec
 
 __all__ = ["BacktestSpec", "CalibrationSpec", "Split", "load_backtest_spec", "plan_splits"]
 

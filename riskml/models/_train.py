@@ -430,7 +430,8 @@ def fit_model(
                    else pd.DataFrame(columns=list(PREDICTION_COLUMNS)))
     split_table = pd.DataFrame(infos)
 
-    assert final is not None
+    if final is None:  # plan_splits always ends with the final split
+        raise RuntimeError("the backtest plan has no final split")
     booster, a, b = final
     model = RiskModel.from_parts(
         spec.name, booster, X.iloc[:0], spec_hash=spec_hash, calib_a=a, calib_b=b, model_spec=spec.raw,

@@ -117,3 +117,15 @@ def test_bad_inputs_give_clear_errors(make_market, make_booster) -> None:
         tree_contributions(booster, X.assign(district=X["district"].astype(str)))
     with pytest.raises(ValueError, match="categorical"):
         tree_contributions(booster, X.assign(industry=X["industry"].cat.codes.astype(float)))
+
+
+def test_concurrent_calls_from_threads_agree(make_market, make_booster) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = make_market(2500, 13)
+    booster = make_booster(X, y, 13, rounds=10)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        outs = list(pool.map(lambda _: tree_contributions(booster, X, min_rows=0), range(3)))
+    reference = booster.predict(X, pred_contrib=True)
+    for out in outs:
+        assert np.abs(out - reference).max() <= TOL
