@@ -37,6 +37,21 @@ def _truth_next_year(market: riskml.synth.Market, as_of: pd.Timestamp) -> pd.Dat
     return year.groupby("entity_id").agg(violated=("violated", "any"), p_violation=("p_violation", "mean"))
 
 
+def _markdown(frame: pd.DataFrame, index: bool = False, digits: int = 3) -> str:
+    """A pipe table (no tabulate dependency)."""
+    frame = frame.reset_index() if index else frame
+    def cell(v: object) -> str:
+        if isinstance(v, float | np.floating):
+            return f"{v:.{digits}f}"
+        if isinstance(v, pd.Timestamp):
+            return str(v.date())
+        return str(v)
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-entities", type=int, default=60_000)
@@ -97,14 +112,14 @@ def main() -> None:
     print(f"## {args.n_entities:,} entities, seed {args.seed}, as of {as_of.date()}\n")
     print(f"observed-label share of training rows: {sample.observed_share:.3f}; dropped {list(sample.dropped)}\n")
     print("### Backtest (naive model)\n")
-    print(metrics.to_markdown(index=False, floatfmt=".3f"), "\n")
+    print(_markdown(metrics), "\n")
     print("### Top-N blind spots: share truly violating in the next 4 quarters\n")
-    print(selection.to_markdown(index=False, floatfmt=".4f"), "\n")
+    print(_markdown(selection, digits=4), "\n")
     print("### A year of quarterly plans at a 5% budget (naive model)\n")
-    print(plans.to_markdown(index=False, floatfmt=".3f"), "\n")
-    print(totals.to_markdown(floatfmt=".3f"), "\n")
+    print(_markdown(plans), "\n")
+    print(_markdown(totals, index=True), "\n")
     print("### Seconds\n")
-    print(pd.Series(timings).round(1).to_frame("seconds").to_markdown())
+    print(_markdown(pd.Series(timings).to_frame("seconds"), index=True, digits=1))
 
 
 if __name__ == "__main__":

@@ -24,17 +24,24 @@ __version__ = "0.1.0"
 
 # public name -> "module:attribute" (or "module" for a subpackage)
 _LAZY: dict[str, str] = {
+    # subpackages
     "records": "riskml.records",
     "synth": "riskml.synth",
     "features": "riskml.features",
     "labels": "riskml.labels",
+    "models": "riskml.models",
     "grading": "riskml.grading",
-    "explain_module": "riskml.explain",
     "tracking": "riskml.tracking",
+    "ranking": "riskml.ranking",
     "monitor": "riskml.monitor",
+    # verbs
     "build_panel": "riskml.features:build_panel",
     "Panel": "riskml.features:Panel",
     "make_labels": "riskml.labels:make_labels",
+    "train": "riskml._pipeline:train",
+    "promote": "riskml._pipeline:promote",
+    "predict": "riskml._pipeline:predict",
+    "TrainResult": "riskml._pipeline:TrainResult",
 }
 
 __all__ = ["SpecError", "__version__", *_LAZY]
@@ -56,6 +63,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from riskml import features, grading, labels, monitor, records, synth, tracking
+    from riskml import features, grading, labels, models, monitor, ranking, records, synth, tracking
+    from riskml._pipeline import TrainResult, predict, promote, train
     from riskml.features import Panel, build_panel
     from riskml.labels import make_labels

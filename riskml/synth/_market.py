@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,10 +35,10 @@ import pandas as pd
 from riskml._progress import track
 from riskml.records import Records, load_sources
 from riskml.synth import _tables as tb
-from riskml.synth._dynamics import simulate
-from riskml.synth._frames import Codes, to_frame
+from riskml.synth._dynamics import Activity, simulate
+from riskml.synth._frames import to_frame
 from riskml.synth._invoices import build_invoices, build_tax_cases
-from riskml.synth._population import DISTRICTS, ENTITY_TYPES, INDUSTRIES, NEVER, draw_population, to_day
+from riskml.synth._population import DISTRICTS, ENTITY_TYPES, INDUSTRIES, World, draw_population, to_day
 
 __all__ = ["ID_PREFIXES", "Market", "Truth", "make_market"]
 
@@ -60,7 +62,8 @@ class Truth:
     Attributes
     ----------
     entity_quarters : DataFrame
-        One row per (``entity_id``, ``quarter_start``) while the entity is registered:
+        One row per (``entity_id``, ``quarter_start``: the first day of a calendar
+        quarter) while the entity is registered, sorted by entity then quarter:
         ``p_violation`` (true probability of a violation that quarter), ``violated``,
         ``observed`` (the violation was found by an inspection or complaint and its
         penalty is in the records), ``inspected``, ``inspected_random`` (a double
@@ -252,17 +255,20 @@ def make_market(
     revoking_mask = published & (pen["severity"] == 2) & np.isin(pen["cause"], [0, 1])
     revoking = pd.DataFrame({"ent": pen["ent"][revoking_mask], "day": pen["published"][revoking_mask]})
 
-    builders = {
+    # Builders in dependency order; a builder returning (table, extra) leaves `extra`
+    # for later ones (inspections -> abnormal list -> serious list, invoices -> tax cases).
+    extra: dict[str, Any] = {}
+    builders: dict[str, Callable[[], Any]] = {
         "entities": lambda: tb.build_entities(ctx),
         "licences": lambda: tb.build_licences(ctx, revoking),
         "changes": lambda: tb.build_changes(ctx),
         "annual_reports": lambda: tb.build_annual_reports(ctx, filings),
         "inspections": lambda: tb.build_inspections(ctx),
         "penalties": lambda: tb.build_penalties(ctx, pen),
-        "abnormal_list": lambda: tb.build_abnormal_list(ctx, filings, stash["unreachable"]),
+        "abnormal_list": lambda: tb.build_abnormal_list(ctx, filings, extra["inspections"]),
         "invoices": lambda: build_invoices(ctx),
-        "tax_cases": lambda: build_tax_cases(ctx, stash["flows"]),
-        "serious_violations": lambda: tb.build_serious_violations(ctx, stash["stuck"], _published(pen, world.end), stash["fraud"]),
+        "tax_cases": lambda: build_tax_cases(ctx, extra["invoices"]),
+        "serious_violations": lambda: tb.build_serious_violations(ctx, extra["abnormal_list"], _published(pen, world.end), extra["tax_cases"]),
         "complaints": lambda: tb.build_complaints(ctx),
         "commendations": lambda: tb.build_commendations(ctx),
         "mortgages": lambda: tb.build_mortgages(ctx),
@@ -270,18 +276,11 @@ def make_market(
         "trademarks": lambda: tb.build_trademarks(ctx),
         "judicial": lambda: tb.build_judicial(ctx),
     }
-    stash: dict[str, object] = {}
     frames: dict[str, pd.DataFrame] = {}
     for name in track(list(builders), "writing records", show=show_progress):
         built = builders[name]()
-        if name == "inspections":
-            built, stash["unreachable"] = built
-        elif name == "abnormal_list":
-            built, stash["stuck"] = built
-        elif name == "invoices":
-            built, stash["flows"] = built
-        elif name == "tax_cases":
-            built, stash["fraud"] = built
+        if isinstance(built, tuple):
+            built, extra[name] = built
         frames[name] = to_frame(catalog[name], built, world.end, ID_PREFIXES.get(name))
     undeclared = sorted(set(catalog) - set(frames))
     if undeclared:
@@ -298,7 +297,7 @@ def _published(pen: dict[str, np.ndarray], end: np.int64) -> dict[str, np.ndarra
     return {k: v[keep] for k, v in pen.items()}
 
 
-def _truth(world, activity, pen: dict[str, np.ndarray], filings: dict[str, np.ndarray]) -> Truth:  # type: ignore[no-untyped-def]
+def _truth(world: World, activity: Activity, pen: dict[str, np.ndarray], filings: dict[str, np.ndarray]) -> Truth:
     n, n_q = world.n, world.n_quarters
     alive = world.alive()
     observed = np.zeros((n, n_q), bool)

@@ -73,11 +73,9 @@ NICE_CLASS = np.array([35, 43, 35, 7, 37, 39, 41, 9, 36, 31])
 
 
 def categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
-    """One draw per row of ``probs`` (rows sum to 1), or ``len`` draws from a 1-d ``probs``."""
+    """One category code per row of the 2-d ``probs`` (each row a distribution)."""
     probs = np.asarray(probs, dtype=np.float64)
-    cum = np.cumsum(probs, axis=-1)
-    if probs.ndim == 1:
-        raise TypeError("use categorical_n for a single distribution")
+    cum = np.cumsum(probs, axis=1)
     return np.minimum((rng.random(len(probs))[:, None] * cum[:, -1:] > cum).sum(axis=1), probs.shape[1] - 1)
 
 

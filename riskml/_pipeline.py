@@ -1,0 +1,317 @@
+"""The verbs: ``train``, ``promote``, ``predict``, composed from the parts.
+
+Each verb is a thin path through the data flow of the design: records -> validated,
+pseudonymised records -> panel -> labels -> model -> MLflow run -> champion -> scores.
+The parts live in their own subpackages; nothing here computes anything itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["TrainResult", "predict", "promote", "train"]
+
+logger = logging.getLogger(__name__)
+
+
+def _as_records(data: Any) -> Any:
+    """Validated, pseudonymised Records from a Records, a dict of frames or a folder."""
+    from riskml.records import Records, from_frames, read, validate
+
+    if isinstance(data, str | Path):
+        data = read(data)
+    elif isinstance(data, Mapping) and not isinstance(data, Records):
+        data = from_frames(dict(data))
+    if not isinstance(data, Records):
+        raise TypeError(
+            "data must be riskml.records.Records, a dict of DataFrames, a records folder or a Panel; "
+            f"got {type(data).__name__}"
+        )
+    return data if data.validated else validate(data, mode="strict")
+
+
+def _is_panel(data: Any) -> bool:
+    from riskml.features import Panel
+
+    return isinstance(data, Panel)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    fit : riskml.models.FitResult
+        The model, backtest metrics, out-of-time predictions and split table.
+    run_id : str or None
+        The MLflow run (None when ``log=False``).
+    panel : riskml.features.Panel
+        The training panel.
+    """
+
+    fit: Any
+    run_id: str | None
+    panel: Any
+
+    @property
+    def model(self) -> Any:
+        """The trained :class:`riskml.models.RiskModel`."""
+        return self.fit.model
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Backtest metrics, one row per split and population, one column per metric."""
+        return self.fit.metric_table()
+
+
+def train(
+    data: Any,
+    target: str = "credit",
+    *,
+    labels: pd.DataFrame | None = None,
+    as_of: Any = "quarterly",
+    feature_spec: Any = None,
+    backtest: Any = None,
+    params: dict[str, Any] | None = None,
+    truth: pd.DataFrame | None = None,
+    features: Sequence[str] | None = None,
+    log: bool = True,
+    show_progress: bool | None = None,
+) -> TrainResult:
+    """Train a calibrated risk model with a temporal backtest, log it and register it.
+
+    Parameters
+    ----------
+    data : Records, dict of DataFrame, path or Panel
+        Records (validated here if they are not yet) or a ready panel. With a panel,
+        ``labels`` must be given.
+    target : str, default "credit"
+        Model spec name in ``models/`` (``"credit"``, ``"fraud"``) or a YAML path.
+    labels : DataFrame, optional
+        Labels for the panel rows; by default made from the records with the model
+        spec's label declaration.
+    as_of : "quarterly" or list of dates
+        The panel's as-of grid.
+    feature_spec : path or FeatureSpec, optional
+        The feature library (default: riskml's built-in ``features/``).
+    backtest : path, dict or BacktestSpec, optional
+        Backtest spec (default ``experiments/backtest.yaml``).
+    params : dict, optional
+        LightGBM parameters overriding the model spec's.
+    truth : DataFrame, optional
+        The synthetic market's ``truth.entity_quarters``: adds the oracle AUC.
+    features : sequence of str, optional
+        Restrict the model to these features.
+    log : bool, default True
+        Log the run to MLflow and register the model as ``challenger``.
+    show_progress : bool, optional
+        Progress bars (default: when attached to a terminal).
+
+    Returns
+    -------
+    TrainResult
+
+    Examples
+    --------
+    >>> import riskml
+    >>> market = riskml.synth.make_market(n_entities=1500, seed=0)
+    >>> result = riskml.train(market.records, "credit", params={"n_estimators": 30},
+    ...                       backtest={"test_dates": "last 1"}, log=False)
+    >>> sorted(result.metrics["population"].unique())
+    ['all', 'random']
+    """
+    from riskml.features import build_panel
+    from riskml.labels import make_labels
+    from riskml.models import fit_model, load_model_spec
+
+    spec = load_model_spec(target)
+    if _is_panel(data):
+        if labels is None:
+            raise ValueError("training on a ready panel needs labels=; or pass the records instead")
+        panel = data
+    else:
+        records = _as_records(data)
+        panel = build_panel(records, as_of, feature_spec, show_progress=show_progress)
+        if labels is None:
+            labels = make_labels(records, panel, spec.label)
+    fit = fit_model(panel, labels, spec, backtest=backtest, params=params, truth=truth, features=features,
+                    show_progress=show_progress)
+    run_id = None
+    if log:
+        run_id = _log(fit, panel, spec, backtest)
+    return TrainResult(fit=fit, run_id=run_id, panel=panel)
+
+
+def _log(fit: Any, panel: Any, spec: Any, backtest: Any) -> str:
+    from riskml.grading import score_from_logit
+    from riskml.models import load_backtest_spec
+    from riskml.tracking import log_training_run
+
+    model = fit.model
+    predictions = fit.predictions
+    logit = model.calib_a * predictions["raw_margin"].to_numpy() + model.calib_b
+    predictions = predictions.assign(score=score_from_logit(logit, model.policy))
+    specs: dict[str, Any] = {"model": spec.raw, "backtest": load_backtest_spec(backtest).model_dump(mode="json")}
+    return log_training_run(fit, metrics=fit.metrics, specs=specs, panel_schema=panel, predictions=predictions)
+
+
+def promote(target: str = "credit", *, version: int | str | None = None) -> Any:
+    """Promote the ``challenger`` (or ``version``) of ``target`` to ``champion`` if the gates pass.
+
+    The gates are in ``experiments/promotion.yaml``: absolute bounds on AUC and
+    calibration error, and, against the current champion on the same backtest, a
+    maximum AUC loss, calibration error increase and score PSI. The decision, gate by
+    gate, is recorded on the challenger's MLflow run.
+
+    Parameters
+    ----------
+    target : str, default "credit"
+    version : int or str, optional
+        A registered version; default the ``challenger``.
+
+    Returns
+    -------
+    riskml.tracking.PromotionDecision
+        ``promoted`` (bool), the gates with values and thresholds, and the versions.
+
+    Examples
+    --------
+    >>> import riskml
+    >>> callable(riskml.promote)
+    True
+    """
+    from riskml.tracking import promote as _promote
+
+    return _promote(target, version=version)
+
+
+def _resolve_model(target: str, model: Any) -> Any:
+    from riskml.models import RiskModel
+    from riskml.tracking import load_model
+
+    if isinstance(model, RiskModel):
+        return model
+    if model is None:
+        return load_model(target, alias="champion")
+    if isinstance(model, int) or (isinstance(model, str) and model.isdigit()):
+        return load_model(target, version=model)
+    if isinstance(model, str):
+        return load_model(target, alias=model)
+    raise TypeError(f"model must be None, a RiskModel, a version number or an alias; got {type(model).__name__}")
+
+
+def _scoring_panel(data: Any, model: Any, as_of: Any, feature_spec: Any, show_progress: bool | None) -> Any:
+    from riskml.features import Panel, as_of_grid, build_panel, load_feature_spec
+
+    if _is_panel(data):
+        panel = data
+        if as_of is not None:
+            when = pd.Timestamp(as_of)
+            panel = Panel(frame=panel.frame.loc[panel.frame["as_of"] == when].reset_index(drop=True),
+                          catalog=panel.catalog, spec_hash=panel.spec_hash)
+        else:
+            latest = panel.frame["as_of"].max()
+            panel = Panel(frame=panel.frame.loc[panel.frame["as_of"] == latest].reset_index(drop=True),
+                          catalog=panel.catalog, spec_hash=panel.spec_hash)
+        return panel
+    records = _as_records(data)
+    spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
+    if as_of is None:
+        as_of = [pd.Timestamp(as_of_grid(records, spec.sources, "quarterly")[-1], unit="D")]
+    elif not isinstance(as_of, list | tuple):
+        as_of = [as_of]
+    return build_panel(records, as_of, spec, show_progress=show_progress)
+
+
+def _reasons(model: Any, frame: pd.DataFrame, k: int) -> pd.DataFrame:
+    from riskml.explain import points_from_contributions, reasons_frame, tree_contributions
+
+    matrix = model.matrix(frame)
+    contrib = tree_contributions(model.booster, matrix)
+    _, points = points_from_contributions(contrib, model.policy, model.calib_a, model.calib_b)
+    points = pd.DataFrame(points, columns=list(model.features))
+    return reasons_frame(points, frame[list(model.features)].reset_index(drop=True), model.catalog, k=k)
+
+
+def predict(
+    data: Any,
+    *,
+    target: str = "credit",
+    as_of: Any = None,
+    model: Any = None,
+    explain: int = 3,
+    fraud: bool = False,
+    feature_spec: Any = None,
+    show_progress: bool | None = None,
+) -> pd.DataFrame:
+    """Score entities: probability, score, grade, override and the top reasons.
+
+    Parameters
+    ----------
+    data : Records, dict of DataFrame, path or Panel
+        Records (a panel is built for ``as_of``) or a ready panel.
+    target : str, default "credit"
+    as_of : date, optional
+        The as-of date; default the latest quarter start covered by the records (or
+        the panel's latest date).
+    model : RiskModel, int, str, optional
+        A model, a registered version number, or an alias; default the ``champion``
+        of ``riskml-<target>`` (loaded once per process).
+    explain : int, default 3
+        Number of reasons per entity (0 for none): the features that lowered the
+        score most, in points, with Chinese and English text.
+    fraud : bool, default False
+        Also score the fraud ``champion``: adds ``fraud_probability``,
+        ``fraud_score`` and ``fraud_grade``.
+    feature_spec : path or FeatureSpec, optional
+        The feature library the model was trained with (default: built-in).
+    show_progress : bool, optional
+
+    Returns
+    -------
+    DataFrame
+        One row per entity alive at ``as_of``: ``entity_id``, ``as_of``,
+        ``probability``, ``score``, ``grade_by_score``, ``grade``, ``override``,
+        ``points_to_next_grade``, then ``reason_{j}_feature``, ``reason_{j}_points``,
+        ``reason_{j}_text_zh``, ``reason_{j}_text_en`` for ``j = 1..explain``.
+
+    Raises
+    ------
+    ValueError
+        When the panel's features or spec hash do not match the model.
+
+    Examples
+    --------
+    >>> import riskml
+    >>> market = riskml.synth.make_market(n_entities=1500, seed=0)
+    >>> result = riskml.train(market.records, "credit", params={"n_estimators": 30},
+    ...                       backtest={"test_dates": "last 1"}, log=False)
+    >>> scores = riskml.predict(market.records, model=result.model, explain=2)
+    >>> set(scores["grade"]) <= {"A", "B", "C", "D"}
+    True
+    """
+    if explain < 0:
+        raise ValueError(f"explain must be >= 0; got {explain}")
+    risk_model = _resolve_model(target, model)
+    panel = _scoring_panel(data, risk_model, as_of, feature_spec, show_progress)
+    risk_model.check_panel(panel)
+    frame = panel.frame
+    scores = risk_model.score(panel)
+    if explain:
+        reasons = _reasons(risk_model, frame, explain)
+        scores = pd.concat([scores, reasons.set_index(scores.index)], axis=1)
+    if fraud:
+        fraud_model = _resolve_model("fraud", None)
+        fraud_model.check_panel(panel)
+        fraud_scores = fraud_model.score(panel)
+        scores["fraud_probability"] = fraud_scores["probability"].to_numpy()
+        scores["fraud_score"] = fraud_scores["score"].to_numpy()
+        scores["fraud_grade"] = fraud_scores["grade"].to_numpy()
+    return scores.reset_index(drop=True)
