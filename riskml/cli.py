@@ -90,24 +90,99 @@ def validate(
 
 
 @app.command()
+def panel(
+    folder: Annotated[Path, typer.Argument(help="Records folder (one Parquet/CSV file per source).")],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file for the panel.")] = Path("panel.parquet"),
+    as_of: Annotated[Optional[list[str]], typer.Option("--as-of", help="As-of date(s); default quarterly.")] = None,
+    spec: Annotated[Optional[Path], typer.Option("--spec", help="A feature spec folder.")] = None,
+) -> None:
+    """Build the entity x as-of feature panel from a records folder."""
+    from riskml._pipeline import _as_records
+    from riskml.features import build_panel
+
+    built = build_panel(_as_records(folder), as_of or "quarterly", spec, show_progress=True)
+    built.frame.to_parquet(out, index=False)
+    built.catalog.to_csv(out.with_suffix(".catalog.csv"))
+    console.print(f"panel: {len(built.frame):,} rows x {len(built.feature_names)} features -> {out} "
+                  f"(spec hash {built.spec_hash})")
+
+
+@app.command()
+def train(
+    folder: Annotated[Path, typer.Argument(help="Records folder.")],
+    target: Annotated[str, typer.Option("--target", help="Model spec: credit, fraud or a YAML path.")] = "credit",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Backtest and train a model, log it to MLflow and register it as challenger."""
+    _setup_logging(verbose)
+    from riskml._pipeline import train as _train
+
+    result = _train(folder, target, show_progress=True)
+    console.print(_summary_table(f"Backtest: {target}", result.metrics.round(4)))
+    console.print(f"MLflow run {result.run_id}; registered riskml-{target} as challenger")
+
+
+@app.command()
+def tune(
+    folder: Annotated[Path, typer.Argument(help="Records folder.")],
+    target: Annotated[str, typer.Option("--target")] = "credit",
+    trials: Annotated[Optional[int], typer.Option("--trials", help="Number of trials.")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds.")] = None,
+) -> None:
+    """Tune LightGBM parameters with Optuna over the temporal backtest."""
+    from riskml.models._tune import tune as _tune
+
+    result = _tune(folder, target, n_trials=trials, timeout=timeout, show_progress=True)
+    console.print(f"best backtest AUC {result.best_value:.4f} with {result.best_params}")
+
+
+@app.command()
+def promote(
+    target: Annotated[str, typer.Option("--target")] = "credit",
+    version: Annotated[Optional[str], typer.Option("--version", help="Registered version; default challenger.")] = None,
+) -> None:
+    """Promote the challenger to champion when the promotion gates pass."""
+    from riskml._pipeline import promote as _promote
+
+    decision = _promote(target, version=version)
+    for gate in decision.gates:
+        mark = "[green]pass[/green]" if gate.passed else "[red]fail[/red]"
+        console.print(f"  {mark} {gate.name}: {gate.value} {gate.rule} {gate.threshold} {gate.detail}")
+    verdict = "promoted to champion" if decision.promoted else "not promoted; champion unchanged"
+    console.print(f"riskml-{target} version {decision.challenger_version}: {verdict}")
+    if not decision.promoted:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def predict(
+    records: Annotated[Path, typer.Option("--records", help="Records folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file for the scores.")] = Path("scores.parquet"),
+    target: Annotated[str, typer.Option("--target")] = "credit",
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Default: the latest quarter.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="Version number or alias; default champion.")] = None,
+    reasons: Annotated[int, typer.Option("--reasons", min=0, help="Top reasons per entity.")] = 3,
+) -> None:
+    """Score every entity with the champion model: probability, score, grade, reasons."""
+    from riskml._pipeline import predict as _predict
+
+    scores = _predict(records, target=target, as_of=as_of, model=model, explain=reasons, show_progress=True)
+    scores.to_parquet(out, index=False)
+    console.print(_summary_table("Grades", scores["grade"].value_counts().sort_index().rename_axis("grade").reset_index()))
+    console.print(f"{len(scores):,} entities scored -> {out}")
+
+
+@app.command()
 def demo(
-    entities: Annotated[int, typer.Option("--entities", min=100, help="Size of the synthetic market.")] = 60_000,
+    entities: Annotated[int, typer.Option("--entities", min=500, help="Size of the synthetic market.")] = 60_000,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the whole pipeline on a synthetic county and print what a bureau would see."""
     _setup_logging(verbose)
-    from riskml import records as rec
-    from riskml.synth import make_market
+    from riskml._demo import run_demo
 
-    t0 = time.perf_counter()
-    console.rule("1. Synthetic market (one county)")
-    market = make_market(n_entities=entities, start="2019-01-01", end="2024-12-31", seed=seed, show_progress=True)
-    console.rule("2. Validation and pseudonymisation")
-    clean = rec.validate(market.records, mode="strict")
-    console.print(_summary_table("Records per source", market.summary()))
-    console.print(f"{clean.n_records:,} records validated, {len(clean.quarantine):,} quarantined")
-    console.print(f"done in {time.perf_counter() - t0:.1f} s")
+    run_demo(console, n_entities=entities, seed=seed)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite needs when they are missing:
 # a Java runtime for Spark's local mode, and Chromium to render the appeal report
-# headless (tests/explain/test_appeal_report.py).
+# headless with a CJK font (tests/explain/test_appeal_report.py).
 set -euo pipefail
 need=()
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+# a CJK font, so the rendered Chinese text is legible in report screenshots
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing: ${need[*]}"

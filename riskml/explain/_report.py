@@ -90,7 +90,7 @@ def _cell(value: Any) -> str:
             return f"{int(number):,}"
         return f"{number:,.2f}"
     if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
+        return str(int(value))  # codes and years read without separators
     return str(value)
 
 

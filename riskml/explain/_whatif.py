@@ -43,12 +43,14 @@ __all__ = [
     "AppealAction",
     "AppealActions",
     "Contrast",
+    "ScoredRows",
+    "WHATIF_COLUMNS",
+    "contrast",
     "entity_records",
     "entity_row",
     "load_actions",
     "score_rows",
     "what_ifs",
-    "contrast",
 ]
 
 logger = logging.getLogger(__name__)
@@ -287,7 +289,17 @@ def _cross_row(records: Mapping[str, pd.DataFrame], entity_id: str, day: int, sp
 
 @dataclass(frozen=True)
 class ScoredRows:
-    """Scores, grades and points of panel rows under one model."""
+    """Scores, grades and points of panel rows under one model (see :func:`score_rows`).
+
+    Attributes
+    ----------
+    scores : DataFrame
+        :meth:`riskml.models.RiskModel.score` output.
+    base_points : ndarray
+        Base points per row.
+    points : DataFrame
+        Points per model feature, one row per panel row.
+    """
 
     scores: pd.DataFrame
     base_points: np.ndarray
@@ -465,7 +477,7 @@ def what_ifs(
         return pd.DataFrame({c: pd.Series([], dtype="float64" if c in ("score", "new_score", "delta_points") else "str")
                              for c in WHATIF_COLUMNS})
     scored = score_rows(model, pd.concat(frames, ignore_index=True))
-    features = [f for f in model.features]
+    features = list(model.features)
     before_values = baseline[features].iloc[0]
     out = []
     for i, (action, source, record_id, feature) in enumerate(rows):

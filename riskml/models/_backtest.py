@@ -78,11 +78,11 @@ class BacktestSpec(SpecModel):
     gap_days: int | None = Field(default=None, ge=0)
     min_train_dates: int = Field(default=4, ge=1)
     calibration: CalibrationSpec = Field(default_factory=CalibrationSpec)
-    max_train_rows: int = Field(default=400_000, ge=1_000)
+    max_train_rows: int = Field(default=300_000, ge=1_000)
     top_k: list[int | float] = Field(default_factory=lambda: [100, 500, 0.05])
     ece_bins: int = Field(default=10, ge=1)
     random_seed: int = 0
-    num_threads: int = Field(default=2, ge=1)
+    num_threads: int = Field(default=1, ge=1)
 
     @field_validator("test_dates")
     @classmethod

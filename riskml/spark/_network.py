@@ -191,7 +191,8 @@ def network_parts(spark_tables: Mapping[str, Any], parts: Mapping[str, Part], pl
 def _date_array(as_of_days: np.ndarray) -> Any:
     from pyspark.sql import functions as F
 
-    return F.array(*[F.lit(int(d)).cast("int") for d in as_of_days])
+    # One SQL literal: a Column per date would cost one JVM call each.
+    return F.expr("array(" + ", ".join(f"CAST({int(d)} AS INT)" for d in as_of_days) + ")")
 
 
 def _cycle_edges(inv: Any, plan: NetworkPlan, as_of_days: np.ndarray) -> Any:

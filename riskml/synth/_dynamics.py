@@ -2,13 +2,15 @@
 
 One pass over the quarters, each step vectorised over all entities:
 
-1. deregistration (riskier entities close more often; shells follow their own plan);
-2. the latent risk drifts (AR(1) around the entity's static risk, plus youth);
+1. the entity's regime moves along a Markov chain (sound -> strained -> distressed and
+   back): the time-varying part of the latent risk, on top of its static risk and
+   youth;
+2. deregistration (riskier entities close more often; shells follow their own plan);
 3. violations happen with probability ``sigmoid(risk)``;
 4. complaints arrive, more often about violators and consumer-facing trades;
 5. inspections: double-random (a uniform sample), targeted (uneven across districts,
-   larger firms more, and driven by *observable* signals: recent penalties and
-   complaints) and complaint-triggered;
+   larger firms more, and more after a penalty in the last four quarters) and
+   complaint-triggered;
 6. an inspection or a substantiated complaint may find the quarter's violation: only
    then is it *observed* and becomes a penalty.
 
@@ -25,9 +27,19 @@ import numpy as np
 from riskml._progress import track
 from riskml.synth._population import NEVER, World
 
-__all__ = ["Activity", "simulate", "sigmoid", "uniform_days"]
+__all__ = ["Activity", "find_chance", "next_regime", "risk_scale", "simulate", "sigmoid", "stationary_regimes",
+           "targeted_rate", "uniform_days"]
 
-AR_RHO, AR_SD = 0.85, 0.35  # quarter-to-quarter drift of the latent risk
+# Regimes of the latent risk (sound, strained, distressed): log-odds shift and the
+# quarter-to-quarter transition matrix (rows: from, columns: to). Distress episodes
+# last a few quarters and leave traces in the records (see _tables).
+REGIMES = ("sound", "strained", "distressed")
+REGIME_SHIFT = np.array([0.0, 1.0, 2.2])
+REGIME_TRANSITION = np.array([
+    [0.955, 0.035, 0.010],
+    [0.200, 0.700, 0.100],
+    [0.050, 0.150, 0.800],
+])  # fmt: skip
 YOUTH_RISK, YOUTH_YEARS = 0.5, 2.0  # young entities are riskier, fading with age
 DEREG_HAZARD = (0.011, 0.007)  # per quarter, individual / enterprise, at average risk
 DEREG_RISK_SLOPE = 0.5
@@ -42,7 +54,7 @@ RANDOM_RATE = 0.0105  # per quarter: ~4.2% of entities a year, uniform
 TARGETED_BASE = 0.018
 DISTRICT_INTENSITY = np.array([3.0, 2.2, 1.6, 1.2, 1.0, 0.8, 0.6, 0.45])
 CAPITAL_INTENSITY = 0.3  # per unit of relative log capital
-SIGNAL_PENALTY, SIGNAL_COMPLAINT = 4.0, 2.0  # multipliers for observable signals
+SIGNAL_PENALTY, SIGNAL_QUARTERS = 4.0, 4  # targeted rate multiplier after a penalty, for 4 quarters
 FIND_RANDOM, FIND_TARGETED = 0.55, 0.70
 MINOR_ISSUE_BASE, MINOR_ISSUE_RISK = 0.05, 2.0
 
@@ -57,11 +69,26 @@ def uniform_days(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np
     return lo + np.floor((hi - lo) * rng.random(len(lo))).astype(np.int64)
 
 
+def stationary_regimes() -> np.ndarray:
+    """The stationary distribution of :data:`REGIME_TRANSITION`."""
+    values, vectors = np.linalg.eig(REGIME_TRANSITION.T)
+    pi = np.real(vectors[:, np.argmin(np.abs(values - 1))])
+    return pi / pi.sum()
+
+
+def next_regime(rng: np.random.Generator, regime: np.ndarray) -> np.ndarray:
+    """One step of the regime chain for every entity."""
+    cum = np.cumsum(REGIME_TRANSITION, axis=1)[regime]
+    return np.minimum((rng.random(len(regime))[:, None] > cum).sum(axis=1), len(REGIMES) - 1).astype(np.int8)
+
+
 @dataclass
 class Activity:
     """What happened, quarter by quarter (matrices are (n, Q))."""
 
     p_violation: np.ndarray  # float32
+    regime: np.ndarray  # int8 (n, Q + 1): column 0 the regime before the first quarter
+    last_detected_q: np.ndarray  # int64 (n, Q): latest quarter before q with a detection, -100 if none
     violated: np.ndarray  # bool
     detected: np.ndarray  # int64 day the violation was found, NEVER when not found
     found_by: np.ndarray  # int8: 0 random inspection, 1 targeted, 2 complaint
@@ -76,6 +103,25 @@ class Activity:
     compl_entity: np.ndarray
     compl_day: np.ndarray
     compl_substantiated: np.ndarray
+
+
+def risk_scale(world: World) -> tuple[np.float64, np.float64]:
+    """Mean and standard deviation of the latent risk the complaint rate is scaled by."""
+    pi = stationary_regimes()
+    shift_var = float(pi @ REGIME_SHIFT**2 - (pi @ REGIME_SHIFT) ** 2)
+    return np.float64(np.mean(world.base_risk)), np.float64(np.sqrt(np.var(world.base_risk) + shift_var) or 1.0)
+
+
+def targeted_rate(intensity: np.ndarray, signal: np.ndarray) -> np.ndarray:
+    """Chance of a targeted inspection in a quarter: district x size intensity, raised after a penalty."""
+    return np.minimum(TARGETED_BASE * intensity * np.where(signal, SIGNAL_PENALTY, 1.0), 0.6)
+
+
+def find_chance(p_targeted: np.ndarray, complaint_rate_if_violated: np.ndarray) -> np.ndarray:
+    """Chance a violation in a quarter is found: by a random or targeted inspection or a complaint."""
+    find_c = COMPLAINT_INSPECTED * FIND_BY_COMPLAINT[1] + (1 - COMPLAINT_INSPECTED) * FIND_BY_COMPLAINT[0]
+    miss = (1 - RANDOM_RATE * FIND_RANDOM) * (1 - p_targeted * FIND_TARGETED) * np.exp(-complaint_rate_if_violated * find_c)
+    return 1 - miss
 
 
 def simulate(world: World, rng: np.random.Generator, show_progress: bool | None = None) -> Activity:
@@ -96,17 +142,17 @@ def simulate(world: World, rng: np.random.Generator, show_progress: bool | None 
     insp_rows: list[tuple[np.ndarray, ...]] = []
     compl_rows: list[tuple[np.ndarray, ...]] = []
 
-    drift = rng.standard_normal(n) * AR_SD / np.sqrt(1 - AR_RHO**2)
+    regime_m = np.zeros((n, n_q + 1), np.int8)
+    regime_m[:, 0] = np.searchsorted(np.cumsum(stationary_regimes()), rng.random(n) * (1 - 1e-12), side="right")
+    lastdet_m = np.zeros(shape, np.int64)
     last_penalty_q = np.full(n, -100)
-    complained_before = np.zeros(n, bool)
     exposure = COMPLAINT_EXPOSURE[world.industry]
     cap_rel = world.log_capital_rel
     cap_mult = np.clip(np.exp(CAPITAL_INTENSITY * cap_rel), 0.4, 4.0)
     district_mult = DISTRICT_INTENSITY[world.district]
     hazard_base = np.asarray(DEREG_HAZARD)[world.entity_type]
     planned = world.is_shell  # shells' deregistration is planned in the population
-    mean_risk = np.float64(np.mean(world.base_risk))
-    sd_risk = np.sqrt(np.var(world.base_risk) + AR_SD**2 / (1 - AR_RHO**2)) or 1.0
+    mean_risk, sd_risk = risk_scale(world)
 
     for q in track(range(n_q), "simulating quarters", show=show_progress):
         q_lo, q_hi = grid[q], grid[q + 1]
@@ -114,8 +160,9 @@ def simulate(world: World, rng: np.random.Generator, show_progress: bool | None 
         hi = np.minimum(q_hi, world.deregistered)
 
         age_years = (q_lo - world.established) / 365.25
-        drift = AR_RHO * drift + AR_SD * rng.standard_normal(n)
-        r = world.base_risk + YOUTH_RISK * np.exp(-np.maximum(age_years, 0) / YOUTH_YEARS) + drift
+        regime_m[:, q + 1] = next_regime(rng, regime_m[:, q])
+        r = world.base_risk + YOUTH_RISK * np.exp(-np.maximum(age_years, 0) / YOUTH_YEARS) + REGIME_SHIFT[regime_m[:, q + 1]]
+        lastdet_m[:, q] = last_penalty_q
 
         # Deregistration: only entities already registered before the quarter began.
         hazard = np.minimum(hazard_base * np.exp(DEREG_RISK_SLOPE * (r - mean_risk)), 0.2)
@@ -134,7 +181,7 @@ def simulate(world: World, rng: np.random.Generator, show_progress: bool | None 
         # Complaints, each maybe followed by an inspection that may find the violation.
         z = (r - mean_risk) / sd_risk
         lam = exposure * (COMPLAINT_BASE * np.exp(COMPLAINT_RISK * z) + COMPLAINT_VIOLATION * violated)
-        count = np.minimum(rng.poisson(lam * alive), 5)
+        count = rng.poisson(lam * alive)
         c_ent = np.repeat(np.arange(n), count)
         c_day = uniform_days(rng, lo[c_ent], hi[c_ent])
         c_insp = rng.random(len(c_ent)) < COMPLAINT_INSPECTED
@@ -146,8 +193,7 @@ def simulate(world: World, rng: np.random.Generator, show_progress: bool | None 
 
         # Inspections: double random (uniform) and targeted (uneven, signal-driven).
         rand = alive & (rng.random(n) < RANDOM_RATE)
-        signal = np.where(q - last_penalty_q <= 4, SIGNAL_PENALTY, 1.0) * np.where(complained_before, SIGNAL_COMPLAINT, 1.0)
-        p_targ = np.minimum(TARGETED_BASE * district_mult * cap_mult * signal, 0.6)
+        p_targ = targeted_rate(district_mult * cap_mult, q - last_penalty_q <= SIGNAL_QUARTERS)
         targ = alive & (rng.random(n) < p_targ)
         r_day = uniform_days(rng, lo, np.maximum(hi, lo + 1))
         t_day = uniform_days(rng, lo, np.maximum(hi, lo + 1))
@@ -166,9 +212,7 @@ def simulate(world: World, rng: np.random.Generator, show_progress: bool | None 
 
         # The chance a violation this quarter would have been found, given the state.
         lam_v = exposure * (COMPLAINT_BASE * np.exp(COMPLAINT_RISK * z) + COMPLAINT_VIOLATION)
-        find_c = COMPLAINT_INSPECTED * FIND_BY_COMPLAINT[1] + (1 - COMPLAINT_INSPECTED) * FIND_BY_COMPLAINT[0]
-        miss = (1 - RANDOM_RATE * FIND_RANDOM) * (1 - p_targ * FIND_TARGETED) * np.exp(-lam_v * find_c)
-        pfound_m[:, q] = (1 - miss) * alive
+        pfound_m[:, q] = find_chance(p_targ, lam_v) * alive
 
         ci_ent = c_ent[c_insp]
         ci_found = c_found[c_insp]
@@ -179,15 +223,14 @@ def simulate(world: World, rng: np.random.Generator, show_progress: bool | None 
         insp_m[ci_ent, q] = True
         rand_m[:, q] = rand
 
-        # Signals an inspector can see next quarter.
+        # The signal an inspector sees in the next quarters.
         last_penalty_q = np.where(det < NEVER, q, last_penalty_q)
-        complained_before = count > 0
 
     world.risk, world.lo, world.hi = risk, lo_m, hi_m
     insp = [np.concatenate(parts) for parts in zip(*insp_rows)] if insp_rows else [np.zeros(0)] * 4
     compl = [np.concatenate(parts) for parts in zip(*compl_rows)] if compl_rows else [np.zeros(0)] * 3
     return Activity(
-        p_violation=p_m, violated=viol_m, detected=det_m, found_by=by_m, p_found=pfound_m,
+        p_violation=p_m, regime=regime_m, last_detected_q=lastdet_m, violated=viol_m, detected=det_m, found_by=by_m, p_found=pfound_m,
         inspected=insp_m, inspected_random=rand_m,
         insp_entity=insp[0].astype(np.int64), insp_day=insp[1].astype(np.int64), insp_kind=insp[2].astype(np.int8),
         insp_found=insp[3].astype(bool), compl_entity=compl[0].astype(np.int64), compl_day=compl[1].astype(np.int64),

@@ -70,6 +70,17 @@ CHANNELS = ("hotline_12315", "online", "letter", "walk_in")
 LEVELS = ("county", "city", "province", "national")
 JUDICIAL_KINDS = ("equity_freeze", "enforcement", "dishonest_debtor")
 NICE_CLASS = np.array([35, 43, 35, 7, 37, 39, 41, 9, 36, 31])
+# Annual reports: sound entities file early (on-time day ~ u ** exp(-slope * z) of the
+# season), late filings spread over the half year after 30 June, and the listing for a
+# missing report comes some weeks after it.
+ON_TIME_SLOPE, LATE_DAYS, LISTING_LAG = 0.6, 184, (10, 61)
+# How strongly each regime (sound, strained, distressed) multiplies the rate of the
+# records that betray distress: legal-representative and address changes, judicial
+# cases, equity pledges, abnormal-list entries other than a missing annual report.
+DISTRESS_EMISSION = np.array([1.0, 3.0, 8.0], dtype=np.float32)
+# Abnormal-list entries that arrive as events (reason code: base rate per quarter, risk
+# slope); multiplied by the regime's DISTRESS_EMISSION.
+ABNORMAL_EVENT_RATES = {1: (0.0006, 0.6), 2: (0.0008, 0.6), 3: (0.0005, 0.6)}
 
 
 def categorical(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
@@ -108,7 +119,9 @@ class Context:
         risk = self.world.risk
         mu, sd = float(risk[alive].mean()), float(risk[alive].std()) or 1.0
         # Risk standardised over alive entity-quarters: precursors are driven by it.
+        self.mu, self.sd = mu, sd
         self.z = ((risk - mu) / sd).astype(np.float32)
+        self.distress = DISTRESS_EMISSION[self.activity.regime[:, 1:]]
 
     def rng(self, name: str) -> np.random.Generator:
         """The random stream of one source (stable across runs and platforms)."""
@@ -205,10 +218,10 @@ def build_licences(ctx: Context, revoking: pd.DataFrame) -> Table:
 def build_changes(ctx: Context) -> Table:
     """Registration changes: legal representative and address changes track risk."""
     w, rng = ctx.world, ctx.rng("changes")
-    risky = np.exp(1.0 * ctx.z)
+    risky = np.exp(0.6 * ctx.z)
     steady = np.broadcast_to((1.0 + 0.5 * w.entity_type[:, None]).astype(np.float32), risky.shape)
     # per CHANGE_TYPES: legal_rep, address, scope, name, capital
-    rates = (0.004 * risky, 0.006 * risky, 0.008 * steady, 0.002 * np.exp(0.5 * ctx.z), 0.004 * steady)
+    rates = (0.003 * risky * ctx.distress, 0.004 * risky * ctx.distress, 0.008 * steady, 0.002 * np.exp(0.5 * ctx.z), 0.004 * steady)
     drawn = [ctx.events(rng, rate) for rate in rates]
     ent = np.concatenate([e for e, _, _ in drawn])
     day = np.concatenate([d for _, _, d in drawn])
@@ -218,6 +231,18 @@ def build_changes(ctx: Context) -> Table:
 
 
 # --------------------------------------------------------------------------- annual reports
+
+
+def filing_chances(z: np.ndarray, shell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Chance an annual report is never filed, and filed late, given the risk at the season start."""
+    return np.where(shell, 0.6, sigmoid(-4.4 + 1.4 * z)), np.where(shell, 0.1, sigmoid(-3.6 + 1.0 * z))
+
+
+def late_filing_listed() -> float:
+    """Chance a late filing (uniform over LATE_DAYS after 30 June) comes after the listing day."""
+    late = np.arange(LATE_DAYS)[:, None]
+    listing = np.arange(*LISTING_LAG)[None, :]
+    return float((late > listing).mean())
 
 
 def annual_filings(ctx: Context) -> dict[str, np.ndarray]:
@@ -238,26 +263,23 @@ def annual_filings(ctx: Context) -> dict[str, np.ndarray]:
     year, season = years[k], due_from[k]
     z = ctx.z_at(ent, np.maximum(season, w.start))
     shell = w.is_shell[ent]
-    p_never = np.where(shell, 0.6, sigmoid(-4.4 + 1.4 * z))
-    p_late = np.where(shell, 0.1, sigmoid(-3.6 + 1.0 * z))
+    p_never, p_late = filing_chances(z, shell)
     u = rng.random(len(ent))
     never, late = u < p_never, (u >= p_never) & (u < p_never + p_late)
     # Sound entities file early in the season, risky ones close to the deadline.
     july = (year + 1 - 1970).astype("datetime64[Y]").astype("datetime64[M]") + np.timedelta64(6, "M")
     july = july.astype("datetime64[D]").astype(np.int64)  # 1 July: the day after the deadline
-    on_time_day = season + np.floor((july - season) * rng.random(len(ent)) ** np.exp(-0.6 * z)).astype(np.int64)
-    late_day = july + rng.integers(0, 184, len(ent))
+    on_time_day = season + np.floor((july - season) * rng.random(len(ent)) ** np.exp(-ON_TIME_SLOPE * z)).astype(np.int64)
+    late_day = july + rng.integers(0, LATE_DAYS, len(ent))
     # Some of those who miss the year file much later, to get off the list.
     very_late = never & ~shell & (rng.random(len(ent)) < 0.4)
     filed = np.where(never, NEVER, np.where(late, late_day, on_time_day))
     filed = np.where(very_late, july + rng.integers(240, 900, len(ent)), filed)
     filed = np.where(filed < w.deregistered[ent], filed, NEVER)
-    listing = july + rng.integers(10, 61, len(ent))
+    listing = july + rng.integers(*LISTING_LAG, len(ent))
     listed = (filed > listing) & (listing < w.deregistered[ent]) & (listing <= w.end)
-    # The listing chance given the state, for the oracle of the credit label.
-    p_listed = p_never + p_late * (1 - 10 / 184)
     return {"ent": ent, "year": year, "season": season, "filed": filed, "listing": listing, "listed": listed,
-            "z": z, "p_listed": p_listed, "shell": shell, "july": july}  # fmt: skip
+            "z": z, "p_never": p_never, "p_late": p_late, "shell": shell, "july": july}  # fmt: skip
 
 
 def build_annual_reports(ctx: Context, filings: dict[str, np.ndarray]) -> Table:
@@ -344,7 +366,7 @@ def penalty_rows(ctx: Context) -> dict[str, np.ndarray]:
     decided = np.maximum(np.minimum(decided, w.deregistered[ent] - 1), found_day)
     published = decided + rng.integers(5, 41, n)
     repaired = np.where(rng.random(n) < REPAIR_SHARE[severity], published + rng.integers(183, 731, n), NEVER)
-    return {"ent": ent, "q": q, "decided": decided, "published": published, "amount": amount,
+    return {"ent": ent, "q": q, "found": found_day, "decided": decided, "published": published, "amount": amount,
             "severity": severity, "cause": cause, "unit": unit, "repaired": repaired}  # fmt: skip
 
 
@@ -362,49 +384,68 @@ def build_penalties(ctx: Context, pen: dict[str, np.ndarray]) -> Table:
     }
 
 
-def build_abnormal_list(ctx: Context, filings: dict[str, np.ndarray], unreachable_insp: np.ndarray) -> tuple[Table, dict[str, np.ndarray]]:
-    """Abnormal-operation list; also returns the no-report listings still open after three years."""
-    w, a, rng = ctx.world, ctx.activity, ctx.rng("abnormal_list")
+def abnormal_event_rate(reason: int, z: np.ndarray, distress: np.ndarray) -> np.ndarray:
+    """Per-quarter rate of abnormal-list entries of ``reason`` that arrive as events."""
+    base, slope = ABNORMAL_EVENT_RATES[reason]
+    return base * np.exp(slope * z) * distress
+
+
+def _label_events(ent: np.ndarray, known: np.ndarray, trigger: np.ndarray) -> dict[str, np.ndarray]:
+    """Credit-label records with the day their cause was settled (for the oracle)."""
+    return {"ent": np.asarray(ent, np.int64), "known": np.asarray(known, np.int64), "trigger": np.asarray(trigger, np.int64)}
+
+
+def build_abnormal_list(ctx: Context, filings: dict[str, np.ndarray], unreachable_insp: np.ndarray) -> tuple[Table, dict[str, object]]:
+    """Abnormal-operation list.
+
+    Also returns ``stuck`` (the no-report listings still open after three years) and
+    ``events`` (every entry with the day its cause was settled: the entry itself for
+    events, ``-NEVER`` for a shell's plan, ``NEVER`` for a missing annual report,
+    whose chance the oracle computes from the filing state).
+    """
+    w, rng = ctx.world, ctx.rng("abnormal_list")
     # Missing annual report: listed after the deadline, off the list after a late filing.
     sel = filings["listed"]
     e1, in1, filed = filings["ent"][sel], filings["listing"][sel], filings["filed"][sel]
     out1 = np.where(filed < NEVER, filed + rng.integers(3, 31, len(e1)), NEVER)
-    # Unreachable at the registered address, found by an inspection or, for abandoned
-    # shells, by the annual-report checks.
-    e2 = a.insp_entity[unreachable_insp]
-    in2 = a.insp_day[unreachable_insp] + rng.integers(5, 31, len(e2))
+    # Abandoned shells are found unreachable by inspections or the annual-report checks.
+    gone = unreachable_insp[w.is_shell[ctx.activity.insp_entity[unreachable_insp]]]
+    e2 = ctx.activity.insp_entity[gone]
+    in2 = ctx.activity.insp_day[gone] + rng.integers(5, 31, len(e2))
     abandoned = np.flatnonzero(w.is_shell & (w.deregistered == NEVER) & (rng.random(w.n) < 0.6))
     e2 = np.concatenate([e2, abandoned])
     in2 = np.concatenate([in2, w.shell_active_end[abandoned] + rng.integers(90, 301, len(abandoned))])
-    out2 = np.where(rng.random(len(e2)) < 0.3, in2 + rng.integers(60, 401, len(e2)), NEVER)
-    # False information in a report, found by a later check of the filing.
-    filed_ok = filings["filed"] < NEVER
-    fe, fday, fz = filings["ent"][filed_ok], filings["filed"][filed_ok], filings["z"][filed_ok]
-    hit = rng.random(len(fe)) < np.minimum(0.004 * np.exp(0.8 * fz), 0.1)
-    e3, in3 = fe[hit], fday[hit] + rng.integers(60, 301, hit.sum())
-    out3 = np.where(rng.random(len(e3)) < 0.5, in3 + rng.integers(60, 401, len(e3)), NEVER)
-    # Failure to disclose required information (e.g. an administrative licence).
-    e4, _, in4 = ctx.events(rng, 0.0006 * np.exp(0.8 * ctx.z))
-    out4 = np.where(rng.random(len(e4)) < 0.5, in4 + rng.integers(30, 366, len(e4)), NEVER)
-
-    ent = np.concatenate([e1, e2, e3, e4])
-    entered = np.concatenate([in1, in2, in3, in4])
-    exited = np.concatenate([out1, out2, out3, out4])
-    reason = np.concatenate([np.full(len(e), k) for k, e in enumerate([e1, e2, e3, e4])])
+    t2 = np.full(len(e2), -NEVER)
+    parts_e, parts_in, parts_t, parts_r = [e1, e2], [in1, in2], [np.full(len(e1), NEVER), t2], [np.zeros(len(e1), np.int64), np.ones(len(e2), np.int64)]
+    # Unreachable at the registered address, false information in a report, failure to
+    # disclose: entries that arrive as events, far more often in distress.
+    for reason in sorted(ABNORMAL_EVENT_RATES):
+        e, _, day = ctx.events(rng, abnormal_event_rate(reason, ctx.z, ctx.distress))
+        parts_e.append(e), parts_in.append(day), parts_t.append(day), parts_r.append(np.full(len(e), reason))
+    ent, entered = np.concatenate(parts_e), np.concatenate(parts_in)
+    trigger, reason = np.concatenate(parts_t), np.concatenate(parts_r)
+    exited = np.where(reason == 0, np.concatenate([out1, np.zeros(len(ent) - len(e1), np.int64)]), NEVER)
+    share = np.where(reason == 1, 0.3, 0.5)
+    lag = np.where(reason == 3, rng.integers(30, 366, len(ent)), rng.integers(60, 401, len(ent)))
+    exited = np.where(reason == 0, exited, np.where(rng.random(len(ent)) < share, entered + lag, NEVER))
     keep = (entered <= w.end) & (entered >= w.start) & (entered < w.deregistered[ent]) & (entered >= w.established[ent])
-    ent, entered, exited, reason = ent[keep], entered[keep], exited[keep], reason[keep]
+    ent, entered, exited, reason, trigger = ent[keep], entered[keep], exited[keep], reason[keep], trigger[keep]
     order = order_by(entered, ent, w.n)
-    ent, entered, exited, reason = ent[order], entered[order], exited[order], reason[order]
+    ent, entered, exited, reason, trigger = ent[order], entered[order], exited[order], reason[order], trigger[order]
     # The bureau moves a share of entities listed three years on to the serious list.
     three = (reason == 0) & (exited > entered + 1095) & (rng.random(len(ent)) < 0.4)
-    stuck = {"ent": ent[three], "day": entered[three] + 1095}
+    stuck = {"ent": ent[three], "day": entered[three] + 1095, "listed": entered[three]}
     table = {"entity_id": ctx.ids(ent), "entered": entered, "exited": exited, "reason": Codes(reason, ABNORMAL_REASONS)}
-    return table, stuck
+    return table, {"stuck": stuck, "events": _label_events(ent, entered, trigger)}
 
 
 def build_serious_violations(ctx: Context, stuck: dict[str, np.ndarray], pen: dict[str, np.ndarray],
-                             fraud: dict[str, np.ndarray]) -> Table:  # fmt: skip
-    """Serious-violation list: three years abnormal, serious penalties, fake invoicing."""
+                             fraud: dict[str, np.ndarray]) -> tuple[Table, dict[str, np.ndarray]]:  # fmt: skip
+    """Serious-violation list: three years abnormal, serious penalties, fake invoicing.
+
+    Also returns the entries with the day their cause was settled (see
+    :func:`build_abnormal_list`).
+    """
     w, rng = ctx.world, ctx.rng("serious_violations")
     e0, in0 = stuck["ent"], stuck["day"] + rng.integers(0, 31, len(stuck["ent"]))
     serious = pen["severity"] == 2
@@ -415,13 +456,15 @@ def build_serious_violations(ctx: Context, stuck: dict[str, np.ndarray], pen: di
     e3, in3 = fraud["ent"], fraud["confirmed"] + rng.integers(0, 31, len(fraud["ent"]))
     ent = np.concatenate([e0, e1, e2, e3])
     entered = np.concatenate([in0, in1, in2, in3])
+    trigger = np.concatenate([stuck["listed"], pen["found"][serious], np.full(len(e2) + len(e3), -NEVER)])
     reason = np.concatenate([np.full(len(e), k) for k, e in enumerate([e0, e1, e2, e3])])
     keep = (entered <= w.end) & (entered >= np.maximum(w.start, w.established[ent])) & ((entered < w.deregistered[ent]) | (reason == 3))
-    ent, entered, reason = ent[keep], entered[keep], reason[keep]
+    ent, entered, reason, trigger = ent[keep], entered[keep], reason[keep], trigger[keep]
     order = order_by(entered, ent, w.n)
-    ent, entered, reason = ent[order], entered[order], reason[order]
+    ent, entered, reason, trigger = ent[order], entered[order], reason[order], trigger[order]
     exited = np.where(rng.random(len(ent)) < 0.3, entered + rng.integers(365, 1096, len(ent)), NEVER)
-    return {"entity_id": ctx.ids(ent), "entered": entered, "exited": exited, "reason": Codes(reason, SERIOUS_REASONS)}
+    table = {"entity_id": ctx.ids(ent), "entered": entered, "exited": exited, "reason": Codes(reason, SERIOUS_REASONS)}
+    return table, _label_events(ent, entered, trigger)
 
 
 def build_complaints(ctx: Context) -> Table:
@@ -473,7 +516,7 @@ def build_mortgages(ctx: Context) -> Table:
 def build_pledges(ctx: Context) -> Table:
     """Equity pledges: distress financing, more for riskier enterprises."""
     w, rng = ctx.world, ctx.rng("pledges")
-    rate = 0.0012 * np.exp(1.0 * ctx.z) * (w.entity_type[:, None] == 1)
+    rate = 0.0008 * np.exp(0.6 * ctx.z) * ctx.distress * (w.entity_type[:, None] == 1)
     ent, _, day = ctx.events(rng, rate)
     amount = np.round(w.capital[ent] * 1e4 * rng.uniform(0.1, 0.6, len(ent)), -3)
     released = np.where(rng.random(len(ent)) < 0.65, day + rng.integers(180, 901, len(ent)), NEVER)
@@ -483,7 +526,7 @@ def build_pledges(ctx: Context) -> Table:
 def build_judicial(ctx: Context) -> Table:
     """Judicial assistance: equity freezes, enforcement and dishonest-debtor notices."""
     w, rng = ctx.world, ctx.rng("judicial")
-    rate = 0.002 * np.exp(1.0 * ctx.z) * np.where(w.entity_type == 1, 1.5, 0.7)[:, None]
+    rate = 0.0012 * np.exp(0.6 * ctx.z) * ctx.distress * np.where(w.entity_type == 1, 1.5, 0.7)[:, None]
     ent, _, started = ctx.events(rng, rate)
     mix = np.where(w.entity_type[ent, None] == 1, [[0.35, 0.45, 0.2]], [[0.0, 0.7, 0.3]])
     kind = categorical(rng, mix)
