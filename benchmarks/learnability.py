@@ -40,7 +40,7 @@ def _scores_on_rows(truth, rows: pd.DataFrame) -> pd.DataFrame:  # type: ignore[
         "entity_id": eq["entity_id"].to_numpy(),
         "as_of": eq["quarter_start"].to_numpy(),
         "fair": truth.oracle_score().to_numpy(),
-        "realised": getattr(truth, "realised_score", truth.oracle_score)().to_numpy(),
+        "realised": truth.realised_score().to_numpy(),
     })  # fmt: skip
     out = rows.merge(scores, on=["entity_id", "as_of"], how="left", validate="many_to_one")
     missing = int(out["fair"].isna().sum())

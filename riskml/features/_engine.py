@@ -104,7 +104,8 @@ class _Grid:
         self.day = day
         self.dates = np.unique(day)
         edges = np.searchsorted(day, self.dates, side="left")
-        self.slices = [slice(int(a), int(b)) for a, b in zip(edges, [*edges[1:], len(day)], strict=True)]
+        ends = [*edges[1:], len(day)] if len(edges) else []  # no entity alive: no slices
+        self.slices = [slice(int(a), int(b)) for a, b in zip(edges, ends, strict=True)]
 
 
 def _alive_grid(est: np.ndarray, end: np.ndarray, as_of_days: np.ndarray) -> _Grid:

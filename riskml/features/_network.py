@@ -584,7 +584,8 @@ def network_features(
     out = np.full((len(grid), len(spec.features)), np.nan)
     order = np.argsort(days, kind="stable")
     dates, starts = np.unique(days[order], return_index=True)
-    for t, rows in zip(dates, np.split(order, starts[1:]), strict=True):
+    groups = np.split(order, starts[1:]) if len(order) else []  # an empty grid has no dates
+    for t, rows in zip(dates, groups, strict=True):
         t = int(t)
         view = _DateView(inv, t, n, lists)
         alive = (known < t) & (ended >= t)

@@ -35,9 +35,10 @@ import pandas as pd
 from riskml._progress import track
 from riskml.records import Records, load_sources
 from riskml.synth import _tables as tb
-from riskml.synth._dynamics import Activity, simulate
+from riskml.synth._dynamics import REGIMES, simulate
 from riskml.synth._frames import to_frame
 from riskml.synth._invoices import build_invoices, build_tax_cases
+from riskml.synth._oracle import qualifying_share, known_positive, label_probability
 from riskml.synth._population import DISTRICTS, ENTITY_TYPES, INDUSTRIES, World, draw_population, to_day
 
 __all__ = ["ID_PREFIXES", "Market", "Truth", "make_market"]
@@ -89,12 +90,46 @@ class Truth:
     entity_quarters: pd.DataFrame
     entities: pd.DataFrame
 
-    def oracle_score(self, horizon_quarters: int = 4) -> pd.Series:
-        """True probability of a credit-label record in the next ``horizon_quarters``.
+    def oracle_score(self) -> pd.Series:
+        """The fair best possible score of the one-year credit label: ``p_label_1y``.
 
-        The score of the best possible model of the one-year credit label: it knows
-        each entity's true state in the quarters ahead. Aligned with
-        ``entity_quarters`` (same index).
+        For the row (entity, ``t`` = ``quarter_start``) it is the probability that a
+        record making the credit label of ``models/credit.yaml`` positive becomes
+        known in ``[t, t + 365 days)``, given only what is true at ``t``: the entity's
+        static facts and static latent risk, its shell status and ring plan, its
+        regime in the quarter that ended at ``t``, the targeted-inspection signal
+        (a violation found in the last four quarters) and what already happened
+        before ``t`` (violations found whose penalty is published later, this year's
+        annual report filed or not, listings already set in motion). Everything
+        random from ``t`` on (regime moves, violations, inspections, complaints,
+        filings, deregistration) is integrated out through the market's dynamics; it
+        does not know the future. Aligned with ``entity_quarters`` (same index).
+
+        Returns
+        -------
+        Series of float
+
+        See Also
+        --------
+        realised_score : the same chance along the future that actually unfolded.
+
+        Examples
+        --------
+        >>> from riskml.synth import make_market
+        >>> truth = make_market(n_entities=300, seed=1).truth
+        >>> score = truth.oracle_score()
+        >>> bool(score.between(0, 1).all()), len(score) == len(truth.entity_quarters)
+        (True, True)
+        """
+        eq = self.entity_quarters
+        return pd.Series(eq["p_label_1y"].to_numpy(), index=eq.index, name="oracle_score")
+
+    def realised_score(self, horizon_quarters: int = 4) -> pd.Series:
+        """Chance of a credit-label record in the next ``horizon_quarters``, along the realised path.
+
+        Combines ``p_flagged`` of the quarters ``t .. t + horizon`` as they actually
+        unfolded (their regimes included): it knows the future, so no model can reach
+        it. Kept to measure how much of the label the future regime moves decide.
 
         Parameters
         ----------
@@ -108,9 +143,8 @@ class Truth:
         --------
         >>> from riskml.synth import make_market
         >>> truth = make_market(n_entities=300, seed=1).truth
-        >>> score = truth.oracle_score()
-        >>> bool(score.between(0, 1).all()), len(score) == len(truth.entity_quarters)
-        (True, True)
+        >>> bool(truth.realised_score().between(0, 1).all())
+        True
         """
         eq = self.entity_quarters
         log_keep = np.log1p(-eq["p_flagged"].to_numpy().clip(0, 1 - 1e-12))
@@ -123,7 +157,7 @@ class Truth:
             if k:
                 same[-k:] = False
             total += np.where(same, shifted, 0.0)
-        return pd.Series(-np.expm1(total), index=eq.index, name="oracle_score")
+        return pd.Series(-np.expm1(total), index=eq.index, name="realised_score")
 
 
 @dataclass(frozen=True, eq=False)
@@ -268,7 +302,8 @@ def make_market(
         "abnormal_list": lambda: tb.build_abnormal_list(ctx, filings, extra["inspections"]),
         "invoices": lambda: build_invoices(ctx),
         "tax_cases": lambda: build_tax_cases(ctx, extra["invoices"]),
-        "serious_violations": lambda: tb.build_serious_violations(ctx, extra["abnormal_list"], _published(pen, world.end), extra["tax_cases"]),
+        "serious_violations": lambda: tb.build_serious_violations(ctx, extra["abnormal_list"]["stuck"], _published(pen, world.end),
+                                                                  extra["tax_cases"]),
         "complaints": lambda: tb.build_complaints(ctx),
         "commendations": lambda: tb.build_commendations(ctx),
         "mortgages": lambda: tb.build_mortgages(ctx),
@@ -286,7 +321,13 @@ def make_market(
     if undeclared:
         raise RuntimeError(f"the synthetic market has no generator for declared sources {undeclared}")
     tables = {name: frames[name] for name in catalog}
-    truth = _truth(world, activity, pen, filings)
+    qualifying = (pen["amount"] >= CREDIT_PENALTY_MIN_AMOUNT) | (pen["severity"] >= 1)
+    label_events = [
+        {"ent": pen["ent"][qualifying], "known": pen["published"][qualifying], "trigger": pen["found"][qualifying]},
+        extra["abnormal_list"]["events"],
+        extra["serious_violations"],
+    ]
+    truth = _truth(ctx, pen, filings, label_events)
     market = Market(Records(tables=tables, catalog=catalog), truth, start_ts, end_ts, int(seed))
     logger.info("synthetic market: %d entities, %d records in %.1f s", world.n, market.records.n_records, time.perf_counter() - t0)
     return market
@@ -297,26 +338,30 @@ def _published(pen: dict[str, np.ndarray], end: np.int64) -> dict[str, np.ndarra
     return {k: v[keep] for k, v in pen.items()}
 
 
-def _truth(world: World, activity: Activity, pen: dict[str, np.ndarray], filings: dict[str, np.ndarray]) -> Truth:
+def _truth(ctx: tb.Context, pen: dict[str, np.ndarray], filings: dict[str, np.ndarray],
+           label_events: list[dict[str, np.ndarray]]) -> Truth:  # fmt: skip
+    world, activity = ctx.world, ctx.activity
     n, n_q = world.n, world.n_quarters
     alive = world.alive()
     observed = np.zeros((n, n_q), bool)
     known = pen["published"] <= world.end
     observed[pen["ent"][known], pen["q"][known]] = True
 
-    # Chance the quarter yields a credit-label record: a qualifying penalty for a
-    # violation that is found, or an abnormal listing for a missing annual report.
-    z = (world.risk - world.risk[alive].mean()) / (world.risk[alive].std() or 1.0)
-    p_serious = 1 / (1 + np.exp(3.2 - 0.5 * z))
-    p_qualifies = 1 - 0.5 * (1 - p_serious)
-    p_pen = activity.p_violation * activity.p_found * p_qualifies
+    # Chance the quarter, as it unfolded, yields a credit-label record: a qualifying
+    # penalty for a violation that is found, an abnormal-list event, or an abnormal
+    # listing for a missing annual report.
+    p_pen = activity.p_violation * activity.p_found * qualifying_share(ctx.z)
+    p_events = 1 - np.exp(-sum(tb.abnormal_event_rate(k, ctx.z, ctx.distress) for k in tb.ABNORMAL_EVENT_RATES))
     p_list = np.zeros((n, n_q))
     grid_q = world.quarter_of(filings["listing"])
     in_grid = filings["listing"] < world.quarter_starts[-1]
-    np.add.at(p_list, (filings["ent"][in_grid], grid_q[in_grid]), filings["p_listed"][in_grid])
-    p_flagged = 1 - (1 - p_pen) * (1 - np.clip(p_list, 0, 1))
+    p_listed = filings["p_never"] + filings["p_late"] * tb.late_filing_listed()
+    np.add.at(p_list, (filings["ent"][in_grid], grid_q[in_grid]), p_listed[in_grid])
+    p_flagged = 1 - (1 - p_pen) * (1 - p_events) * (1 - np.clip(p_list, 0, 1))
 
     ent, q = np.nonzero(alive)  # row-major: sorted by entity, then quarter
+    p_new = label_probability(world, activity, filings, (ctx.mu, ctx.sd), ent, q)
+    p_label = np.where(known_positive(world, label_events, ent, q), 1.0, p_new)
     quarter_start = world.quarter_starts[:-1].astype("datetime64[D]").astype("datetime64[ns]")
     entity_quarters = pd.DataFrame({
         "entity_id": world.entity_id.take(ent).reset_index(drop=True),
@@ -327,6 +372,8 @@ def _truth(world: World, activity: Activity, pen: dict[str, np.ndarray], filings
         "inspected": activity.inspected[ent, q],
         "inspected_random": activity.inspected_random[ent, q],
         "p_flagged": p_flagged[ent, q].astype(np.float64),
+        "regime": pd.Categorical.from_codes(activity.regime[ent, q + 1], categories=list(REGIMES)),
+        "p_label_1y": p_label,
     })  # fmt: skip
     entities = pd.DataFrame({
         "entity_id": world.entity_id,

@@ -9,6 +9,8 @@ concurrent callers wait for it instead of loading twice.
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import tempfile
 import threading
@@ -215,4 +217,7 @@ def _load_version(name: str, version: str) -> Any:
     model = pyfunc.unwrap_python_model().model
     if model is None:
         raise RuntimeError(f"models:/{name}/{version} did not load a RiskModel")
-    return model
+    # A loaded model knows where it came from: explanations and scores cite it.
+    run_id = pyfunc.metadata.run_id
+    metadata = {**model.metadata, "model_name": name, "model_version": str(version), "run_id": run_id}
+    return dataclasses.replace(model, metadata=metadata)

@@ -255,3 +255,10 @@ def test_row_order_of_the_input_does_not_change_the_panel(spec):
     shuffled = {k: v.sample(frac=1.0, random_state=1).reset_index(drop=True) for k, v in tables.items()}
     as_of = ["2021-06-01", "2024-01-01"]
     pd.testing.assert_frame_equal(build_panel(tables, as_of, spec).frame, build_panel(shuffled, as_of, spec).frame)
+
+
+def test_an_as_of_date_with_no_entity_alive_gives_an_empty_panel_with_every_feature():
+    tables = make_records(1, n_entities=10, n_records=40)
+    panel = build_panel(tables, ["1900-01-01"])
+    assert len(panel.frame) == 0
+    assert list(panel.frame.columns) == ["entity_id", "as_of", *panel.feature_names]
