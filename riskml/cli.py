@@ -173,6 +173,62 @@ def predict(
 
 
 @app.command()
+def plan(
+    scores: Annotated[Path, typer.Argument(help="Scores Parquet file from `riskml predict`.")],
+    records: Annotated[Path, typer.Option("--records", help="Records folder (for blind spots).")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file for the plan.")] = Path("plan.csv"),
+    rate: Annotated[Optional[list[str]], typer.Option("--rate", help="Grade rate, e.g. D=0.9 (repeatable).")] = None,
+    blind: Annotated[int, typer.Option("--blind-spots", min=0, help="Top blind spots to add.")] = 0,
+    inspectors: Annotated[Optional[Path], typer.Option("--inspectors", help="Text file, one inspector id a line.")] = None,
+    previous: Annotated[Optional[Path], typer.Option("--previous", help="Last quarter's plan CSV.")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Draw an inspection plan: a seeded random sample per grade plus the top blind spots."""
+    import pandas as pd
+
+    from riskml._pipeline import _as_records
+    from riskml.ranking import blind_spots, inspection_plan
+
+    table = pd.read_parquet(scores)
+    rates = None
+    if rate:
+        try:
+            rates = {k.strip(): float(v) for k, v in (r.split("=", 1) for r in rate)}
+        except ValueError:
+            raise typer.BadParameter(f"--rate takes GRADE=RATE, e.g. D=0.9; got {rate}") from None
+    spots = blind_spots(table, _as_records(records)) if blind else None
+    pool = [ln.strip() for ln in inspectors.read_text(encoding="utf-8").splitlines() if ln.strip()] if inspectors else None
+    prev = pd.read_csv(previous, dtype=str) if previous else None
+    drawn = inspection_plan(table, rates, blind_spots=spots, k=blind, inspectors=pool, seed=seed, previous=prev)
+    drawn.to_csv(out, index=False)
+    counts = drawn.groupby("reason", observed=True).size().rename("entities").reset_index()
+    console.print(_summary_table(f"Inspection plan: {len(drawn):,} inspections", counts))
+    console.print(f"plan written to {out}")
+
+
+@app.command()
+def monitor(
+    reference: Annotated[Path, typer.Argument(help="Scores Parquet of the reference quarter.")],
+    current: Annotated[Path, typer.Argument(help="Scores Parquet of the current quarter.")],
+    records: Annotated[Optional[Path], typer.Option("--records", help="Records folder (for group columns).")] = None,
+    log: Annotated[bool, typer.Option("--log/--no-log", help="Log the report to the champion's MLflow run.")] = False,
+) -> None:
+    """Compare two quarters: score PSI, grade migration, group metrics, threshold warnings."""
+    import pandas as pd
+
+    from riskml._pipeline import _as_records
+    from riskml.monitor import monitor as _monitor
+
+    entities = _as_records(records) if records else None
+    report = _monitor(pd.read_parquet(reference), pd.read_parquet(current), entities=entities)
+    console.print(f"score PSI {report.score_psi:.4f}")
+    for warning in report.warnings:
+        console.print(f"[yellow]warning[/yellow] {warning['check']} {warning['subject']}: {warning['message']}")
+    if log:
+        console.print(f"logged to MLflow run {report.log_to_mlflow()}")
+
+
+@app.command()
 def demo(
     entities: Annotated[int, typer.Option("--entities", min=500, help="Size of the synthetic market.")] = 60_000,
     seed: Annotated[int, typer.Option("--seed")] = 0,

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from riskml._specs import SpecError, SpecModel, load_yaml, parse_spec, resolve_spec
+from riskml._specs import SpecModel, load_yaml, parse_spec, resolve_spec
 from riskml.models._backtest import BacktestSpec, Split, load_backtest_spec, plan_splits
 from riskml.models._bundle import _sigmoid
 from riskml.models._metrics import auc
@@ -154,7 +154,7 @@ class PrunerSpec(SpecModel):
 
     kind: Literal["median", "successive_halving", "none"] = "median"
     n_startup_trials: int = Field(default=5, ge=0)
-    n_warmup_steps: int = Field(default=0, ge=0)
+    n_warmup_steps: int = Field(default=1, ge=0)
     min_resource: int = Field(default=1, ge=1)
     reduction_factor: int = Field(default=2, ge=2)
 
@@ -275,9 +275,10 @@ def suggest_params(trial: Any, space: Mapping[str, ParamSpec]) -> dict[str, Any]
         if p.type == "categorical":
             out[name] = trial.suggest_categorical(name, list(p.choices or []))
         elif p.type == "int":
-            out[name] = trial.suggest_int(name, int(p.low), int(p.high), step=int(p.step or 1), log=p.log)  # type: ignore[arg-type]
+            low, high = int(p.low or 0), int(p.high or 0)  # both set: checked by ParamSpec
+            out[name] = trial.suggest_int(name, low, high, step=int(p.step or 1), log=p.log)
         else:
-            out[name] = trial.suggest_float(name, float(p.low), float(p.high), step=p.step, log=p.log)  # type: ignore[arg-type]
+            out[name] = trial.suggest_float(name, float(p.low or 0), float(p.high or 0), step=p.step, log=p.log)
     return out
 
 
@@ -294,9 +295,10 @@ class TuneResult:
         Its objective value (mean or latest backtest AUC).
     trials : DataFrame
         One row per trial: ``number``, ``state`` (complete, pruned, fail),
-        ``value``, ``splits`` (splits fitted), ``seconds``, ``run_id`` (the nested
-        MLflow run, missing when not logged), ``auc_<test date>`` per split and
-        ``params_<name>`` per sampled parameter.
+        ``value`` (complete trials only), ``splits`` (splits fitted), ``seconds``,
+        ``run_id`` (the nested MLflow run, missing when not logged),
+        ``auc_<test date>`` per split fitted and ``params_<name>`` per sampled
+        parameter.
     parent_run_id : str or None
         The study's MLflow run (None when ``log=False``).
     train_result : riskml.TrainResult or None
@@ -491,7 +493,8 @@ def _trials_table(study: Any, space: Mapping[str, ParamSpec]) -> pd.DataFrame:
         row: dict[str, Any] = {
             "number": t.number,
             "state": t.state.name.lower(),
-            "value": float(t.value) if t.value is not None else float("nan"),
+            # Optuna gives a pruned trial its last running mean: not comparable to a full backtest
+            "value": float(t.value) if t.state.name == "COMPLETE" and t.value is not None else float("nan"),
             "splits": len(t.user_attrs.get("auc", {})),
             "seconds": duration,
             "run_id": t.user_attrs.get("run_id"),
@@ -700,7 +703,8 @@ def tune(
         if tracker is not None:
             tracker.end_parent(status="FINISHED", best_params=None, best_value=None, trials=trials,
                                tags={"riskml.tune_outcome": "no complete trial"})
-        raise RuntimeError(f"no trial completed in {time.perf_counter() - started:.1f} s ({counts}); "
+        logged = f"; the study is MLflow run {tracker.parent_id}" if tracker is not None else ""
+        raise RuntimeError(f"no trial completed in {time.perf_counter() - started:.1f} s ({counts}){logged}; "
                            "raise n_trials or timeout, or use a less aggressive pruner")
 
     best = study.best_trial

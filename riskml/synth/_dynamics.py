@@ -27,7 +27,7 @@ import numpy as np
 from riskml._progress import track
 from riskml.synth._population import NEVER, World
 
-__all__ = ["Activity", "find_chance", "next_regime", "risk_scale", "simulate", "sigmoid", "stationary_regimes",
+__all__ = ["Activity", "find_chance", "next_regime", "proneness", "transitions", "risk_scale", "simulate", "sigmoid", "stationary_regimes",
            "targeted_rate", "uniform_days"]
 
 # Regimes of the latent risk (sound, strained, distressed): log-odds shift and the
@@ -69,16 +69,34 @@ def uniform_days(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np
     return lo + np.floor((hi - lo) * rng.random(len(lo))).astype(np.int64)
 
 
+REGIME_PRONENESS = 0.5  # riskier entities fall into strain and distress more often
+
+
+def transitions(proneness: np.ndarray) -> np.ndarray:
+    """Per-entity regime transition matrices (n, 3, 3) from the entity's standardised static risk."""
+    t = np.broadcast_to(REGIME_TRANSITION, (len(proneness), *REGIME_TRANSITION.shape)).copy()
+    scale = np.exp(REGIME_PRONENESS * np.clip(proneness, -3, 3))
+    t[:, 0, 1:] = np.minimum(REGIME_TRANSITION[0, 1:] * scale[:, None], 0.2)
+    t[:, 0, 0] = 1 - t[:, 0, 1:].sum(axis=1)
+    return t
+
+
+def proneness(world: World) -> np.ndarray:
+    """Static risk standardised over the population: how prone an entity is to distress."""
+    b = world.base_risk
+    return (b - b.mean()) / (b.std() or 1.0)
+
+
 def stationary_regimes() -> np.ndarray:
-    """The stationary distribution of :data:`REGIME_TRANSITION`."""
+    """The stationary distribution of :data:`REGIME_TRANSITION` (an entity of average static risk)."""
     values, vectors = np.linalg.eig(REGIME_TRANSITION.T)
     pi = np.real(vectors[:, np.argmin(np.abs(values - 1))])
     return pi / pi.sum()
 
 
-def next_regime(rng: np.random.Generator, regime: np.ndarray) -> np.ndarray:
+def next_regime(rng: np.random.Generator, regime: np.ndarray, matrices: np.ndarray) -> np.ndarray:
     """One step of the regime chain for every entity."""
-    cum = np.cumsum(REGIME_TRANSITION, axis=1)[regime]
+    cum = np.cumsum(matrices[np.arange(len(regime)), regime], axis=1)
     return np.minimum((rng.random(len(regime))[:, None] > cum).sum(axis=1), len(REGIMES) - 1).astype(np.int8)
 
 
@@ -145,6 +163,7 @@ def simulate(world: World, rng: np.random.Generator, show_progress: bool | None 
     regime_m = np.zeros((n, n_q + 1), np.int8)
     regime_m[:, 0] = np.searchsorted(np.cumsum(stationary_regimes()), rng.random(n) * (1 - 1e-12), side="right")
     lastdet_m = np.zeros(shape, np.int64)
+    matrices = transitions(proneness(world))
     last_penalty_q = np.full(n, -100)
     exposure = COMPLAINT_EXPOSURE[world.industry]
     cap_rel = world.log_capital_rel
@@ -160,7 +179,7 @@ def simulate(world: World, rng: np.random.Generator, show_progress: bool | None 
         hi = np.minimum(q_hi, world.deregistered)
 
         age_years = (q_lo - world.established) / 365.25
-        regime_m[:, q + 1] = next_regime(rng, regime_m[:, q])
+        regime_m[:, q + 1] = next_regime(rng, regime_m[:, q], matrices)
         r = world.base_risk + YOUTH_RISK * np.exp(-np.maximum(age_years, 0) / YOUTH_YEARS) + REGIME_SHIFT[regime_m[:, q + 1]]
         lastdet_m[:, q] = last_penalty_q
 

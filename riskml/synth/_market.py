@@ -351,7 +351,7 @@ def _truth(ctx: tb.Context, pen: dict[str, np.ndarray], filings: dict[str, np.nd
     # penalty for a violation that is found, an abnormal-list event, or an abnormal
     # listing for a missing annual report.
     p_pen = activity.p_violation * activity.p_found * qualifying_share(ctx.z)
-    p_events = 1 - np.exp(-sum(tb.abnormal_event_rate(k, ctx.z, ctx.distress) for k in tb.ABNORMAL_EVENT_RATES))
+    p_events = 1 - np.exp(-sum(tb.abnormal_event_rate(k, ctx.z, ctx.abnormal) for k in tb.ABNORMAL_EVENT_RATES))
     p_list = np.zeros((n, n_q))
     grid_q = world.quarter_of(filings["listing"])
     in_grid = filings["listing"] < world.quarter_starts[-1]

@@ -111,7 +111,7 @@ def label_probability(
     n_reg = len(dyn.REGIMES)
     mu, sd = scale
     mean_risk, sd_risk = dyn.risk_scale(world)
-    T = dyn.REGIME_TRANSITION
+    T = dyn.transitions(dyn.proneness(world)[ent])
     shift = dyn.REGIME_SHIFT[None, :]
     base = world.base_risk[ent][:, None]
     shell = world.is_shell[ent]
@@ -158,7 +158,7 @@ def label_probability(
         qq = q + j
         inside = qq < n_q
         qc = np.minimum(qq, n_q - 1)
-        state = np.einsum("msf,st->mtf", state, T)
+        state = np.einsum("msf,mst->mtf", state, T)
         age = np.maximum((grid[qc] - established) / 365.25, 0)[:, None]
         r = base + dyn.YOUTH_RISK * np.exp(-age / dyn.YOUTH_YEARS) + shift
         z = (r - mu) / sd
@@ -169,11 +169,12 @@ def label_probability(
         established_ok = (established < grid[qc + 1])[:, None]
         publish = np.ones(m) if j < 3 else _published_in_time(t + 365 - grid[qc], grid[qc + 1] - grid[qc])
         pq = qualifying_share(z)
-        distress = tb.DISTRESS_EMISSION[None, :]
+        distress = tb.ABNORMAL_EMISSION[None, :]
         events = sum(tb.abnormal_event_rate(k, z, distress) for k in tb.ABNORMAL_EVENT_RATES)
         no_event = np.exp(-events)
-        # the filing season starts this quarter: its listing falls inside the horizon
-        season = (month[qc] == 1) & inside & (established < grid[qc])
+        # a filing season starting in the first two quarters has its listing (July or
+        # August) inside the horizon; a later one's listing falls after it
+        season = (month[qc] == 1) & inside & (established < grid[qc]) & (j <= 1)
         pn, pl = tb.filing_chances(z, shell[:, None])
         death = np.where(shell[:, None], 0.0, np.minimum(hazard_base * np.exp(dyn.DEREG_RISK_SLOPE * (r - mean_risk)), 0.2))
         p_list = np.where(season[:, None], (pn + pl * p_late_listed) * (1 - death) ** 2.4, 0.0)

@@ -45,8 +45,8 @@ DISTRICT_RISK = np.array([0.0, 0.10, 0.0, 0.15, -0.10, 0.05, 0.20, 0.0])
 RISK_INTERCEPT = -5.2
 INDIVIDUAL_RISK = 0.25
 CAPITAL_RISK = -0.2  # per unit of log capital above the type's median
-RISK_NOISE_SD = 0.85
-HIGH_RISK_SHARE, HIGH_RISK_SHIFT = 0.07, 1.6  # the heavy tail
+RISK_NOISE_SD = 0.55
+HIGH_RISK_SHARE, HIGH_RISK_SHIFT = 0.05, 1.4  # the heavy tail
 SHELL_RISK_SHIFT = 3.0
 # Registered capital (10k CNY): lognormal median and log-sd per type, and for shells.
 CAPITAL_MEDIAN = (5.0, 100.0)

@@ -77,9 +77,10 @@ ON_TIME_SLOPE, LATE_DAYS, LISTING_LAG = 0.6, 184, (10, 61)
 # How strongly each regime (sound, strained, distressed) multiplies the rate of the
 # records that betray distress: legal-representative and address changes, judicial
 # cases, equity pledges, abnormal-list entries other than a missing annual report.
-DISTRESS_EMISSION = np.array([1.0, 3.0, 8.0], dtype=np.float32)
+DISTRESS_EMISSION = np.array([1.0, 10.0, 40.0], dtype=np.float32)
 # Abnormal-list entries that arrive as events (reason code: base rate per quarter, risk
-# slope); multiplied by the regime's DISTRESS_EMISSION.
+# slope); multiplied by the regime's ABNORMAL_EMISSION.
+ABNORMAL_EMISSION = np.array([1.0, 1.5, 3.0], dtype=np.float32)
 ABNORMAL_EVENT_RATES = {1: (0.0006, 0.6), 2: (0.0008, 0.6), 3: (0.0005, 0.6)}
 
 
@@ -122,6 +123,7 @@ class Context:
         self.mu, self.sd = mu, sd
         self.z = ((risk - mu) / sd).astype(np.float32)
         self.distress = DISTRESS_EMISSION[self.activity.regime[:, 1:]]
+        self.abnormal = ABNORMAL_EMISSION[self.activity.regime[:, 1:]]
 
     def rng(self, name: str) -> np.random.Generator:
         """The random stream of one source (stable across runs and platforms)."""
@@ -420,7 +422,7 @@ def build_abnormal_list(ctx: Context, filings: dict[str, np.ndarray], unreachabl
     # Unreachable at the registered address, false information in a report, failure to
     # disclose: entries that arrive as events, far more often in distress.
     for reason in sorted(ABNORMAL_EVENT_RATES):
-        e, _, day = ctx.events(rng, abnormal_event_rate(reason, ctx.z, ctx.distress))
+        e, _, day = ctx.events(rng, abnormal_event_rate(reason, ctx.z, ctx.abnormal))
         parts_e.append(e), parts_in.append(day), parts_t.append(day), parts_r.append(np.full(len(e), reason))
     ent, entered = np.concatenate(parts_e), np.concatenate(parts_in)
     trigger, reason = np.concatenate(parts_t), np.concatenate(parts_r)

@@ -159,6 +159,9 @@ def configure(home: str | os.PathLike[str] | None = None) -> TrackingConfig:
     True
     >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
+    # Artifact transfers are small and many: MLflow's per-download progress bars
+    # would drown riskml's own progress output.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
     root = resolve_home(home)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -33,20 +34,24 @@ def toy():
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory):
     """One MLflow store for this module (creating one takes seconds); environment restored after."""
+    import mlflow
+
     from riskml.tracking import configure
 
-    saved = {k: os.environ.get(k) for k in ("RISKML_HOME", "MLFLOW_TRACKING_URI")}
+    saved = {k: os.environ.get(k) for k in ("RISKML_HOME", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     path = tmp_path_factory.mktemp("tune-home")
     os.environ["RISKML_HOME"] = str(path)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     configure()
     yield path
+    # unset rather than re-configure: the next riskml call configures its own home
+    mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    configure()
 
 
 def _run(toy, **kwargs) -> TuneResult:
@@ -129,13 +134,11 @@ def test_a_pruned_trial_is_recorded_as_pruned_not_failed(toy, home: Path):
 
 
 def test_no_completed_trial_raises_and_still_logs_the_study(toy, home: Path):
-    with pytest.raises(RuntimeError, match="no trial completed"):
+    with pytest.raises(RuntimeError, match="no trial completed") as raised:
         _run(toy, n_trials=2, log=True, pruner=optuna.pruners.ThresholdPruner(lower=1.0))
 
     client = _client()
-    experiment = client.get_experiment_by_name("riskml-credit")
-    parent = client.search_runs([experiment.experiment_id], filter_string="tags.`riskml.kind` = 'tuning'",
-                                order_by=["attributes.start_time DESC"], max_results=1)[0]
+    parent = client.get_run(re.search(r"MLflow run (\w+)", str(raised.value)).group(1))
     assert parent.data.metrics["trials.pruned"] == 2
     assert parent.info.status == "FINISHED"
     assert {r.data.tags["riskml.trial_state"] for r in _children(client, parent.info.run_id)} == {"pruned"}
