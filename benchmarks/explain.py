@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     fast, t_warm = _timed(lambda: tree_contributions(booster, explain))
     print(f"tree_contributions: {t_cold:.1f} s (first call, incl. tables), {t_warm:.1f} s (tables cached)")
     prepared = treeshap._prepared_for(booster)
+    info["load_average"] = os.getloadavg()[0]
     info["tables_mb"] = prepared.tables.nbytes / 2**20 if isinstance(prepared, treeshap._Prepared) else 0.0
 
     shap_matrix = np.asarray(shap_values)
@@ -166,7 +167,9 @@ def render(result: dict[str, Any]) -> str:
         f"`models/credit.yaml` parameters: {info['trees']} trees, 31 leaves (leaf depth mean "
         f"{info['mean_leaf_depth']:.1f}, max {info['max_leaf_depth']}). Explained: {info['rows']:,} panel rows "
         f"drawn at random ({info['duplicate_rows']:.2%} exact duplicate rows), {info['threads']} threads, "
-        f"one process, machine: {platform.machine()} with {os.cpu_count()} CPUs.",
+        f"one process, machine: {platform.machine()} with {os.cpu_count()} CPUs "
+        f"(1-minute load average at the end: {info['load_average']:.1f}; other work on the machine slows every "
+        "method alike, so compare the ratios).",
         "",
         "| method | seconds | rows/s | ms/row | vs TreeExplainer | max abs diff vs pred_contrib |",
         "|---|---:|---:|---:|---:|---:|",

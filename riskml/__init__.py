@@ -31,6 +31,7 @@ _LAZY: dict[str, str] = {
     "labels": "riskml.labels",
     "models": "riskml.models",
     "grading": "riskml.grading",
+    "explain": "riskml.explain",
     "tracking": "riskml.tracking",
     "ranking": "riskml.ranking",
     "monitor": "riskml.monitor",

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["TrainResult", "predict", "promote", "train"]
+__all__ = ["TrainResult", "explain", "predict", "promote", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -315,3 +315,59 @@ def predict(
         scores["fraud_score"] = fraud_scores["score"].to_numpy()
         scores["fraud_grade"] = fraud_scores["grade"].to_numpy()
     return scores.reset_index(drop=True)
+
+
+def explain(
+    entity_id: str,
+    as_of: Any,
+    *,
+    records: Any,
+    target: str = "credit",
+    model: Any = None,
+    k: int = 5,
+    feature_spec: Any = None,
+) -> Any:
+    """Explain one entity's grade at ``as_of``: points, reasons, evidence, what-ifs.
+
+    The panel row is rebuilt from the records as they were known at ``as_of``, so the
+    same model version, entity and date always give the same explanation, even after
+    newer records arrive.
+
+    Parameters
+    ----------
+    entity_id : str
+        The (pseudonymised) entity id.
+    as_of : date-like
+        The as-of date of the grade.
+    records : Records, dict of DataFrame or path
+        The bureau's records (validated here if they are not yet).
+    target : str, default "credit"
+    model : RiskModel, int, str, optional
+        A model, a registered version, or an alias; default the ``champion``.
+    k : int, default 5
+        Number of top reasons.
+    feature_spec : path or FeatureSpec, optional
+        The feature library the model was trained with (default: built-in).
+
+    Returns
+    -------
+    riskml.explain.Explanation
+        With ``to_html(path)``, ``to_frame()`` and ``to_dict()``.
+
+    Examples
+    --------
+    >>> import riskml
+    >>> market = riskml.synth.make_market(n_entities=1500, seed=0)
+    >>> result = riskml.train(market.records, "credit", params={"n_estimators": 30},
+    ...                       backtest={"test_dates": "last 1"}, log=False)
+    >>> scores = riskml.predict(market.records, model=result.model, explain=0)
+    >>> worst = scores.sort_values("score").iloc[0]
+    >>> e = riskml.explain(worst["entity_id"], worst["as_of"], records=market.records, model=result.model)
+    >>> bool(abs(e.base_points + e.to_frame()["points"].sum() - e.score) < 1e-6)
+    True
+    """
+    from riskml.explain._explanation import explain_entity
+
+    risk_model = _resolve_model(target, model)
+    return explain_entity(entity_id, as_of, records=_as_records(records), model=risk_model, target=target, k=k,
+                          spec=feature_spec)

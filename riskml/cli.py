@@ -173,6 +173,23 @@ def predict(
 
 
 @app.command()
+def explain(
+    entity: Annotated[str, typer.Argument(help="Entity id (as in the records).")],
+    as_of: Annotated[str, typer.Option("--as-of", help="As-of date of the grade, e.g. 2024-10-01.")],
+    records: Annotated[Path, typer.Option("--records", help="Records folder.")],
+    out: Annotated[Path, typer.Option("--out", help="HTML report to write.")] = Path("report.html"),
+    target: Annotated[str, typer.Option("--target")] = "credit",
+    model: Annotated[Optional[str], typer.Option("--model", help="Version number or alias; default champion.")] = None,
+) -> None:
+    """Explain one entity's grade as a self-contained HTML appeal report."""
+    from riskml._pipeline import explain as _explain
+
+    explanation = _explain(entity, as_of, records=records, target=target, model=model)
+    explanation.to_html(out)
+    console.print(f"{entity} at {as_of}: score {explanation.score:.1f}, grade {explanation.grade}; report -> {out}")
+
+
+@app.command()
 def plan(
     scores: Annotated[Path, typer.Argument(help="Scores Parquet file from `riskml predict`.")],
     records: Annotated[Path, typer.Option("--records", help="Records folder (for blind spots).")],

@@ -5,6 +5,12 @@ log-odds) fast; :func:`points_from_contributions` turns them into score points t
 add up to the score exactly; :func:`points_by_dimension` sums them by indicator
 group, and :func:`top_reasons` / :func:`reasons_frame` say in plain Chinese and
 English which features lowered a score most.
+
+For appeals, :func:`explain_entity` (also ``riskml.explain(entity_id, as_of,
+records=...)``) builds an :class:`Explanation`: points by feature and indicator
+group, reasons with the records behind them (:func:`evidence_for`), what would change
+the grade (:func:`what_ifs`, :func:`contrast`) and a self-contained HTML report
+(:func:`render_report`).
 """
 
 from __future__ import annotations
@@ -12,9 +18,21 @@ from __future__ import annotations
 from riskml.explain._points import DIMENSIONS, points_by_dimension, points_from_contributions
 from riskml.explain._reasons import REASON_KEYS, reasons_frame, top_reasons
 from riskml.explain._treeshap import tree_contributions
+from riskml.explain._evidence import evidence_for
+from riskml.explain._explanation import Explanation, explain_entity
+from riskml.explain._report import render_report
+from riskml.explain._whatif import Contrast, contrast, load_actions, what_ifs
 
 __all__ = [
     "DIMENSIONS",
+    "Contrast",
+    "Explanation",
+    "contrast",
+    "evidence_for",
+    "explain_entity",
+    "load_actions",
+    "render_report",
+    "what_ifs",
     "REASON_KEYS",
     "points_by_dimension",
     "points_from_contributions",
@@ -22,3 +40,20 @@ __all__ = [
     "top_reasons",
     "tree_contributions",
 ]
+
+
+# ``riskml.explain`` is both this subpackage and the verb ``riskml.explain(entity_id,
+# as_of, records=...)``: importing the subpackage binds it as the attribute of
+# ``riskml``, so the subpackage itself is made callable and calls the verb.
+import sys as _sys  # noqa: E402
+import types as _types  # noqa: E402
+
+
+class _CallableModule(_types.ModuleType):
+    def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from riskml._pipeline import explain as _explain_verb
+
+        return _explain_verb(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableModule

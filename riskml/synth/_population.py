@@ -40,12 +40,12 @@ SHELL_INDUSTRY_MIX = np.array([0.0, 0.0, 0.5, 0.1, 0.0, 0.0, 0.2, 0.2, 0.0, 0.0]
 # Registry share per district: urban districts are larger.
 DISTRICT_MIX = np.array([0.20, 0.16, 0.14, 0.12, 0.11, 0.10, 0.09, 0.08])
 # Additive effects on the latent risk (log-odds of a violation per quarter).
-INDUSTRY_RISK = np.array([0.10, 0.35, 0.10, 0.15, 0.25, 0.10, 0.0, -0.30, 0.20, -0.10])
+INDUSTRY_RISK = np.array([0.15, 0.55, 0.15, 0.20, 0.40, 0.15, 0.0, -0.45, 0.30, -0.15])
 DISTRICT_RISK = np.array([0.0, 0.10, 0.0, 0.15, -0.10, 0.05, 0.20, 0.0])
 RISK_INTERCEPT = -5.2
 INDIVIDUAL_RISK = 0.25
-CAPITAL_RISK = -0.2  # per unit of log capital above the type's median
-RISK_NOISE_SD = 0.55
+CAPITAL_RISK = -0.35  # per unit of log capital above the type's median
+RISK_NOISE_SD = 0.35
 HIGH_RISK_SHARE, HIGH_RISK_SHIFT = 0.05, 1.4  # the heavy tail
 SHELL_RISK_SHIFT = 3.0
 # Registered capital (10k CNY): lognormal median and log-sd per type, and for shells.
@@ -54,6 +54,7 @@ CAPITAL_LOG_SD = (1.0, 1.3)
 SHELL_CAPITAL_MEDIAN, SHELL_CAPITAL_LOG_SD = 10.0, 0.5
 HISTORY_YEARS = 15  # established dates reach this far back before `start`
 NEW_SHARE_PER_QUARTER, NEW_SHARE_MAX = 0.0125, 0.35
+TAIL_NETWORK_SHARE = 0.4  # extra chance of a serial representative / business-centre address in the tail
 SERIAL_REP_SHARE = 0.04  # entities whose legal representative runs another entity too
 BUSINESS_CENTRE_SHARE, BUSINESS_CENTRES_PER_DISTRICT = 0.04, 40
 RING_SIZES = (3, 6)  # inclusive bounds on the members of a fake-invoicing ring
@@ -201,6 +202,7 @@ def draw_population(rng: np.random.Generator, n: int, start: np.int64, end: np.i
     deregistered[shells[quits]] = np.maximum(dereg_shell[quits], start + 30)
     deregistered[deregistered > end] = NEVER
 
+    high_risk = rng.random(n) < HIGH_RISK_SHARE
     base_risk = (
         RISK_INTERCEPT
         + INDIVIDUAL_RISK * (etype == 0)
@@ -208,14 +210,16 @@ def draw_population(rng: np.random.Generator, n: int, start: np.int64, end: np.i
         + DISTRICT_RISK[district]
         + CAPITAL_RISK * (np.log(capital) - np.log(np.asarray(CAPITAL_MEDIAN))[etype])
         + RISK_NOISE_SD * rng.standard_normal(n)
-        + HIGH_RISK_SHIFT * (rng.random(n) < HIGH_RISK_SHARE)
+        + HIGH_RISK_SHIFT * high_risk
         + SHELL_RISK_SHIFT * is_shell
     )
 
     # Legal representatives: mostly one person per entity; some run several entities,
     # and the members of a ring share one or two front persons.
     person = np.arange(n, dtype=np.int64)
-    serial = (rng.random(n) < SERIAL_REP_SHARE) & ~is_shell
+    # The heavy tail shows in the registry: front persons running several entities,
+    # and rented rooms in business centres.
+    serial = (rng.random(n) < SERIAL_REP_SHARE + TAIL_NETWORK_SHARE * high_risk) & ~is_shell
     person[serial] = rng.integers(0, n, serial.sum())
     if n_shells:
         front = np.flatnonzero(np.r_[True, ring_of_shell[1:] != ring_of_shell[:-1]])  # first member per ring
@@ -230,7 +234,7 @@ def draw_population(rng: np.random.Generator, n: int, start: np.int64, end: np.i
 
     # Addresses: own premises, a few business centres, and the ring's shared rooms.
     address = np.arange(n, dtype=np.int64)
-    centre = (rng.random(n) < BUSINESS_CENTRE_SHARE) & ~is_shell
+    centre = (rng.random(n) < BUSINESS_CENTRE_SHARE + TAIL_NETWORK_SHARE * high_risk) & ~is_shell
     address[centre] = 900_000 + rng.integers(0, BUSINESS_CENTRES_PER_DISTRICT, centre.sum())
     if n_shells:
         address[shells] = 800_000 + 2 * ring_of_shell + (rng.random(n_shells) < 0.3)

@@ -77,7 +77,7 @@ ON_TIME_SLOPE, LATE_DAYS, LISTING_LAG = 0.6, 184, (10, 61)
 # How strongly each regime (sound, strained, distressed) multiplies the rate of the
 # records that betray distress: legal-representative and address changes, judicial
 # cases, equity pledges, abnormal-list entries other than a missing annual report.
-DISTRESS_EMISSION = np.array([1.0, 10.0, 40.0], dtype=np.float32)
+DISTRESS_EMISSION = np.array([1.0, 20.0, 60.0], dtype=np.float32)
 # Abnormal-list entries that arrive as events (reason code: base rate per quarter, risk
 # slope); multiplied by the regime's ABNORMAL_EMISSION.
 ABNORMAL_EMISSION = np.array([1.0, 1.5, 3.0], dtype=np.float32)
