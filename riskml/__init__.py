@@ -43,7 +43,7 @@ _LAZY: dict[str, str] = {
     "promote": "riskml._pipeline:promote",
     "predict": "riskml._pipeline:predict",
     "TrainResult": "riskml._pipeline:TrainResult",
-    "tune": "riskml.models._tune:tune",
+    "tune": "riskml.models:tune",
     "blind_spots": "riskml.ranking:blind_spots",
     "inspection_plan": "riskml.ranking:inspection_plan",
     "evaluate_plan": "riskml.ranking:evaluate_plan",
@@ -70,7 +70,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from riskml import features, grading, labels, models, monitor, ranking, records, synth, tracking
     from riskml._pipeline import TrainResult, predict, promote, train
-    from riskml.models._tune import tune
+    from riskml.models import tune
     from riskml.ranking import blind_spots, evaluate_plan, inspection_plan
     from riskml.features import Panel, build_panel
     from riskml.labels import make_labels

@@ -130,10 +130,14 @@ def tune(
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds.")] = None,
 ) -> None:
     """Tune LightGBM parameters with Optuna over the temporal backtest."""
-    from riskml.models._tune import tune as _tune
+    import optuna
 
+    from riskml.models import tune as _tune
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     result = _tune(folder, target, n_trials=trials, timeout=timeout, show_progress=True)
     console.print(f"best backtest AUC {result.best_value:.4f} with {result.best_params}")
+    console.print(f"MLflow parent run {result.parent_run_id}")
 
 
 @app.command()

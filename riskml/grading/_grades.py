@@ -43,7 +43,7 @@ def score_from_logit(logit: Any, policy: GradePolicy) -> np.ndarray:
     Examples
     --------
     >>> policy = GradePolicy.from_model_spec("credit")
-    >>> float(score_from_logit(-np.log(50), policy).round(6))  # odds 50:1 -> base score
+    >>> float(score_from_logit(-np.log(20), policy).round(6))  # odds 20:1 -> base score
     600.0
     """
     return policy.offset - policy.factor * np.asarray(logit, dtype=np.float64)
@@ -70,7 +70,7 @@ def proba_to_score(p: Any, policy: GradePolicy) -> np.ndarray:
     Examples
     --------
     >>> policy = GradePolicy.from_model_spec("credit")
-    >>> proba_to_score([1 / 51, 1 / 101], policy).round(1)  # doubling the odds adds pdo
+    >>> proba_to_score([1 / 21, 1 / 41], policy).round(1)  # doubling the odds adds pdo
     array([600., 640.])
     """
     prob = np.asarray(p, dtype=np.float64)
@@ -148,7 +148,7 @@ def assign_grades(score: Any, features: pd.DataFrame | None, policy: GradePolicy
     {'grade_by_score': ['A', 'A', 'B'], 'grade': ['A', 'C', 'D'],
      'override': ['', 'abnormal_list', 'serious_violation_list']}
     >>> graded["points_to_next_grade"].tolist()
-    [nan, nan, 55.0]
+    [nan, nan, 45.0]
     """
     values, index = _as_scores(score)
     n = values.size

@@ -93,7 +93,7 @@ class GradePolicy(SpecModel):
     >>> [band.grade for band in policy.grades]
     ['A', 'B', 'C', 'D']
     >>> round(policy.factor, 4), round(policy.offset, 2)
-    (57.7078, 374.25)
+    (57.7078, 427.12)
     """
 
     target: str = ""

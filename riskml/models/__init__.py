@@ -36,6 +36,7 @@ from riskml.models._metrics import (
 )
 from riskml.models._spec import ModelSpec, TrainingSpec, load_model_spec
 from riskml.models._train import FitResult, fit_model, fit_platt, monotone_constraints
+from riskml.models._tune import TuneResult, TuningSpec, load_tuning_spec, tune
 
 __all__ = [
     "BacktestSpec",
@@ -45,6 +46,8 @@ __all__ = [
     "RiskModel",
     "Split",
     "TrainingSpec",
+    "TuneResult",
+    "TuningSpec",
     "auc",
     "brier",
     "evaluate",
@@ -55,9 +58,11 @@ __all__ = [
     "lift_at_k",
     "load_backtest_spec",
     "load_model_spec",
+    "load_tuning_spec",
     "monotone_constraints",
     "oracle_auc",
     "plan_splits",
     "precision_at_k",
     "recall_at_k",
+    "tune",
 ]

@@ -366,11 +366,11 @@ def _objective_fn(data: _Backtest, tuning: TuningSpec, tracker: _Tracker | None)
         run_id = tracker.start_trial(trial.number, params) if tracker is not None else None
         if run_id is not None:
             trial.set_user_attr("run_id", run_id)
-        lgb_params, rounds = _lightgbm_params(data.spec, params, data.bt, data.monotone)
         aucs: dict[str, float] = {}
         rounds_used: dict[str, int] = {}
         running: list[float] = []
         try:
+            lgb_params, rounds = _lightgbm_params(data.spec, params, data.bt, data.monotone)
             for step, (index, split) in enumerate(data.splits):
                 booster, a, b, info = _fit_split(split, data.X, data.y, data.usable, data.as_of, lgb_params, rounds,
                                                  data.bt, data.bt.random_seed + index)

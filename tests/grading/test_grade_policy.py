@@ -42,7 +42,7 @@ def test_bundled_credit_and_fraud_policies_load_by_name() -> None:
     fraud = GradePolicy.from_model_spec("fraud")
     assert credit.target == "credit" and fraud.target == "fraud"
     assert credit.grade_names == ("A", "B", "C", "D")
-    assert credit.min_scores == (640.0, 580.0, 520.0)
+    assert credit.min_scores == (630.0, 570.0, 510.0)
     assert [o.name for o in credit.overrides] == ["serious_violation_list", "abnormal_list"]
     assert fraud.overrides == ()
 
