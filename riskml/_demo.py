@@ -87,8 +87,12 @@ def run_demo(console: Console, *, n_entities: int = 60_000, seed: int = 0) -> di
     for target in ("credit", "fraud"):
         _step(console, f"4. Train {target}: temporal backtest, calibration, MLflow", started)
         labels = make_labels(records, panel, target)
-        result = riskml.train(panel, target, labels=labels, truth=market.truth.entity_quarters,
-                              show_progress=True)
+        try:
+            result = riskml.train(panel, target, labels=labels, truth=market.truth.entity_quarters,
+                                  show_progress=True)
+        except ValueError as exc:  # a small market may hold too few fraud cases to learn from
+            console.print(f"[yellow]{target} model not trained: {exc}[/yellow]")
+            continue
         console.print(_table(f"{target}: latest backtest date", _latest_metrics(result)))
         decision = riskml.promote(target)
         verdict = "promoted to champion" if decision.promoted else "not promoted"
@@ -96,7 +100,7 @@ def run_demo(console: Console, *, n_entities: int = 60_000, seed: int = 0) -> di
         results[target] = result
 
     _step(console, "5. Scores for the latest quarter (champion models)", started)
-    scores = riskml.predict(panel, target="credit", fraud=True, explain=3)
+    scores = riskml.predict(panel, target="credit", fraud="fraud" in results, explain=3)
     as_of = pd.Timestamp(scores["as_of"].iloc[0]).date()
     dist = scores["grade"].value_counts().reindex(["A", "B", "C", "D"], fill_value=0)
     console.print(_table(f"Credit grades at {as_of}", pd.DataFrame({
@@ -105,10 +109,11 @@ def run_demo(console: Console, *, n_entities: int = 60_000, seed: int = 0) -> di
     if len(overrides):
         console.print("overrides applied: " + ", ".join(f"{k} ({v})" for k, v in overrides.items()))
 
-    top_fraud = scores.nlargest(10, "fraud_probability")[["entity_id", "fraud_probability", "fraud_grade", "grade"]]
-    shells = set(market.truth.entities.loc[market.truth.entities["is_shell"], "entity_id"])
-    top_fraud = top_fraud.assign(truly_shell=top_fraud["entity_id"].isin(shells))
-    console.print(_table("Top 10 fraud warnings (truly_shell from the synthetic truth)", top_fraud))
+    if "fraud_probability" in scores.columns:
+        top_fraud = scores.nlargest(10, "fraud_probability")[["entity_id", "fraud_probability", "fraud_grade", "grade"]]
+        shells = set(market.truth.entities.loc[market.truth.entities["is_shell"], "entity_id"])
+        top_fraud = top_fraud.assign(truly_shell=top_fraud["entity_id"].isin(shells))
+        console.print(_table("Top 10 fraud warnings (truly_shell from the synthetic truth)", top_fraud))
 
     d_grade = scores.loc[scores["grade"] == "D"].sort_values("score").head(1)
     if len(d_grade):

@@ -83,6 +83,31 @@ class BacktestSpec(SpecModel):
     ece_bins: int = Field(default=10, ge=1)
     random_seed: int = 0
     num_threads: int = Field(default=1, ge=1)
+    targets: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    def for_target(self, target: str) -> BacktestSpec:
+        """This spec with the ``targets.<target>`` overrides applied (one level deep).
+
+        Rare targets (fraud) need a wider calibration slice than common ones; the
+        overrides say so per target without a second backtest file.
+
+        Examples
+        --------
+        >>> spec = load_backtest_spec({"targets": {"fraud": {"calibration": {"dates": 4}}}})
+        >>> spec.for_target("fraud").calibration.dates, spec.for_target("credit").calibration.dates
+        (4, 1)
+        """
+        override = self.targets.get(target)
+        if not override:
+            return self
+        merged = self.model_dump(mode="json")
+        for key, value in override.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+        merged["targets"] = {}
+        return type(self).model_validate(merged)
 
     @field_validator("test_dates")
     @classmethod

@@ -365,7 +365,7 @@ def fit_model(
     """
     started = time.perf_counter()
     spec = load_model_spec(target)
-    bt = load_backtest_spec(backtest)
+    bt = load_backtest_spec(backtest).for_target(spec.name)
     frame, catalog, spec_hash = _panel_parts(panel)
     lab = _aligned_labels(frame, labels)
     names = [c for c in frame.columns if c not in ("entity_id", "as_of")] if features is None else list(features)

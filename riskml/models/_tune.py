@@ -644,7 +644,7 @@ def tune(
         raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
     retrain = tuning.retrain if retrain is None else bool(retrain)
     model_spec = load_model_spec(target)
-    bt = load_backtest_spec(backtest)
+    bt = load_backtest_spec(backtest).for_target(model_spec.name)
 
     if _is_panel(data):
         if labels is None:

@@ -224,10 +224,11 @@ def _cycle_edges(inv: Any, plan: NetworkPlan, as_of_days: np.ndarray) -> Any:
         outs = edges.select("as_of_day", F.col("seller").alias("node"))
         ins = edges.select("as_of_day", F.col("buyer").alias("node"))
         both = outs.intersect(ins)
+        # Materialised once: the pass reads the pruned edges four times.
         edges = (
             edges.join(both.withColumnRenamed("node", "seller"), ["as_of_day", "seller"], "left_semi")
             .join(both.withColumnRenamed("node", "buyer"), ["as_of_day", "buyer"], "left_semi")
-        )
+        ).localCheckpoint(eager=True)
         e, r = edges.alias("e"), edges.alias("r")
         two = e.join(
             r,
