@@ -111,7 +111,7 @@ def needed_columns(spec: Any, catalog: SourceCatalog) -> dict[str, set[str]]:
 
 
 def network_parts(spark_tables: Mapping[str, Any], parts: Mapping[str, Part], plan: NetworkPlan,
-                  as_of_days: np.ndarray, buckets: int) -> tuple[list[tuple[Part, Any]], NetworkPlan]:
+                  as_of_days: np.ndarray, buckets: int) -> list[tuple[Part, Any]]:
     """The tagged Spark tables the cross-entity features add to the bucket shuffle.
 
     Parameters
@@ -185,7 +185,7 @@ def network_parts(spark_tables: Mapping[str, Any], parts: Mapping[str, Part], pl
         shared = _shared_identities(spark_tables[ent_name], plan, as_of_days)
         columns = {"entity_id": "str", "as_of_day": "int", **{f.name: "int" for f in plan.shared_features}}
         out.append((Part(SHARED_PART, columns), shared.withColumn(BUCKET_COLUMN, bucket_column("entity_id", buckets))))
-    return out, plan
+    return out
 
 
 def _date_array(as_of_days: np.ndarray) -> Any:

@@ -19,7 +19,7 @@ machine time zone can shift them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -323,7 +323,3 @@ def unpack(group: pd.DataFrame, layout: Layout) -> dict[str, pd.DataFrame]:
         out[part.name] = pd.DataFrame(cols, index=pd.RangeIndex(len(rows)))
     return out
 
-
-def tables_of(records: Mapping[str, Any]) -> dict[str, Any]:
-    """The record tables of a mapping (a Records object or a dict), by source name."""
-    return dict(records.items())

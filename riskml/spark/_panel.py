@@ -298,8 +298,7 @@ def build_panel(
     tagged = [(parts[name], df.withColumn(BUCKET_COLUMN, bucket_column(catalog[name].entity_key, buckets)))
               for name, df in normal.items()]
     if plan is not None:
-        extra, plan = network_parts(normal, parts, plan, as_of_days, buckets)
-        tagged += extra
+        tagged += network_parts(normal, parts, plan, as_of_days, buckets)
     packed, layout = pack(tagged, BUCKET_COLUMN)
 
     kernel_sources = sorted({f.source for f in spec.features})

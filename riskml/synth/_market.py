@@ -17,8 +17,12 @@ Stated properties of the default market (asserted by the test suite):
   at least twice the rate of the least), larger firms are inspected more, and double
   random inspections are uniform across districts;
 * many violations are never observed, more so among never-inspected entities;
-* the best possible AUC of the one-year credit label, from the true risk, is around
-  0.75-0.85.
+* the fair best possible AUC of the one-year credit label (``Truth.oracle_score``: its
+  probability given the state at the as-of date, see :mod:`._oracle`) is around
+  0.75-0.85 per as-of date, and that probability is calibrated against the labels;
+* the latent risk shows in the records: distress episodes bring legal-representative
+  and address changes, judicial cases and pledges; the heavy tail of static risk
+  shows in shared representatives and business-centre addresses.
 """
 
 from __future__ import annotations
@@ -69,8 +73,10 @@ class Truth:
         ``observed`` (the violation was found by an inspection or complaint and its
         penalty is in the records), ``inspected``, ``inspected_random`` (a double
         random inspection that quarter) and ``p_flagged`` (true probability that the
-        quarter produces a record making the credit label positive: a qualifying
-        penalty or an abnormal-list entry for a missing annual report).
+        quarter, as it unfolded, produces a record making the credit label positive),
+        ``regime`` (sound, strained, distressed: the time-varying part of the latent
+        risk that quarter) and ``p_label_1y`` (the fair best possible score, see
+        :meth:`oracle_score`).
     entities : DataFrame
         One row per entity: ``entity_id``, ``entity_type``, ``district``,
         ``industry``, ``latent_risk`` (the static log-odds of a violation per

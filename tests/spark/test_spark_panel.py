@@ -82,7 +82,11 @@ def local_panel(market):
 def spark_panel(spark, market):
     from riskml.spark import build_panel
 
-    return build_panel(spark, market.records, buckets=BUCKETS)
+    panel = build_panel(spark, market.records, buckets=BUCKETS)
+    # Cached: the comparison and the scoring read the same rows without rebuilding them.
+    panel.frame.cache()
+    yield panel
+    panel.frame.unpersist()
 
 
 @pytest.fixture(scope="module")
