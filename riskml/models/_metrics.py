@@ -301,6 +301,10 @@ def evaluate(
     return pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
 
 
+#: Truth column holding the label probability given the state at the as-of date.
+FAIR_ORACLE = "p_label_1y"
+
+
 def oracle_auc(
     truth: pd.DataFrame,
     labels: pd.DataFrame,
@@ -310,7 +314,10 @@ def oracle_auc(
 ) -> pd.DataFrame:
     """AUC of the true risk against the observed labels: the best achievable ranking.
 
-    The true risk of row ``(entity, t)`` is the chance of at least one violation in
+    When the truth table has ``p_label_1y`` (the synthetic market's fair oracle: the
+    probability of a positive label in ``[t, t + 365d)`` given only what is true at
+    ``t``), that value at ``quarter_start == t`` is the true risk. Otherwise the true
+    risk of row ``(entity, t)`` is the chance of at least one violation in
     the label horizon, ``1 - prod(1 - p_violation)`` over the quarters of the truth
     table with ``t <= quarter_start < t + horizon_days``. It is ranked against the
     observed ``label`` of the same rows (complete horizon and in population only),
@@ -345,13 +352,18 @@ def oracle_auc(
     >>> oracle_auc(truth, labels, 180)[["population", "oracle_auc"]].to_dict("records")[0]
     {'population': 'all', 'oracle_auc': 1.0}
     """
-    need_t = {"entity_id", "quarter_start", "p_violation"}
     need_l = {"entity_id", by, "label", "random_inspected", "complete", "in_population"}
-    if not need_t <= set(truth.columns):
-        raise ValueError(f"truth lacks columns {sorted(need_t - set(truth.columns))}")
     if not need_l <= set(labels.columns):
         raise ValueError(f"labels lack columns {sorted(need_l - set(labels.columns))}")
     rows = labels.loc[labels["complete"].to_numpy(bool) & labels["in_population"].to_numpy(bool)]
+    if FAIR_ORACLE in truth.columns:
+        # The fair best possible: the label probability given only what is true at t.
+        fair = truth[["entity_id", "quarter_start", FAIR_ORACLE]].rename(columns={"quarter_start": by})
+        merged = rows[["entity_id", by]].merge(fair, on=["entity_id", by], how="left")
+        return _oracle_table(rows, merged[FAIR_ORACLE].to_numpy(dtype=np.float64), by)
+    need_t = {"entity_id", "quarter_start", "p_violation"}
+    if not need_t <= set(truth.columns):
+        raise ValueError(f"truth lacks columns {sorted(need_t - set(truth.columns))}")
     ids = pd.Index(pd.unique(truth["entity_id"].to_numpy(dtype=object)))
     # one key per (entity, day): cumulative sums of log(1 - p) turn each horizon
     # product into a difference of two searchsorted positions
@@ -367,7 +379,11 @@ def oracle_auc(
     lo = np.searchsorted(key, code * (1 << 24) + (start + (1 << 23)), side="left")
     hi = np.searchsorted(key, code * (1 << 24) + (start + horizon_days + (1 << 23)), side="left")
     risk = np.where(code >= 0, -np.expm1(csum[hi] - csum[lo]), np.nan)
-    unknown = int((code < 0).sum())
+    return _oracle_table(rows, risk, by)
+
+
+def _oracle_table(rows: pd.DataFrame, risk: np.ndarray, by: str) -> pd.DataFrame:
+    unknown = int(np.isnan(risk).sum())
     if unknown:
         logger.warning("oracle_auc: %d labelled row(s) have no truth rows and are left out", unknown)
     frame = pd.DataFrame({by: rows[by].to_numpy(), "label": rows["label"].to_numpy(),
