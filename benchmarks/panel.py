@@ -14,9 +14,9 @@ What it measures, in one run:
    over records with ``t - w <= known_at < t``. riskml runs it from a feature spec
    folder written here; DuckDB from one hand-written SQL query (two formulations, the
    faster one is the baseline); featuretools from ``dfs`` with ``cutoff_time`` and
-   ``training_window`` in its own venv (``benchmarks/featuretools_env``), on a sample
-   of entities, extrapolated linearly in the number of grid rows.
-3. **city** (1M entities, ~100M records): the subset, riskml vs DuckDB.
+   ``training_window`` in its own venv (``benchmarks/featuretools_env``).
+3. **city** (1M entities, ~100M records): the subset, riskml vs DuckDB; featuretools
+   on two samples of entities, extrapolated by a line in the number of grid rows.
 
 Every engine runs in a fresh child process that generates the same records (same
 seed) and then computes. Times are wall-clock seconds of the computation only.
@@ -99,7 +99,13 @@ assert tuple(s[0] for s in SUBSET) == SUBSET_SOURCES
 
 
 def subset_features() -> list[str]:
-    """Feature names of the windowed-aggregate subset, in panel column order."""
+    """Feature names of the windowed-aggregate subset (riskml's naming).
+
+    Examples
+    --------
+    >>> subset_features()[:4]
+    ['penalties_count_90d', 'penalties_count_365d', 'penalties_count_1095d', 'penalties_amount_sum_90d']
+    """
     names = []
     for source, _, _, amount in SUBSET:
         names += [f"{source}_count_{w}d" for w in WINDOWS]
@@ -115,7 +121,18 @@ _DIMENSION = {"penalties": "penalties", "complaints": "complaints", "inspections
 
 
 def write_subset_spec(folder: Path) -> Path:
-    """Write the subset as a riskml feature spec folder (one YAML file per source)."""
+    """Write the subset as a riskml feature spec folder (one YAML file per source).
+
+    The folder also holds a copy of ``features/sources.yaml``, so it is self-contained.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from riskml.features import load_feature_spec
+    >>> folder = write_subset_spec(Path(tempfile.mkdtemp()) / "spec")
+    >>> len(load_feature_spec(folder).features)
+    18
+    """
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "features" / "sources.yaml", folder / "sources.yaml")
     windows = "[" + ", ".join(f"{w}d" for w in WINDOWS) + "]"
@@ -156,6 +173,12 @@ def duckdb_sql(method: str, as_of_last_q: int) -> str:
     ASOF join attaches them to the alive grid. ``method="range"``: the textbook range
     join of the grid to the records on entity and ``t - 1095 <= known_at < t`` with
     conditional aggregates.
+
+    Examples
+    --------
+    >>> sql = duckdb_sql("delta", 2024 * 4)
+    >>> sql.startswith("WITH grid AS") and "ASOF LEFT JOIN" in sql
+    True
     """
     grid = (
         "grid AS (SELECT e.entity_id, a.t, a.q FROM entities e JOIN asof_dates a "
@@ -512,8 +535,9 @@ def extrapolate(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
     Examples
     --------
-    >>> extrapolate([{"sample_rows": 10, "seconds": 3.0, "full_rows": 100}, {"sample_rows": 20, "seconds": 5.0, "full_rows": 100}])
-    {'full_seconds': 21.0, 'extrapolated': True}
+    >>> runs = [{"sample_rows": 10, "seconds": 3.0, "full_rows": 100}, {"sample_rows": 20, "seconds": 5.0, "full_rows": 100}]
+    >>> round(extrapolate(runs)["full_seconds"], 6)
+    21.0
     """
     full = runs[-1]["full_rows"]
     if runs[-1]["sample_rows"] >= full:
@@ -637,15 +661,28 @@ def render(results: dict[str, Any]) -> str:
                                 f"{100 * p['cumtime'] / total:.0f}% |")
             profiles.append("")
     lines += ["", "Equality checks:", "", *checks, "", "Where riskml's time goes:", "", *profiles]
+    loads = [f"{n} {r['load_average'][0]:.1f} -> {r['load_average'][1]:.1f}" for n, r in results.items()
+             if isinstance(r, dict) and "load_average" in r]
+    if loads:
+        lines += [f"1-minute load average before -> after each size (2 cores): {'; '.join(loads)}.", ""]
     notes = results.get("notes")
     if notes:
-        lines += [notes, ""]
+        lines += ["Notes on this run:", "", *notes, ""]
     lines.append(f"Machine: {os.cpu_count()} cores; measured {results.get('measured', '')}.")
     return "\n".join(lines).rstrip() + "\n"
 
 
 def write_section(text: str, doc: Path = DOC) -> None:
-    """Replace the ``## Panel`` section of ``doc`` (or append it), keeping the others."""
+    """Replace the ``## Panel`` section of ``doc`` (or append it), keeping the others.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> doc = Path(tempfile.mkdtemp()) / "b.md"
+    >>> write_section("## Panel\\n\\nnumbers\\n", doc)
+    >>> doc.read_text().splitlines()[0]
+    '# Benchmarks'
+    """
     doc.parent.mkdir(parents=True, exist_ok=True)
     old = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
     lines = old.splitlines(keepends=True)
@@ -665,6 +702,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-featuretools", action="store_true")
     parser.add_argument("--duckdb", default=None, help="DuckDB formulations, comma-separated (default: delta,range at "
                         "county, delta at city, where the range join's ~1.2 billion joined rows do not fit)")
+    parser.add_argument("--render-only", action="store_true", help="rewrite the doc section from the stored results")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--method", default="delta", help=argparse.SUPPRESS)
@@ -681,11 +719,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     ok = True
-    for name in names:
+    for name in [] if args.render_only else names:
         methods = args.duckdb.split(",") if args.duckdb else (["delta", "range"] if name == "county" else ["delta"])
         started = time.perf_counter()
+        load_before = os.getloadavg()[0]
         res = run_size(SIZES[name], args.skip_featuretools, methods)
         res["wall_seconds"] = time.perf_counter() - started
+        res["load_average"] = [load_before, os.getloadavg()[0]]
         results[name] = res
         results["measured"] = time.strftime("%Y-%m-%d")
         RESULTS.write_text(json.dumps(results, indent=1))

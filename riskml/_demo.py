@@ -35,11 +35,12 @@ def _step(console: Console, title: str, started: float) -> None:
 
 
 def _latest_metrics(result: Any) -> pd.DataFrame:
+    """Metrics of the latest backtest date: one row per metric, one column per population."""
     wide = result.metrics
-    latest = wide["split"].max()
-    rows = wide.loc[wide["split"] == latest]
+    rows = wide.loc[wide["split"] == wide["split"].max()].set_index("population")
     cols = [c for c in _LATEST_METRICS if c in rows.columns]
-    return rows[["split", "population", *cols]]
+    table = rows[cols].T.rename_axis("metric").reset_index()
+    return table.rename(columns={"all": "all entities", "random": "random inspections"})
 
 
 def _graded_predictions(result: Any, panel: Any) -> pd.DataFrame:
@@ -94,7 +95,8 @@ def run_demo(console: Console, *, n_entities: int = 60_000, seed: int = 0) -> di
         except ValueError as exc:  # a small market may hold too few fraud cases to learn from
             console.print(f"[yellow]{target} model not trained: {exc}[/yellow]")
             continue
-        console.print(_table(f"{target}: latest backtest date", _latest_metrics(result)))
+        latest = pd.Timestamp(result.metrics["split"].max()).date()
+        console.print(_table(f"{target}: backtest on {latest} (out of time)", _latest_metrics(result)))
         decision = riskml.promote(target)
         verdict = "promoted to champion" if decision.promoted else "not promoted"
         console.print(f"riskml-{target} v{decision.challenger_version}: {verdict}")
@@ -124,6 +126,14 @@ def run_demo(console: Console, *, n_entities: int = 60_000, seed: int = 0) -> di
         for j in (1, 2, 3):
             if row.get(f"reason_{j}_feature"):
                 console.print(f"  {j}. {row[f'reason_{j}_text_zh']}  |  {row[f'reason_{j}_text_en']}")
+        explanation = riskml.explain(row["entity_id"], row["as_of"], records=records)
+        report = configure().home / "reports" / f"appeal-{row['entity_id']}.html"
+        report.parent.mkdir(parents=True, exist_ok=True)
+        explanation.to_html(report)
+        best = explanation.whatifs.sort_values("delta_points", ascending=False).head(3)
+        for text in best["text_en"]:
+            console.print(f"  what if: {text}")
+        console.print(f"  appeal report (HTML, zh/en): {report}")
 
     _step(console, "6. Blind spots and the inspection plan", started)
     spots = riskml.blind_spots(scores, records, top=10)

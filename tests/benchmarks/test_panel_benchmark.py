@@ -108,3 +108,11 @@ def test_write_section_replaces_only_the_panel_section(tmp_path) -> None:
     assert text.index("keep me") < text.index("new numbers") < text.index("keep too")
     write_section("## Panel\n\nnewer\n", tmp_path / "fresh.md")
     assert (tmp_path / "fresh.md").read_text().startswith("# Benchmarks")
+
+
+def test_featuretools_time_is_extrapolated_along_the_line_through_the_samples() -> None:
+    from benchmarks.panel import extrapolate
+
+    runs = [{"sample_rows": 100, "seconds": 12.0, "full_rows": 1000}, {"sample_rows": 300, "seconds": 32.0, "full_rows": 1000}]
+    assert extrapolate(runs) == pytest.approx({"full_seconds": 102.0, "extrapolated": True})
+    assert extrapolate([{"sample_rows": 1000, "seconds": 7.0, "full_rows": 1000}]) == {"full_seconds": 7.0, "extrapolated": False}
