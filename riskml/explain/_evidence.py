@@ -277,7 +277,7 @@ def _cross_evidence(
         window = max(window, float(feature.baseline.rstrip("d")))
     mine = (table[src.entity_key].astype("str") == entity_id).to_numpy(dtype=bool, na_value=False)
     if src.counterparty:
-        mine |= (table[src.counterparty].astype("str") == entity_id).to_numpy(dtype=bool, na_value=False)
+        mine = mine | (table[src.counterparty].astype("str") == entity_id).to_numpy(dtype=bool, na_value=False)
     known = _days(table[src.known_at])
     keep = mine & (known < t)
     if not math.isnan(window):

@@ -31,6 +31,7 @@ from riskml.features._kernels import (
     SortedRecords,
     count_in,
     distinct_in,
+    entity_codes,
     first_index,
     last_index,
     reduce_in,
@@ -133,7 +134,7 @@ class _Source:
             # Records known on the same day keep record-id order, so "latest" does not
             # depend on the row order of the input (which differs across Spark buckets).
             table = table.sort_values(spec.record_id, kind="stable", ignore_index=True)
-        code = ids.get_indexer(table[spec.entity_key])
+        code = entity_codes(ids, table[spec.entity_key])
         known = to_days(table[spec.known_at].to_numpy(dtype="datetime64[ns]"))
         keep = (code >= 0) & (known != NEVER)
         dropped = int(len(table) - keep.sum())

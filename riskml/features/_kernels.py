@@ -9,15 +9,19 @@ and first matching records come from running maxima/minima of record positions;
 maxima, minima and distinct counts reduce the slices of one as-of date at a time
 with ``np.ufunc.reduceat`` (the slices of one date are disjoint and ordered).
 
-Every function here is pure: arrays in, arrays out, no pandas and no specs.
+Every function here is pure: arrays in, arrays out, no specs.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pandas as pd
 
 __all__ = [
     "DAY_BITS",
+    "entity_codes",
     "EPOCH_OFFSET",
     "SortedRecords",
     "count_in",
@@ -35,6 +39,9 @@ DAY_BITS = 20
 EPOCH_OFFSET = 25_567
 #: Sums are exact in units of 1 / SUM_SCALE (cents for money columns).
 SUM_SCALE = 100
+_NS = np.dtype("datetime64[ns]")
+_NS_PER_DAY = 86_400 * 10**9
+_NAT = np.iinfo(np.int64).min
 #: Day number meaning "never" (a missing end date).
 NEVER = np.iinfo(np.int64).max // 4
 
@@ -48,10 +55,37 @@ def to_days(values: np.ndarray) -> np.ndarray:
     >>> to_days(np.array(["1970-01-02", "NaT"], dtype="datetime64[ns]")).tolist()[0]
     1
     """
+    values = np.asarray(values)
+    if values.dtype == _NS:
+        # integer division is several times faster than a datetime64[D] cast
+        raw = values.view(np.int64)
+        out = raw // _NS_PER_DAY
+        out[raw == _NAT] = NEVER
+        return out
     days = values.astype("datetime64[D]")
     out = days.astype(np.int64)
     out[np.isnat(days)] = NEVER
     return out
+
+
+def entity_codes(ids: pd.Index, values: Any) -> np.ndarray:
+    """Position of each value in ``ids`` (unique entity ids), or -1 when absent.
+
+    A hash lookup in Arrow: on millions of string ids it is an order of magnitude
+    faster than ``pandas.Index.get_indexer``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> entity_codes(pd.Index(["E1", "E2"]), pd.Series(["E2", "E9", None, "E1"])).tolist()
+    [1, -1, -1, 0]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.large_string()
+    found = pc.index_in(pa.array(values, from_pandas=True).cast(text), value_set=pa.array(ids, from_pandas=True).cast(text))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 class SortedRecords:

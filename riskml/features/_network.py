@@ -58,7 +58,7 @@ from riskml.features._graph import (
     ratio,
     window_slice,
 )
-from riskml.features._kernels import NEVER, to_days
+from riskml.features._kernels import NEVER, entity_codes, to_days
 from riskml.features._spec import CATALOG_COLUMNS, parse_window
 from riskml.records._sources import SourceCatalog, SourceSpec, load_sources
 
@@ -556,7 +556,7 @@ def network_features(
     if (codes[r:] < 0).any():
         raise ValueError(f"records[{spec.invoices.source!r}] has missing seller or buyer ids; both are required")
     parties = (codes[r : r + m], codes[r + m :])
-    grid_code = vocab.get_indexer(grid["entity_id"].astype("str"))
+    grid_code = entity_codes(vocab, grid["entity_id"])
     if (grid_code < 0).any() or (grid_code >= len(reg_ids)).any():
         bad = grid.loc[(grid_code < 0) | (grid_code >= len(reg_ids)), "entity_id"].head(3).tolist()
         raise ValueError(f"the grid names entities that are not in the registry, e.g. {bad}")
@@ -601,7 +601,7 @@ def network_features(
 
 
 def _listings(table: pd.DataFrame, src: SourceSpec, vocab: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    code = vocab.get_indexer(table[src.entity_key].astype("str")).astype(np.int64)
+    code = entity_codes(vocab, table[src.entity_key])
     start = to_days(table[src.known_at].to_numpy(dtype="datetime64[ns]"))
     end = (
         to_days(table[src.valid_to].to_numpy(dtype="datetime64[ns]"))

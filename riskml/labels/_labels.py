@@ -23,7 +23,7 @@ import pandas as pd
 from pydantic import Field
 
 from riskml._specs import SpecError, SpecModel, load_yaml, parse_spec, resolve_spec
-from riskml.features._kernels import NEVER, SortedRecords, to_days
+from riskml.features._kernels import NEVER, SortedRecords, entity_codes, to_days
 from riskml.features._spec import Where, check_where, where_mask
 from riskml.records._sources import SourceCatalog, load_sources
 
@@ -151,7 +151,7 @@ def _hits(
         raise ValueError(f"records have no {rule.source!r} table, which the label reads; present: {sorted(tables)}")
     table = tables[rule.source]
     keep = where_mask(table, rule.where) if rule.where else np.ones(len(table), dtype=bool)
-    ent = ids.get_indexer(table[spec.entity_key])
+    ent = entity_codes(ids, table[spec.entity_key])
     known = to_days(table[spec.known_at].to_numpy(dtype="datetime64[ns]"))
     keep &= (ent >= 0) & (known != NEVER)
     records = SortedRecords(ent[keep].astype(np.int64), known[keep])
@@ -210,7 +210,7 @@ def make_labels(
     tables = dict(records.items())
     grid = _grid(index)
     ids = pd.Index(pd.unique(grid["entity_id"].to_numpy(dtype=object)))
-    code = ids.get_indexer(grid["entity_id"]).astype(np.int64)
+    code = entity_codes(ids, grid["entity_id"])
     start = to_days(grid["as_of"].to_numpy(dtype="datetime64[ns]"))
     horizon = spec.horizon_days
 
