@@ -1,0 +1,33 @@
+"""Writing one benchmark's section of ``docs/benchmarks.md`` without touching the others."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
+
+def machine_line() -> str:
+    """Date, cores, Python and the load average: the context every table needs."""
+    load = os.getloadavg()[0]
+    return (f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"load average {load:.1f} at the start (the machine is shared: compare ratios, not seconds).")
+
+
+def write_section(heading: str, body: str, doc: Path = DOC) -> None:
+    """Replace the ``## heading`` section of ``doc`` (or append it), keeping the others."""
+    title = f"## {heading}"
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == title), None)
+    new = [title, "", *body.strip("\n").splitlines()]
+    if start is None:
+        lines = [*lines, *([""] if lines and lines[-1].strip() else []), *new]
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines = [*lines[:start], *new, *([""] if end < len(lines) else []), *lines[end:]]
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text("\n".join(lines) + "\n", encoding="utf-8")
