@@ -36,6 +36,24 @@ def _as_records(data: Any) -> Any:
     return data if data.validated else validate(data, mode="strict")
 
 
+def panel_and_labels(
+    data: Any, spec: Any, *, labels: pd.DataFrame | None, as_of: Any, feature_spec: Any, show_progress: bool | None,
+) -> tuple[Any, pd.DataFrame]:
+    """The training panel and its labels from records, or a ready panel with its labels."""
+    from riskml.features import build_panel
+    from riskml.labels import make_labels
+
+    if _is_panel(data):
+        if labels is None:
+            raise ValueError("a ready panel needs labels=; or pass the records instead")
+        return data, labels
+    records = _as_records(data)
+    panel = build_panel(records, as_of, feature_spec, show_progress=show_progress)
+    if labels is None:
+        labels = make_labels(records, panel, spec.label)
+    return panel, labels
+
+
 def _is_panel(data: Any) -> bool:
     from riskml.features import Panel
 
@@ -127,20 +145,11 @@ def train(
     >>> sorted(result.metrics["population"].unique())
     ['all', 'random']
     """
-    from riskml.features import build_panel
-    from riskml.labels import make_labels
     from riskml.models import fit_model, load_model_spec
 
     spec = load_model_spec(target)
-    if _is_panel(data):
-        if labels is None:
-            raise ValueError("training on a ready panel needs labels=; or pass the records instead")
-        panel = data
-    else:
-        records = _as_records(data)
-        panel = build_panel(records, as_of, feature_spec, show_progress=show_progress)
-        if labels is None:
-            labels = make_labels(records, panel, spec.label)
+    panel, labels = panel_and_labels(data, spec, labels=labels, as_of=as_of, feature_spec=feature_spec,
+                                     show_progress=show_progress)
     fit = fit_model(panel, labels, spec, backtest=backtest, params=params, truth=truth, features=features,
                     show_progress=show_progress)
     run_id = None

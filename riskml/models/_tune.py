@@ -627,7 +627,7 @@ def tune(
     """
     import optuna
 
-    from riskml._pipeline import _as_records, _is_panel
+    from riskml._pipeline import panel_and_labels
     from riskml._progress import progress_enabled
 
     tuning = load_tuning_spec(spec)
@@ -646,18 +646,8 @@ def tune(
     model_spec = load_model_spec(target)
     bt = load_backtest_spec(backtest).for_target(model_spec.name)
 
-    if _is_panel(data):
-        if labels is None:
-            raise ValueError("tuning on a ready panel needs labels=; or pass the records instead")
-        panel = data
-    else:
-        from riskml.features import build_panel
-        from riskml.labels import make_labels
-
-        records = _as_records(data)
-        panel = build_panel(records, as_of, feature_spec, show_progress=show_progress)
-        if labels is None:
-            labels = make_labels(records, panel, model_spec.label)
+    panel, labels = panel_and_labels(data, model_spec, labels=labels, as_of=as_of, feature_spec=feature_spec,
+                                     show_progress=show_progress)
     prepared = _prepare(panel, labels, model_spec, bt, features, tuning.objective)
 
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S")
