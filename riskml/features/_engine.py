@@ -15,6 +15,7 @@ described in :mod:`riskml.features._kernels`.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import time
 from collections.abc import Iterable, Mapping
@@ -28,6 +29,7 @@ import pandas as pd
 from riskml._progress import track
 from riskml.features._kernels import (
     NEVER,
+    SUM_SCALE,
     SortedRecords,
     count_in,
     distinct_in,
@@ -142,10 +144,25 @@ class _Source:
             logger.info("source %s: %d records without a registered entity or known_at ignored", spec.name, dropped)
         self.table = table.loc[keep] if dropped else table
         self.spec = spec
-        self.sorted = SortedRecords(code[keep].astype(np.int64), known[keep])
+        self.code = code[keep].astype(np.int64)
+        self.known = known[keep]
+
+    @functools.cached_property
+    def sorted(self) -> SortedRecords:
+        # Sorted only when a feature needs slices; dense window sums never do.
+        return SortedRecords(self.code, self.known)
 
     def col(self, column: str, kind: str = "float") -> np.ndarray:
         return self.sorted.take(_values(self.table[column], kind))
+
+    def raw_col(self, column: str) -> np.ndarray:
+        """A float column in input order (no sort)."""
+        return _values(self.table[column], "float")
+
+    def raw_mask(self, feature: FeatureDef) -> np.ndarray:
+        if not feature.where:
+            return np.ones(len(self.code), dtype=bool)
+        return np.asarray(where_mask(self.table, feature.where), dtype=bool)
 
     def days(self, column: str) -> np.ndarray:
         return self.sorted.take(to_days(self.table[column].to_numpy(dtype="datetime64[ns]")))
@@ -160,6 +177,63 @@ class _Source:
         for column in columns:
             end = np.minimum(end, self.days(column))
         return end
+
+
+_DENSE = frozenset({"count", "sum", "mean", "share"})
+
+
+def _dense_ok(f: FeatureDef) -> bool:
+    """Window counts and sums whose records do not depend on t beyond the window."""
+    return f.kind == "window" and f.aggregation in _DENSE and not f.time_dependent
+
+
+def _dense_window_feature(f: FeatureDef, src: _Source, grid: _Grid, n_entities: int) -> np.ndarray:
+    """A count, sum, mean or share over a day window at every grid row, without sorting.
+
+    A record known on day ``d`` is in the window ``[t - w, t)`` of the as-of dates
+    ``t`` with ``d < t <= d + w``: a contiguous run of the (few) grid dates. Adding +1
+    at the run's first date and -1 after its last (``np.bincount`` over date x entity
+    cells) and a cumulative sum over dates gives every (entity, date) value at once.
+    Sums are of whole cents, exact in float64 below 2**53 cents, so they equal the
+    sorted path's integer sums bit for bit.
+    """
+    dates = grid.dates
+    n_cells = (len(dates) + 1) * n_entities
+    mask = src.raw_mask(f)
+    known = src.known
+    first = np.searchsorted(dates, known, side="right")
+    w = f.window_days
+    after = np.full(len(known), len(dates)) if w is None else np.searchsorted(dates, known + int(w), side="right")
+    start_key = first * n_entities + src.code
+    stop_key = after * n_entities + src.code
+    cell = np.searchsorted(dates, grid.day) * n_entities + grid.code
+
+    def dense(weights: np.ndarray | None, keep: np.ndarray) -> np.ndarray:
+        w_start = None if weights is None else weights[keep]
+        delta = np.bincount(start_key[keep], weights=w_start, minlength=n_cells)
+        delta = delta - np.bincount(stop_key[keep], weights=w_start, minlength=n_cells)
+        return np.cumsum(delta.reshape(len(dates) + 1, n_entities), axis=0).ravel()[cell].astype(np.float64)
+
+    if f.aggregation == "count":
+        return dense(None, mask)
+    values = src.raw_col(f.column)
+    ok = mask & ~np.isnan(values)
+    cents = np.rint(np.where(ok, values, 0.0) * SUM_SCALE)
+    if len(cents) and float(np.abs(cents).sum()) >= 2.0**53:
+        return _window_feature(f, src, grid, *_bounds(src, grid, w))  # beyond exact float64 cents
+    total = dense(cents, ok) / SUM_SCALE
+    if f.aggregation == "sum":
+        return total
+    n = dense(None, ok)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / n, np.nan)
+
+
+def _bounds(src: _Source, grid: _Grid, w: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Slices ``[lo, hi)`` of each grid row's records in the window (None: all history)."""
+    hi = src.sorted.position(grid.code, grid.day)
+    lo = src.sorted.position(grid.code, np.iinfo(np.int32).min if w is None else grid.day - int(w))
+    return hi, lo
 
 
 def _window_feature(f: FeatureDef, src: _Source, grid: _Grid, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
@@ -306,16 +380,18 @@ def compute_bucket(
         if table is None:
             table = _empty_table(src_spec)
         src = _Source(table, src_spec, ids, by_record_id=any(f.aggregation == "latest" for f in feats))
-        hi = src.sorted.position(grid.code, grid.day)
-        starts: dict[float | None, np.ndarray] = {None: src.sorted.position(grid.code, np.iinfo(np.int32).min)}
+        bounds: dict[float | None, tuple[np.ndarray, np.ndarray]] = {}
         for f in feats:
             if f.kind == "static":
                 columns[f.name] = _static_feature(f, entities, ent_spec, grid, est)
                 continue
+            if _dense_ok(f):
+                columns[f.name] = _dense_window_feature(f, src, grid, len(ids))
+                continue
             w = f.window_days if f.kind == "window" else None
-            if w not in starts:
-                starts[w] = src.sorted.position(grid.code, grid.day - int(w))
-            columns[f.name] = _window_feature(f, src, grid, hi, starts[w])
+            if w not in bounds:
+                bounds[w] = _bounds(src, grid, w)
+            columns[f.name] = _window_feature(f, src, grid, *bounds[w])
 
     # One float64 block written in place: building the frame from per-feature arrays
     # would copy every column once more.
