@@ -20,6 +20,8 @@ def machine_line() -> str:
 def write_section(heading: str, body: str, doc: Path = DOC) -> None:
     """Replace the ``## heading`` section of ``doc`` (or append it), keeping the others."""
     title = f"## {heading}"
+    if body.lstrip().startswith(title):  # the body may carry its own heading line
+        body = body.lstrip()[len(title):]
     text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if line.rstrip() == title), None)

@@ -15,7 +15,6 @@ import argparse
 import logging
 import os
 import platform
-import re
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -27,6 +26,7 @@ import pandas as pd
 
 import riskml
 import riskml.explain._treeshap as treeshap
+from _doc import write_section
 from riskml._specs import load_yaml, resolve_spec
 from riskml.explain import tree_contributions
 
@@ -192,18 +192,6 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path = DOC) -> None:
-    """Replace (or append) the ``## Explanations`` section, leaving other sections alone."""
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\s*$.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entities", type=int, default=6000)
@@ -221,7 +209,7 @@ def main() -> None:
     text = render(result)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(HEADING.removeprefix("## "), text)
         print(f"wrote {HEADING!r} in {DOC}")
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _doc import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -92,21 +93,6 @@ def _section(args: argparse.Namespace, market, seconds: float, peak_mb: float, a
     return "\n".join(lines)
 
 
-def write_section(doc: Path, section: str) -> None:
-    """Replace the ``## Synthetic market`` section of ``doc`` (or append it), keeping the others."""
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    new = section.rstrip("\n").splitlines()
-    if start is None:
-        lines = [*lines, *([""] if lines and lines[-1].strip() else []), *new]
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines = [*lines[:start], *new, *([""] if end < len(lines) else []), *lines[end:]]
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entities", type=int, default=60_000)
@@ -124,7 +110,7 @@ def main() -> None:
     section = _section(args, market, seconds, peak_mb, auc, label_rate)
     print(section)
     if not args.no_doc:
-        write_section(DOC, section)
+        write_section(SECTION.removeprefix("## "), section)
         print(f"wrote the {SECTION!r} section of {DOC}")
 
 
