@@ -16,7 +16,7 @@ Results go to ``benchmarks/scale_results.json`` and the ``## Scale`` section of
 ``docs/benchmarks.md`` (other sections are left as they are). Per-record costs
 (seconds per million records, bytes per record) feed ``docs/scale.md``.
 
-Run: ``.venv/bin/python benchmarks/scale.py --sizes 20000,100000 --spark-sizes 20000``.
+Run: ``.venv/bin/python benchmarks/scale.py --sizes 100000,300000 --spark-sizes 20000,100000``.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def render(runs: list[dict[str, Any]]) -> str:
     lines = [
         SECTION,
         "",
-        "`benchmarks/scale.py` (run: `.venv/bin/python benchmarks/scale.py --sizes 20000,100000 --spark-sizes 20000`). "
+        "`benchmarks/scale.py` (run: `.venv/bin/python benchmarks/scale.py --sizes 100000,300000 --spark-sizes 20000,100000`). "
         "Full feature library (114 features incl. cross-entity), records of every source from `benchmarks/_data.py` "
         "(~53 per entity over 2019-2024, three quarters invoices), quarterly as-of dates. Each run in a fresh process "
         "on the shared 2-core, 24 GB machine (other jobs were running: times are upper bounds). Local: wall time of "
@@ -180,8 +180,8 @@ def write_section(text: str, doc: Path = DOC) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the sizes, store the results and rewrite the ``## Scale`` section."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="20000,100000", help="entities per local run, comma separated")
-    parser.add_argument("--spark-sizes", default="20000", help="entities per Spark run, comma separated")
+    parser.add_argument("--sizes", default="100000,300000", help="entities per local run, comma separated")
+    parser.add_argument("--spark-sizes", default="20000,100000", help="entities per Spark run, comma separated")
     parser.add_argument("--buckets", type=int, default=None, help="Spark buckets (default: riskml's rule)")
     parser.add_argument("--worker", choices=["local", "spark"], help=argparse.SUPPRESS)
     parser.add_argument("--render-only", action="store_true", help="rewrite the doc section from stored results")

@@ -305,7 +305,10 @@ class _Invoices:
         lists: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     ) -> None:
         known = to_days(table[src.known_at].to_numpy(dtype="datetime64[ns]"))
-        order = np.argsort(known, kind="stable")
+        # Same-day invoices in record-id order: float sums then do not depend on the
+        # input row order (which differs between local input and Spark buckets).
+        by_id = np.argsort(table[src.record_id].to_numpy(dtype=object), kind="stable")
+        order = by_id[np.argsort(known[by_id], kind="stable")]
         self.day = known[order]
         event_col = src.event_at or src.known_at
         self.event = to_days(table[event_col].to_numpy(dtype="datetime64[ns]"))[order]
