@@ -118,7 +118,9 @@ def train(
     from riskml._pipeline import train as _train
 
     result = _train(folder, target, show_progress=True)
-    console.print(_summary_table(f"Backtest: {target}", result.metrics.round(4)))
+    metrics = result.metrics
+    metrics = metrics.assign(split=metrics["split"].astype(str).str[:10], **metrics.select_dtypes("number").round(4))
+    console.print(_summary_table(f"Backtest: {target}", metrics))
     console.print(f"MLflow run {result.run_id}; registered riskml-{target} as challenger")
 
 
@@ -233,6 +235,7 @@ def monitor(
     current: Annotated[Path, typer.Argument(help="Scores Parquet of the current quarter.")],
     records: Annotated[Optional[Path], typer.Option("--records", help="Records folder (for group columns).")] = None,
     log: Annotated[bool, typer.Option("--log/--no-log", help="Log the report to the champion's MLflow run.")] = False,
+    target: Annotated[str, typer.Option("--target", help="Whose champion run gets the report.")] = "credit",
 ) -> None:
     """Compare two quarters: score PSI, grade migration, group metrics, threshold warnings."""
     import pandas as pd
@@ -246,7 +249,10 @@ def monitor(
     for warning in report.warnings:
         console.print(f"[yellow]warning[/yellow] {warning['check']} {warning['subject']}: {warning['message']}")
     if log:
-        console.print(f"logged to MLflow run {report.log_to_mlflow()}")
+        from riskml.tracking import load_model
+
+        champion_run = load_model(target, alias="champion").metadata.get("run_id")
+        console.print(f"logged to the riskml-{target} champion's MLflow run {report.log_to_mlflow(champion_run)}")
 
 
 @app.command()
