@@ -49,7 +49,7 @@ def main() -> None:
 
     lines = [machine_line(), "",
              f"Credit label, synthetic market of {args.entities:,} entities, out-of-time test date "
-             f"{table['split'].max()}; LightGBM (150 trees) on one indicator group at a time.", "",
+             f"{str(table['split'].max())[:10]}; LightGBM (150 trees) on one indicator group at a time.", "",
              "| features | count | AUC | seconds |", "|---|---:|---:|---:|"]
     lines += [f"| {n} | {c} | {a:.3f} | {s:.0f} |" for n, c, a, s in rows]
     text = "\n".join(lines)
