@@ -69,7 +69,7 @@ def grade_frame(calibrated_logit: np.ndarray, features: pd.DataFrame, policy: An
     >>> from riskml._specs import load_yaml, resolve_spec
     >>> policy = policy_from_spec(load_yaml(resolve_spec("models", "credit")))
     >>> feats = pd.DataFrame({"serious_violations_on_list": [0.0, 1.0], "abnormal_list_on_list": [0.0, 0.0]})
-    >>> out = grade_frame(np.array([-np.log(50), -np.log(50)]), feats, policy)
+    >>> out = grade_frame(np.array([-np.log(20), -np.log(20)]), feats, policy)
     >>> out["score"].round(6).tolist(), out["grade"].tolist(), out["override"].tolist()
     ([600.0, 600.0], ['B', 'D'], ['', 'serious_violation_list'])
     """

@@ -1,4 +1,5 @@
-"""Test-wide settings: a private riskml home, a pseudonymisation key, no progress bars."""
+"""Settings for every test and doctest: a test pseudonymisation key, a temporary riskml
+home, no progress bars."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 os.environ.setdefault("RISKML_PSEUDONYM_KEY", "riskml-test-key-not-for-production")
 os.environ.setdefault("RISKML_PROGRESS", "0")
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 @pytest.fixture(autouse=True, scope="session")
