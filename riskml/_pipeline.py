@@ -147,7 +147,11 @@ def train(
     """
     from riskml.models import fit_model, load_model_spec
 
-    spec = load_model_spec(target)
+    sources = None
+    if not _is_panel(data):
+        data = _as_records(data)
+        sources = data.catalog  # a label may read the records' own (custom) sources
+    spec = load_model_spec(target, sources=sources)
     panel, labels = panel_and_labels(data, spec, labels=labels, as_of=as_of, feature_spec=feature_spec,
                                      show_progress=show_progress)
     fit = fit_model(panel, labels, spec, backtest=backtest, params=params, truth=truth, features=features,

@@ -139,7 +139,11 @@ class ModelSpec:
         return spec_hash(self.raw)
 
 
-def load_model_spec(target: str | Path | dict[str, Any] | ModelSpec = "credit", folder: str | Path | None = None) -> ModelSpec:
+def load_model_spec(
+    target: str | Path | dict[str, Any] | ModelSpec = "credit",
+    folder: str | Path | None = None,
+    sources: Any = None,
+) -> ModelSpec:
     """Load and validate a model spec.
 
     Parameters
@@ -150,6 +154,9 @@ def load_model_spec(target: str | Path | dict[str, Any] | ModelSpec = "credit", 
         :class:`ModelSpec` (returned as is).
     folder : str or Path, optional
         Folder of model specs instead of the bundled one.
+    sources : SourceCatalog, optional
+        Source declarations the label is checked against (default: the built-in
+        sources); pass a custom catalog when the label reads a custom source.
 
     Returns
     -------
@@ -182,7 +189,7 @@ def load_model_spec(target: str | Path | dict[str, Any] | ModelSpec = "credit", 
         raise SpecError(where, "name", "a non-empty string naming the target", data.get("name"))
     if "label" not in data:
         raise SpecError(where, "label", "a 'label' section (horizon_days, positive_when, ...)")
-    label = _label_spec(data, path, where, name)
+    label = _label_spec(data, path, where, name, sources)
     raw_training = data.get("training") or {}
     if not isinstance(raw_training, dict):
         raise SpecError(where, "training", "a mapping (objective, monotone_from_catalog, params)", raw_training)
@@ -205,11 +212,11 @@ def load_model_spec(target: str | Path | dict[str, Any] | ModelSpec = "credit", 
     )
 
 
-def _label_spec(data: dict[str, Any], path: Path | None, where: str | Path, name: str) -> Any:
+def _label_spec(data: dict[str, Any], path: Path | None, where: str | Path, name: str, sources: Any) -> Any:
     from riskml.labels import LabelSpec, load_label_spec
 
     if path is not None:
-        return load_label_spec(path)
+        return load_label_spec(path, sources=sources)
     try:
         return parse_spec(LabelSpec, {**data["label"], "name": name}, where)
     except SpecError as exc:

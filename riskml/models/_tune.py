@@ -627,7 +627,7 @@ def tune(
     """
     import optuna
 
-    from riskml._pipeline import panel_and_labels
+    from riskml._pipeline import _as_records, _is_panel, panel_and_labels
     from riskml._progress import progress_enabled
 
     tuning = load_tuning_spec(spec)
@@ -643,7 +643,11 @@ def tune(
     if timeout is not None and timeout <= 0:
         raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
     retrain = tuning.retrain if retrain is None else bool(retrain)
-    model_spec = load_model_spec(target)
+    sources = None
+    if not _is_panel(data):
+        data = _as_records(data)
+        sources = data.catalog  # a label may read the records' own (custom) sources
+    model_spec = load_model_spec(target, sources=sources)
     bt = load_backtest_spec(backtest).for_target(model_spec.name)
 
     panel, labels = panel_and_labels(data, model_spec, labels=labels, as_of=as_of, feature_spec=feature_spec,
