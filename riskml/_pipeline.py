@@ -220,27 +220,19 @@ def _resolve_model(target: str, model: Any) -> Any:
     raise TypeError(f"model must be None, a RiskModel, a version number or an alias; got {type(model).__name__}")
 
 
-def _scoring_panel(data: Any, model: Any, as_of: Any, feature_spec: Any, show_progress: bool | None) -> Any:
+def _scoring_panel(data: Any, as_of: Any, feature_spec: Any, show_progress: bool | None) -> Any:
+    """The panel rows of one as-of date (default: the latest) from a panel or records."""
     from riskml.features import Panel, as_of_grid, build_panel, load_feature_spec
 
     if _is_panel(data):
-        panel = data
-        if as_of is not None:
-            when = pd.Timestamp(as_of)
-            panel = Panel(frame=panel.frame.loc[panel.frame["as_of"] == when].reset_index(drop=True),
-                          catalog=panel.catalog, spec_hash=panel.spec_hash)
-        else:
-            latest = panel.frame["as_of"].max()
-            panel = Panel(frame=panel.frame.loc[panel.frame["as_of"] == latest].reset_index(drop=True),
-                          catalog=panel.catalog, spec_hash=panel.spec_hash)
-        return panel
+        when = data.frame["as_of"].max() if as_of is None else pd.Timestamp(as_of)
+        rows = data.frame.loc[data.frame["as_of"] == when].reset_index(drop=True)
+        return Panel(frame=rows, catalog=data.catalog, spec_hash=data.spec_hash)
     records = _as_records(data)
     spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
     if as_of is None:
-        as_of = [pd.Timestamp(as_of_grid(records, spec.sources, "quarterly")[-1], unit="D")]
-    elif not isinstance(as_of, list | tuple):
-        as_of = [as_of]
-    return build_panel(records, as_of, spec, show_progress=show_progress)
+        as_of = pd.Timestamp(as_of_grid(records, spec.sources, "quarterly")[-1], unit="D")
+    return build_panel(records, [as_of], spec, show_progress=show_progress)
 
 
 def _reasons(model: Any, frame: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -313,7 +305,7 @@ def predict(
     if explain < 0:
         raise ValueError(f"explain must be >= 0; got {explain}")
     risk_model = _resolve_model(target, model)
-    panel = _scoring_panel(data, risk_model, as_of, feature_spec, show_progress)
+    panel = _scoring_panel(data, as_of, feature_spec, show_progress)
     risk_model.check_panel(panel)
     frame = panel.frame
     scores = risk_model.score(panel)
