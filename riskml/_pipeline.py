@@ -308,6 +308,9 @@ def predict(
     panel = _scoring_panel(data, as_of, feature_spec, show_progress)
     risk_model.check_panel(panel)
     frame = panel.frame
+    if len(frame) == 0:
+        when = as_of if as_of is not None else "the latest quarter of the records"
+        raise ValueError(f"no entity is alive at {when}: nothing to score; pass as_of= a date inside the records")
     scores = risk_model.score(panel)
     if explain:
         reasons = _reasons(risk_model, frame, explain)
@@ -331,6 +334,7 @@ def explain(
     model: Any = None,
     k: int = 5,
     feature_spec: Any = None,
+    actions: Any = None,
 ) -> Any:
     """Explain one entity's grade at ``as_of``: points, reasons, evidence, what-ifs.
 
@@ -353,6 +357,9 @@ def explain(
         Number of top reasons.
     feature_spec : path or FeatureSpec, optional
         The feature library the model was trained with (default: built-in).
+    actions : path or mapping, optional
+        What-if actions (default ``models/appeal_actions.yaml``; actions on sources
+        the records do not have are skipped).
 
     Returns
     -------
@@ -375,4 +382,4 @@ def explain(
 
     risk_model = _resolve_model(target, model)
     return explain_entity(entity_id, as_of, records=_as_records(records), model=risk_model, target=target, k=k,
-                          spec=feature_spec)
+                          spec=feature_spec, actions=actions)

@@ -144,6 +144,15 @@ def load_actions(path: str | Path | Mapping[str, Any] | AppealActions | None = N
         file = Path(path) if path is not None else bundled_dir("models") / ACTIONS_FILE
         actions = parse_spec(AppealActions, load_yaml(file), file)
     if sources is not None:
+        bundled = path is None
+        if bundled:
+            # riskml's default actions name the built-in sources; records with custom
+            # sources simply have fewer actions (explicit action files stay strict)
+            kept = [a for a in actions.actions if a.source == "*" or a.source in sources]
+            if len(kept) < len(actions.actions):
+                logger.info("appeal actions for sources absent from the records skipped: %s",
+                            sorted({a.source for a in actions.actions} - {a.source for a in kept}))
+                actions = actions.model_copy(update={"actions": tuple(kept)})
         for i, action in enumerate(actions.actions):
             if action.source == "*":
                 continue
