@@ -55,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks._doc import write_section as write_doc_section  # noqa: E402
 from benchmarks._data import CITY_RATES, FULL_RATES, SUBSET_SOURCES, make_records  # noqa: E402
 
 logger = logging.getLogger("benchmarks.panel")
@@ -683,17 +684,7 @@ def write_section(text: str, doc: Path = DOC) -> None:
     >>> doc.read_text().splitlines()[0]
     '# Benchmarks'
     """
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    old = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    lines = old.splitlines(keepends=True)
-    start = next((i for i, l in enumerate(lines) if l.rstrip() == "## Panel"), None)
-    if start is None:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        new = "".join(lines[:start]) + text + ("\n" + "".join(lines[end:]) if end < len(lines) else "")
-    doc.write_text(new, encoding="utf-8")
-
+    write_doc_section("Panel", text, doc)
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""

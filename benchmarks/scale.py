@@ -37,6 +37,8 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks._doc import write_section as write_doc_section  # noqa: E402
+
 logger = logging.getLogger("benchmarks.scale")
 
 RESULTS = HERE / "scale_results.json"
@@ -166,16 +168,7 @@ def render(runs: list[dict[str, Any]]) -> str:
 
 def write_section(text: str, doc: Path = DOC) -> None:
     """Replace the ``## Scale`` section of ``doc`` (or append it), keeping the others."""
-    lines = doc.read_text(encoding="utf-8").splitlines() if doc.exists() else ["# Benchmarks", ""]
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    new = text.rstrip("\n").splitlines()
-    if start is None:
-        lines = [*lines, "", *new] if lines and lines[-1] != "" else [*lines, *new]
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines = [*lines[:start], *new, "", *lines[end:]] if end < len(lines) else [*lines[:start], *new]
-    doc.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
-
+    write_doc_section("Scale", text, doc)
 
 def main(argv: list[str] | None = None) -> int:
     """Run the sizes, store the results and rewrite the ``## Scale`` section."""
