@@ -56,6 +56,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks._doc import write_section as write_doc_section  # noqa: E402
+from benchmarks._measure import memory_gib as _memory, reset_peak as _reset_peak  # noqa: E402
 from benchmarks._data import CITY_RATES, FULL_RATES, SUBSET_SOURCES, make_records  # noqa: E402
 
 logger = logging.getLogger("benchmarks.panel")
@@ -287,23 +288,6 @@ def run_duckdb(records: dict[str, pd.DataFrame], as_of: pd.DatetimeIndex, method
 
 
 # ----------------------------------------------------------------------------- workers
-
-
-def _memory(field: str) -> float:
-    """A ``/proc/self/status`` memory field (VmRSS, VmHWM) in GiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 2**20
-    return float("nan")
-
-
-def _reset_peak() -> float:
-    """Reset the peak RSS to the current RSS; returns the current RSS in GiB."""
-    import gc  # noqa: PLC0415
-
-    gc.collect()
-    Path("/proc/self/clear_refs").write_text("5")
-    return _memory("VmRSS")
 
 
 def _records(size: Size, full: bool) -> tuple[dict[str, pd.DataFrame], float]:

@@ -38,6 +38,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks._doc import write_section as write_doc_section  # noqa: E402
+from benchmarks._measure import memory_gib as _memory, reset_peak as _reset_peak  # noqa: E402
 
 logger = logging.getLogger("benchmarks.scale")
 
@@ -46,21 +47,6 @@ DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Scale"
 START, END, SEED = "2019-01-01", "2025-01-01", 0
 DRIVER_MEMORY = "8g"
-
-
-def _memory(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 2**20
-    return float("nan")
-
-
-def _reset_peak() -> float:
-    import gc
-
-    gc.collect()
-    Path("/proc/self/clear_refs").write_text("5")
-    return _memory("VmRSS")
 
 
 def _records(n: int) -> tuple[dict[str, Any], float]:

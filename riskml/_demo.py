@@ -45,12 +45,11 @@ def _latest_metrics(result: Any) -> pd.DataFrame:
 
 def _graded_predictions(result: Any, panel: Any) -> pd.DataFrame:
     """Out-of-time backtest predictions with the score and grade the policy gives them."""
-    from riskml.grading import assign_grades, score_from_logit
+    from riskml._pipeline import backtest_scores
+    from riskml.grading import assign_grades
 
-    model = result.model
     oot = result.fit.predictions.merge(panel.frame, on=["entity_id", "as_of"], how="left")
-    logit = model.calib_a * oot["raw_margin"].to_numpy() + model.calib_b
-    graded = assign_grades(score_from_logit(logit, model.policy), oot, model.policy)
+    graded = assign_grades(backtest_scores(result.fit), oot, result.model.policy)
     return pd.DataFrame({"entity_id": oot["entity_id"], "as_of": oot["as_of"], "probability": oot["probability"],
                          "score": graded["score"].to_numpy(), "grade": graded["grade"].astype(str).to_numpy()})
 

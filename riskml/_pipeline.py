@@ -162,16 +162,22 @@ def train(
     return TrainResult(fit=fit, run_id=run_id, panel=panel)
 
 
-def _log(fit: Any, panel: Any, spec: Any, backtest: Any) -> str:
+def backtest_scores(fit: Any) -> Any:
+    """Score points of the out-of-time backtest predictions, in their row order."""
     from riskml.grading import score_from_logit
+
+    model = fit.model
+    logit = model.calib_a * fit.predictions["raw_margin"].to_numpy() + model.calib_b
+    return score_from_logit(logit, model.policy)
+
+
+def _log(fit: Any, panel: Any, spec: Any, backtest: Any) -> str:
     from riskml.models import load_backtest_spec
     from riskml.tracking import log_training_run
 
-    model = fit.model
-    predictions = fit.predictions
-    logit = model.calib_a * predictions["raw_margin"].to_numpy() + model.calib_b
-    predictions = predictions.assign(score=score_from_logit(logit, model.policy))
-    specs: dict[str, Any] = {"model": spec.raw, "backtest": load_backtest_spec(backtest).model_dump(mode="json")}
+    predictions = fit.predictions.assign(score=backtest_scores(fit))
+    used = load_backtest_spec(backtest).for_target(spec.name)
+    specs: dict[str, Any] = {"model": spec.raw, "backtest": used.model_dump(mode="json")}
     return log_training_run(fit, metrics=fit.metrics, specs=specs, panel_schema=panel, predictions=predictions)
 
 

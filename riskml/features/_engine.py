@@ -146,6 +146,7 @@ class _Source:
         self.spec = spec
         self.code = code[keep].astype(np.int64)
         self.known = known[keep]
+        self._dense: dict[float | None, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     @functools.cached_property
     def sorted(self) -> SortedRecords:
@@ -154,6 +155,19 @@ class _Source:
 
     def col(self, column: str, kind: str = "float") -> np.ndarray:
         return self.sorted.take(_values(self.table[column], kind))
+
+    def dense_keys(self, grid: _Grid, n_entities: int, w: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(date, entity) cells where each record enters and leaves the ``w``-day window,
+        and each grid row's cell; shared by every dense feature of the same window."""
+        cache = self._dense
+        if w not in cache:
+            dates = grid.dates
+            first = np.searchsorted(dates, self.known, side="right")
+            after = (np.full(len(self.known), len(dates)) if w is None
+                     else np.searchsorted(dates, self.known + int(w), side="right"))
+            cell = np.searchsorted(dates, grid.day) * n_entities + grid.code
+            cache[w] = (first * n_entities + self.code, after * n_entities + self.code, cell)
+        return cache[w]
 
     def raw_col(self, column: str) -> np.ndarray:
         """A float column in input order (no sort)."""
@@ -200,13 +214,8 @@ def _dense_window_feature(f: FeatureDef, src: _Source, grid: _Grid, n_entities: 
     dates = grid.dates
     n_cells = (len(dates) + 1) * n_entities
     mask = src.raw_mask(f)
-    known = src.known
-    first = np.searchsorted(dates, known, side="right")
     w = f.window_days
-    after = np.full(len(known), len(dates)) if w is None else np.searchsorted(dates, known + int(w), side="right")
-    start_key = first * n_entities + src.code
-    stop_key = after * n_entities + src.code
-    cell = np.searchsorted(dates, grid.day) * n_entities + grid.code
+    start_key, stop_key, cell = src.dense_keys(grid, n_entities, w)
 
     def dense(weights: np.ndarray | None, keep: np.ndarray) -> np.ndarray:
         w_start = None if weights is None else weights[keep]

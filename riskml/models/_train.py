@@ -301,6 +301,46 @@ def _fit_split(
     return booster, a, b, info
 
 
+@dataclass(frozen=True)
+class PreparedRows:
+    """A panel and its labels as the booster fits see them (shared by fit and tune)."""
+
+    frame: pd.DataFrame
+    catalog: pd.DataFrame
+    spec_hash: str
+    labels: pd.DataFrame
+    names: list[str]
+    X: pd.DataFrame
+    categorical: list[str]
+    monotone: list[int]
+    y: np.ndarray
+    usable: np.ndarray
+    as_of: np.ndarray
+    splits: list[Split]
+
+
+def prepare_rows(panel: Any, labels: pd.DataFrame, spec: ModelSpec, bt: BacktestSpec,
+                 features: Sequence[str] | None) -> PreparedRows:
+    """Align labels, build the training matrix and constraints, and plan the splits."""
+    frame, catalog, spec_hash = _panel_parts(panel)
+    lab = _aligned_labels(frame, labels)
+    names = [c for c in frame.columns if c not in ("entity_id", "as_of")] if features is None else list(features)
+    unknown = [c for c in names if c not in frame.columns]
+    if unknown:
+        raise ValueError(f"features not in the panel: {unknown[:10]}")
+    X, categorical = _training_frame(frame, names)
+    monotone = (monotone_constraints(names, catalog, categorical) if spec.training.monotone_from_catalog
+                else [0] * len(names))
+    complete = lab["complete"].to_numpy(bool)
+    as_of = frame["as_of"].to_numpy(dtype="datetime64[ns]")
+    splits = plan_splits(pd.unique(as_of), pd.unique(as_of[complete]), bt, spec.horizon_days)
+    return PreparedRows(
+        frame=frame, catalog=catalog, spec_hash=spec_hash, labels=lab, names=names, X=X, categorical=categorical,
+        monotone=monotone, y=lab["label"].to_numpy(dtype=np.int8).astype(np.float64),
+        usable=complete & lab["in_population"].to_numpy(bool), as_of=as_of, splits=splits,
+    )
+
+
 def fit_model(
     panel: Any,
     labels: pd.DataFrame,
@@ -366,21 +406,11 @@ def fit_model(
     started = time.perf_counter()
     spec = load_model_spec(target)
     bt = load_backtest_spec(backtest).for_target(spec.name)
-    frame, catalog, spec_hash = _panel_parts(panel)
-    lab = _aligned_labels(frame, labels)
-    names = [c for c in frame.columns if c not in ("entity_id", "as_of")] if features is None else list(features)
-    unknown = [c for c in names if c not in frame.columns]
-    if unknown:
-        raise ValueError(f"features not in the panel: {unknown[:10]}")
-    X, categorical = _training_frame(frame, names)
-    monotone = (monotone_constraints(names, catalog, categorical) if spec.training.monotone_from_catalog
-                else [0] * len(names))
+    prep = prepare_rows(panel, labels, spec, bt, features)
+    frame, catalog, spec_hash, lab = prep.frame, prep.catalog, prep.spec_hash, prep.labels
+    names, X, categorical, monotone = prep.names, prep.X, prep.categorical, prep.monotone
+    y, usable, as_of, splits = prep.y, prep.usable, prep.as_of, prep.splits
     lgb_params, rounds = _lightgbm_params(spec, params, bt, monotone)
-    y = lab["label"].to_numpy(dtype=np.int8).astype(np.float64)
-    usable = lab["complete"].to_numpy(bool) & lab["in_population"].to_numpy(bool)
-    as_of = frame["as_of"].to_numpy(dtype="datetime64[ns]")
-    complete_dates = pd.unique(as_of[lab["complete"].to_numpy(bool)])
-    splits = plan_splits(pd.unique(as_of), complete_dates, bt, spec.horizon_days)
     logger.info("fit %s: %d rows, %d features (%d categorical, %d monotone), %d test date(s) + final",
                 spec.name, len(frame), len(names), len(categorical), sum(m != 0 for m in monotone), len(splits) - 1)
 

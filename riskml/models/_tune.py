@@ -44,18 +44,11 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from riskml._specs import SpecModel, load_yaml, parse_spec, resolve_spec
-from riskml.models._backtest import BacktestSpec, Split, load_backtest_spec, plan_splits
+from riskml.models._backtest import BacktestSpec, Split, load_backtest_spec
 from riskml.models._bundle import _sigmoid
 from riskml.models._metrics import auc
 from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
-from riskml.models._train import (
-    _aligned_labels,
-    _fit_split,
-    _lightgbm_params,
-    _panel_parts,
-    _training_frame,
-    monotone_constraints,
-)
+from riskml.models._train import _fit_split, _lightgbm_params, prepare_rows
 
 __all__ = [
     "ParamSpec",
@@ -332,28 +325,16 @@ class _Backtest:
 
 def _prepare(panel: Any, labels: pd.DataFrame, spec: ModelSpec, bt: BacktestSpec, features: Sequence[str] | None,
              objective: str) -> _Backtest:
-    # Mirrors fit_model's preparation so a trial's split fits equal fit_model's.
-    frame, catalog, _ = _panel_parts(panel)
-    lab = _aligned_labels(frame, labels)
-    names = [c for c in frame.columns if c not in ("entity_id", "as_of")] if features is None else list(features)
-    unknown = [c for c in names if c not in frame.columns]
-    if unknown:
-        raise ValueError(f"features not in the panel: {unknown[:10]}")
-    X, categorical = _training_frame(frame, names)
-    monotone = (monotone_constraints(names, catalog, categorical) if spec.training.monotone_from_catalog
-                else [0] * len(names))
-    as_of = frame["as_of"].to_numpy(dtype="datetime64[ns]")
-    complete = lab["complete"].to_numpy(bool)
-    plan = plan_splits(pd.unique(as_of), pd.unique(as_of[complete]), bt, spec.horizon_days)
-    tests = [(i, s) for i, s in enumerate(plan) if s.test_as_of is not None]
+    # fit_model's own preparation, so a trial's split fits equal fit_model's.
+    prep = prepare_rows(panel, labels, spec, bt, features)
+    tests = [(i, s) for i, s in enumerate(prep.splits) if s.test_as_of is not None]
     if not tests:
         raise ValueError("the backtest has no test date to tune on; check experiments/backtest.yaml test_dates")
     if objective == "latest":
         tests = tests[-1:]
     return _Backtest(
-        spec=spec, bt=bt, X=X, y=lab["label"].to_numpy(dtype=np.int8).astype(np.float64),
-        usable=complete & lab["in_population"].to_numpy(bool), as_of=as_of,
-        random_inspected=lab["random_inspected"].to_numpy(bool), monotone=monotone, splits=tests,
+        spec=spec, bt=bt, X=prep.X, y=prep.y, usable=prep.usable, as_of=prep.as_of,
+        random_inspected=prep.labels["random_inspected"].to_numpy(bool), monotone=prep.monotone, splits=tests,
     )
 
 
