@@ -9,9 +9,10 @@ The scheme (also documented in the YAML):
   (``gap_days`` defaults to the label horizon);
 * the latest ``calibration.dates`` eligible dates are held out of the booster fit; the
   Platt calibrator is fitted on them and early stopping watches them;
-* the booster trains on eligible dates ``d <= first calibration date -
-  calibration.gap_days`` (default ``gap_days``), so the calibration slice is out of
-  time for the booster in the same way the test date is for the model;
+* the booster trains on the eligible dates before the calibration slice, ``d <=
+  first calibration date - calibration.gap_days`` (``None``: ``gap_days``, which puts
+  the calibration slice as far out of time for the booster as the test date is for the
+  model; the shipped spec uses 0, so the booster also learns from the latest quarters);
 * the final model follows the same scheme with all complete dates eligible.
 """
 
