@@ -241,16 +241,6 @@ def _scoring_panel(data: Any, as_of: Any, feature_spec: Any, show_progress: bool
     return build_panel(records, [as_of], spec, show_progress=show_progress)
 
 
-def _reasons(model: Any, frame: pd.DataFrame, k: int) -> pd.DataFrame:
-    from riskml.explain import points_from_contributions, reasons_frame, tree_contributions
-
-    matrix = model.matrix(frame)
-    contrib = tree_contributions(model.booster, matrix)
-    _, points = points_from_contributions(contrib, model.policy, model.calib_a, model.calib_b)
-    points = pd.DataFrame(points, columns=list(model.features))
-    return reasons_frame(points, frame[list(model.features)].reset_index(drop=True), model.catalog, k=k)
-
-
 def predict(
     data: Any,
     *,
@@ -319,7 +309,9 @@ def predict(
         raise ValueError(f"no entity is alive at {when}: nothing to score; pass as_of= a date inside the records")
     scores = risk_model.score(panel)
     if explain:
-        reasons = _reasons(risk_model, frame, explain)
+        from riskml.explain import model_reasons
+
+        reasons = model_reasons(risk_model, frame, explain)
         scores = pd.concat([scores, reasons.set_index(scores.index)], axis=1)
     if fraud:
         fraud_model = _resolve_model("fraud", None)

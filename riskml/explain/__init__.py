@@ -4,7 +4,8 @@
 log-odds) fast; :func:`points_from_contributions` turns them into score points that
 add up to the score exactly; :func:`points_by_dimension` sums them by indicator
 group, and :func:`top_reasons` / :func:`reasons_frame` say in plain Chinese and
-English which features lowered a score most.
+English which features lowered a score most (:func:`model_reasons` for many scored
+rows at once).
 
 For appeals, :func:`explain_entity` (also ``riskml.explain(entity_id, as_of,
 records=...)``) builds an :class:`Explanation`: points by feature and indicator
@@ -18,6 +19,7 @@ from __future__ import annotations
 from riskml.explain._points import DIMENSIONS, points_by_dimension, points_from_contributions
 from riskml.explain._reasons import REASON_KEYS, reasons_frame, top_reasons
 from riskml.explain._treeshap import tree_contributions
+from riskml.explain._batch import model_reasons
 from riskml.explain._evidence import evidence_for
 from riskml.explain._explanation import Explanation, explain_entity
 from riskml.explain._report import render_report
@@ -31,6 +33,7 @@ __all__ = [
     "evidence_for",
     "explain_entity",
     "load_actions",
+    "model_reasons",
     "render_report",
     "what_ifs",
     "REASON_KEYS",

@@ -9,10 +9,10 @@ The scheme (also documented in the YAML):
   (``gap_days`` defaults to the label horizon);
 * the latest ``calibration.dates`` eligible dates are held out of the booster fit; the
   Platt calibrator is fitted on them and early stopping watches them;
-* the booster trains on the eligible dates before the calibration slice, ``d <=
-  first calibration date - calibration.gap_days`` (``None``: ``gap_days``, which puts
-  the calibration slice as far out of time for the booster as the test date is for the
-  model; the shipped spec uses 0, so the booster also learns from the latest quarters);
+* the booster trains on eligible dates before the calibration slice, ``d <= first
+  calibration date - calibration.gap_days`` (default ``gap_days``), so the
+  calibration slice is out of time for the booster in the same way the test date is
+  for the model (at ``gap_days: 0`` the slice is still held out of the booster);
 * the final model follows the same scheme with all complete dates eligible.
 """
 
@@ -248,7 +248,7 @@ def plan_splits(
                 "use fewer or later test dates, a smaller gap, or a longer panel"
             )
         cal = eligible[-spec.calibration.dates:]
-        train = eligible[eligible <= cal[0] - cal_gap]
+        train = eligible[(eligible < cal[0]) & (eligible <= cal[0] - cal_gap)]  # held out even at gap 0
         if len(train) < spec.min_train_dates:
             raise ValueError(
                 f"{where}: {len(train)} as-of date(s) remain for the booster fit after holding out the calibration "

@@ -37,6 +37,7 @@ __all__ = [
     "ARTIFACT_MODEL",
     "OUTPUT_COLUMNS",
     "RiskModelPyfunc",
+    "clean_rows",
     "model_signature",
     "pinned_requirements",
     "predict_frame",
@@ -134,6 +135,35 @@ def predict_frame(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
     """
     if model is None:
         raise RuntimeError("the pyfunc has no RiskModel; it must be loaded with mlflow.pyfunc.load_model")
+    scored = model.score(clean_rows(model, frame)).reset_index(drop=True)
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for name in OUTPUT_COLUMNS:
+        values = scored[name]
+        if name in _STRING_OUTPUTS:
+            out[name] = values.astype("object").where(values.notna(), "").astype("str")
+        else:
+            out[name] = values.astype("float64").to_numpy()
+    return out
+
+
+def clean_rows(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """Panel rows coerced to the model's dtypes, whichever way they arrived.
+
+    Categoricals may come as plain strings, numbers as objects and dates as strings
+    or ``datetime.date`` (MLflow's schema enforcement, Spark); they become the panel
+    dtypes: ``entity_id`` str, ``as_of`` datetime64[ns], categorical features with
+    the model's levels, numeric features float64. Extra columns are dropped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> class Tiny:
+    ...     features, categories = ("x", "kind"), {"kind": ["a", "b"]}
+    >>> rows = clean_rows(Tiny(), pd.DataFrame({"entity_id": ["E0000001"], "as_of": ["2024-01-01"],
+    ...                                         "x": ["1.5"], "kind": ["b"]}))
+    >>> rows.dtypes.astype(str).to_dict()
+    {'entity_id': 'str', 'as_of': 'datetime64[ns]', 'x': 'float64', 'kind': 'category'}
+    """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame of panel rows, got {type(frame).__name__}")
     missing = [c for c in (*ID_COLUMNS, *model.features) if c not in frame.columns]
@@ -150,16 +180,7 @@ def predict_frame(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
             columns[name] = pd.Categorical(col.astype("str").where(col.notna()), categories=categories[name])
         else:
             columns[name] = pd.to_numeric(col, errors="coerce").astype("float64")
-    clean = pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
-    scored = model.score(clean).reset_index(drop=True)
-    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
-    for name in OUTPUT_COLUMNS:
-        values = scored[name]
-        if name in _STRING_OUTPUTS:
-            out[name] = values.astype("object").where(values.notna(), "").astype("str")
-        else:
-            out[name] = values.astype("float64").to_numpy()
-    return out
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
 
 def pyfunc_input(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,18 +1,22 @@
-"""Scoring a Spark panel with a registered model's MLflow pyfunc (``spark_udf``).
+"""Scoring a Spark panel with a registered model: scores and top reasons per entity.
 
 The model is the one a local :func:`riskml.predict` uses: the pyfunc logged by
 :mod:`riskml.tracking` (champion alias by default, or any ``models:/`` URI). It is
 loaded once on the driver to check the panel (feature columns and spec hash, with a
-clear error before any job starts), then applied to the rows by
-``mlflow.pyfunc.spark_udf``, which runs the same ``predict`` as a local call on
-Arrow batches of the panel. The workers' Python must be the driver's environment
-(``PYSPARK_PYTHON``), since ``env_manager="local"``.
+clear error before any job starts). With reasons (``explain > 0``, the default) the
+model travels to the executors inside a ``mapInPandas`` function that runs, per Arrow
+batch, the same scoring and the same TreeSHAP reasons as a local
+:func:`riskml.predict`; without them the pyfunc runs through
+``mlflow.pyfunc.spark_udf``. The workers' Python must be the driver's environment
+(``PYSPARK_PYTHON``).
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+
+import pandas as pd
 
 from riskml.spark._panel import SparkPanel
 
@@ -42,8 +46,9 @@ def predict(
     model: str | None = None,
     *,
     alias: str = "champion",
+    explain: int = 3,
 ) -> Any:
-    """Score a Spark panel with a model's MLflow pyfunc, row by row on the executors.
+    """Score a Spark panel with a registered model on the executors, with top reasons.
 
     Parameters
     ----------
@@ -59,14 +64,18 @@ def predict(
         default the registry alias ``alias`` of ``riskml-<target>``.
     alias : str, default "champion"
         Registry alias used when ``model`` is None.
+    explain : int, default 3
+        Reasons per entity, as :func:`riskml.predict`'s ``explain`` (0: scores only,
+        through ``mlflow.pyfunc.spark_udf``).
 
     Returns
     -------
     pyspark.sql.DataFrame
         ``entity_id``, ``as_of`` and :data:`SCORE_COLUMNS` (probability, score
         points, grade by score, final grade, the override that applied or ``""``,
-        points to the next better grade). The pyfunc gives no reasons: explain
-        single entities with :mod:`riskml.explain`.
+        points to the next better grade), then ``reason_{j}_feature``,
+        ``reason_{j}_points``, ``reason_{j}_text_zh``, ``reason_{j}_text_en`` for
+        ``j = 1..explain``: the same values as :func:`riskml.predict` on the same rows.
 
     Raises
     ------
@@ -88,6 +97,8 @@ def predict(
 
     from riskml.tracking import configure
 
+    if isinstance(explain, bool) or not isinstance(explain, int) or explain < 0:
+        raise ValueError(f"explain must be a whole number >= 0; got {explain!r}")
     configure()
     uri = _model_uri(target, model, alias)
     frame = panel.frame if isinstance(panel, SparkPanel) else panel
@@ -109,6 +120,10 @@ def predict(
             f"the panel was built with feature spec {panel.spec_hash} but model {uri} was trained on spec "
             f"{risk_model.spec_hash}; rebuild the panel with the model's feature spec"
         )
+    if explain:
+        logger.info("scoring with %s (%d features) and %d reasons through mapInPandas", uri,
+                    len(risk_model.features), explain)
+        return _scores_with_reasons(frame, risk_model, explain)
     result_type = T.StructType(
         [T.StructField(c, T.StringType() if c in _STRING_COLUMNS else T.DoubleType()) for c in SCORE_COLUMNS]
     )
@@ -118,3 +133,39 @@ def predict(
     logger.info("scoring with %s (%d features) through spark_udf", uri, len(risk_model.features))
     scored = frame.select("entity_id", "as_of", udf(*inputs).alias("_scores"))
     return scored.select("entity_id", "as_of", *[F.col(f"_scores.{c}").alias(c) for c in SCORE_COLUMNS])
+
+
+def _reason_columns(k: int) -> list[tuple[str, bool]]:
+    """(column, is_string) of the reason columns, as :func:`riskml.explain.reasons_frame` names them."""
+    return [(f"reason_{j}_{part}", part != "points") for j in range(1, k + 1)
+            for part in ("feature", "points", "text_zh", "text_en")]
+
+
+def _scores_with_reasons(frame: Any, risk_model: Any, k: int) -> Any:
+    """Scores and ``k`` reasons per row by ``mapInPandas``, the model shipped in the closure."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    from riskml.explain import model_reasons
+    from riskml.models._pyfunc import clean_rows, predict_frame
+
+    reason_columns = _reason_columns(k)
+    fields = [T.StructField("entity_id", T.StringType()), T.StructField("as_of", T.TimestampType())]
+    fields += [T.StructField(c, T.StringType() if c in _STRING_COLUMNS else T.DoubleType()) for c in SCORE_COLUMNS]
+    fields += [T.StructField(c, T.StringType() if text else T.DoubleType()) for c, text in reason_columns]
+    schema = T.StructType(fields)
+
+    def run(batches: Any) -> Any:
+        for batch in batches:
+            rows = clean_rows(risk_model, batch)
+            scores = predict_frame(risk_model, rows)  # the pyfunc's own output, column for column
+            reasons = model_reasons(risk_model, rows, k)
+            out = {"entity_id": rows["entity_id"], "as_of": rows["as_of"], **{c: scores[c] for c in SCORE_COLUMNS}}
+            for name, text in reason_columns:
+                out[name] = reasons[name].astype("str") if text else reasons[name].astype("float64")
+            yield pd.DataFrame(out)
+
+    inputs = [F.col("entity_id"), F.col("as_of").cast("timestamp").alias("as_of")]
+    inputs += [F.col(f"`{c}`") for c in risk_model.features]
+    scored = frame.select(*inputs).mapInPandas(run, schema)
+    return scored.withColumn("as_of", F.to_date("as_of"))

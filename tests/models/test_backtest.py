@@ -40,6 +40,17 @@ def test_calibration_dates_are_held_out_of_the_booster_fit_with_a_gap():
         assert max(split.train_as_of) + pd.Timedelta(days=365) <= min(split.calibration_as_of)
 
 
+def test_at_calibration_gap_zero_the_slice_is_still_held_out_of_the_booster():
+    spec = load_backtest_spec({"test_dates": "last 4", "calibration": {"dates": 2, "gap_days": 0}})
+    for split in plan_splits(DATES, COMPLETE, spec, 365):
+        assert not set(split.train_as_of) & set(split.calibration_as_of)
+        before = DATES[DATES < min(split.calibration_as_of)]
+        assert max(split.train_as_of) == before.max()
+        # every label window of the fit ends before the test date
+        if split.test_as_of is not None:
+            assert max(split.calibration_as_of) + pd.Timedelta(days=365) <= split.test_as_of
+
+
 def test_last_n_tests_the_latest_complete_dates_and_the_final_model_calibrates_on_the_latest():
     splits = plan_splits(DATES, COMPLETE, load_backtest_spec(), 365)
     assert [s.test_as_of for s in splits[:-1]] == list(COMPLETE[-4:])

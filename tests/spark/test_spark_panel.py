@@ -202,7 +202,7 @@ def test_spark_scores_equal_local_pyfunc_scores(spark, spark_panel, local_panel,
     from pyspark.sql import functions as F
 
     sample = spark_panel.frame.where(F.col("as_of") == F.lit(last.date()))
-    got = predict(spark, sample, "credit", model=uri).toPandas()
+    got = predict(spark, sample, "credit", model=uri, explain=0).toPandas()
     local = local_panel.frame[local_panel.frame["as_of"] == last].reset_index(drop=True)
     expected = mlflow.pyfunc.load_model(uri).predict(pyfunc_input(local))
     got = got.assign(as_of=pd.to_datetime(got["as_of"]).astype("datetime64[ns]"))
@@ -212,6 +212,36 @@ def test_spark_scores_equal_local_pyfunc_scores(spark, spark_panel, local_panel,
     pd.testing.assert_frame_equal(got[list(SCORE_COLUMNS)], expected[list(SCORE_COLUMNS)], check_exact=True,
                                   check_dtype=False)
     assert set(got["grade"]) <= {"A", "B", "C", "D"}
+
+
+def test_spark_scores_and_reasons_equal_riskml_predict(spark, spark_panel, local_panel, logged_model):
+    import riskml
+    from riskml.features import Panel
+    from riskml.spark import SCORE_COLUMNS, predict
+
+    model, uri = logged_model
+    last = spark_panel.as_of_dates[-1]
+    from pyspark.sql import functions as F
+
+    sample = spark_panel.frame.where(F.col("as_of") == F.lit(last.date()))
+    got = predict(spark, sample, "credit", model=uri, explain=3).toPandas()
+    got = got.sort_values("entity_id", ignore_index=True)
+    local = riskml.predict(Panel(local_panel.frame, local_panel.catalog, local_panel.spec_hash), as_of=last,
+                           model=model, explain=3)
+    local = local.sort_values("entity_id", ignore_index=True)
+    assert got["entity_id"].tolist() == local["entity_id"].tolist()
+    assert pd.to_datetime(got["as_of"]).eq(last).all()
+    reasons = [f"reason_{j}_{part}" for j in (1, 2, 3) for part in ("feature", "points", "text_zh", "text_en")]
+    assert list(got.columns) == ["entity_id", "as_of", *SCORE_COLUMNS, *reasons]
+    for column in (*SCORE_COLUMNS, *reasons):
+        expected = local[column]
+        if expected.dtype.kind == "f":
+            np.testing.assert_array_equal(got[column].to_numpy(dtype=float), expected.to_numpy(dtype=float),
+                                          err_msg=column)
+        else:
+            assert got[column].fillna("").astype(str).tolist() == expected.fillna("").astype(str).tolist(), column
+    # the model leans on penalties and the abnormal list: some entities carry a reason
+    assert (got["reason_1_feature"] != "").any()
 
 
 def test_predict_refuses_a_panel_built_with_another_spec(spark, spark_panel, logged_model):
