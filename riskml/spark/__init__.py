@@ -18,7 +18,7 @@ Examples
 from __future__ import annotations
 
 from riskml.spark._buckets import bucket_column, bucket_of
-from riskml.spark._panel import ENTITIES_PER_BUCKET, SparkPanel, build_panel
+from riskml.spark._panel import BUCKETS_PER_CORE, ENTITIES_PER_BUCKET, SparkPanel, build_panel
 from riskml.spark._predict import SCORE_COLUMNS, predict
 
-__all__ = ["ENTITIES_PER_BUCKET", "SCORE_COLUMNS", "SparkPanel", "bucket_column", "bucket_of", "build_panel", "predict"]
+__all__ = ["BUCKETS_PER_CORE", "ENTITIES_PER_BUCKET", "SCORE_COLUMNS", "SparkPanel", "bucket_column", "bucket_of", "build_panel", "predict"]

@@ -39,12 +39,18 @@ from riskml.spark._buckets import BUCKET_COLUMN, bucket_column, check_buckets
 from riskml.spark._network import NetworkPlan, bucket_network_features, needed_columns, network_parts
 from riskml.spark._pack import Part, pack, part_for, to_spark, unpack
 
-__all__ = ["ENTITIES_PER_BUCKET", "SparkPanel", "build_panel"]
+__all__ = ["BUCKETS_PER_CORE", "ENTITIES_PER_BUCKET", "SparkPanel", "build_panel"]
 
 logger = logging.getLogger(__name__)
 
 #: Default bucket size: applyInPandas holds a bucket in memory, so 10^4-10^5 entities.
 ENTITIES_PER_BUCKET = 50_000
+#: Default minimum buckets per core: buckets are hashed to shuffle partitions, so with one
+#: bucket per core some partitions get two and a core idles at the end; a few per core
+#: balance the cores and shrink what one Python worker holds (10M records on local[2]:
+#: 8 buckets instead of 2 took the worker from 1.26 to 0.53 GiB and the job from 21-26 s
+#: to 19-22 s at the same CPU seconds).
+BUCKETS_PER_CORE = 4
 _STATE_OPEN = frozenset({"on_list", "open_count", "open_sum", "days_to_expiry"})
 _NS_PER_DAY = 86_400 * 10**9
 
@@ -236,8 +242,8 @@ def build_panel(
         The feature library (None: the built-in one).
     buckets : int, optional
         Number of entity buckets; default one per ``ENTITIES_PER_BUCKET`` entities
-        (at least the session's default parallelism). One bucket is held in memory
-        by one Python worker.
+        (at least ``BUCKETS_PER_CORE`` times the session's default parallelism). One
+        bucket is held in memory by one Python worker.
 
     Returns
     -------
@@ -292,7 +298,8 @@ def build_panel(
     ent_key = catalog.entities.entity_key
     if buckets is None:
         n_entities = normal[catalog.entity_source].count()
-        buckets = max(int(spark.sparkContext.defaultParallelism), math.ceil(n_entities / ENTITIES_PER_BUCKET))
+        cores = int(spark.sparkContext.defaultParallelism)
+        buckets = max(BUCKETS_PER_CORE * cores, math.ceil(n_entities / ENTITIES_PER_BUCKET))
     buckets = check_buckets(buckets)
 
     tagged = [(parts[name], df.withColumn(BUCKET_COLUMN, bucket_column(catalog[name].entity_key, buckets)))
