@@ -7,6 +7,8 @@ models with :func:`riskml.models.fit_model`:
 * ``selection-aware``: only rows whose label was observed (an inspection known in the
   label horizon), without inspection-driven features
   (:func:`riskml.ranking.selection_aware_sample`, ``how="inspected"``);
+* ``weighted``: the same rows and features, each weighted by the inverse of its
+  estimated chance of being inspected (``how="weighted"``, ``fit_model(weights=...)``);
 
 then, at the first as-of date after training (2024-01-01 by default), ranks the blind
 spots (no inspection or penalty in 3 years) with each model and measures, among the
@@ -87,10 +89,15 @@ def main() -> None:
     aware = fit_model(sample.panel, sample.labels, "credit", backtest=backtest)
     timings["fit selection-aware"] = time.perf_counter() - t0
 
+    t0 = time.perf_counter()
+    sample_w = selection_aware_sample(train_panel, train_labels, records, how="weighted")
+    weighted = fit_model(sample_w.panel, sample_w.labels, "credit", backtest=backtest, weights=sample_w.weights)
+    timings["fit weighted"] = time.perf_counter() - t0
+
     at = panel.frame.loc[panel.frame["as_of"] == as_of].reset_index(drop=True)
     truth = _truth_next_year(market, as_of)
     rows = []
-    for name, result in (("naive", naive), ("selection-aware", aware)):
+    for name, result in (("naive", naive), ("selection-aware", aware), ("weighted", weighted)):
         scores = result.model.score(at)
         spots = blind_spots(scores, records)
         joined = spots.join(truth, on="entity_id")

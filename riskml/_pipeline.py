@@ -100,6 +100,7 @@ def train(
     params: dict[str, Any] | None = None,
     truth: pd.DataFrame | None = None,
     features: Sequence[str] | None = None,
+    weights: Any = None,
     log: bool = True,
     show_progress: bool | None = None,
 ) -> TrainResult:
@@ -127,6 +128,9 @@ def train(
         The synthetic market's ``truth.entity_quarters``: adds the oracle AUC.
     features : sequence of str, optional
         Restrict the model to these features.
+    weights : array-like, optional
+        One training weight per panel row (see :func:`riskml.models.fit_model`);
+        needs a ready panel, whose row order the weights follow.
     log : bool, default True
         Log the run to MLflow and register the model as ``challenger``.
     show_progress : bool, optional
@@ -154,8 +158,10 @@ def train(
     spec = load_model_spec(target, sources=sources)
     panel, labels = panel_and_labels(data, spec, labels=labels, as_of=as_of, feature_spec=feature_spec,
                                      show_progress=show_progress)
+    if weights is not None and not _is_panel(data):
+        raise ValueError("weights follow the rows of a panel: pass the panel (and its labels) with weights=")
     fit = fit_model(panel, labels, spec, backtest=backtest, params=params, truth=truth, features=features,
-                    show_progress=show_progress)
+                    weights=weights, show_progress=show_progress)
     run_id = None
     if log:
         run_id = _log(fit, panel, spec, backtest)

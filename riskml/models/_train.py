@@ -81,7 +81,8 @@ class FitResult:
                                         sort=True).reset_index().rename_axis(columns=None)
 
 
-def fit_platt(margin: np.ndarray, y: np.ndarray, *, max_iter: int = 100, tol: float = 1e-10) -> tuple[float, float]:
+def fit_platt(margin: np.ndarray, y: np.ndarray, *, weight: np.ndarray | None = None, max_iter: int = 100,
+              tol: float = 1e-10) -> tuple[float, float]:
     """Platt scaling: the logistic regression ``P(y=1) = sigmoid(a * margin + b)``.
 
     Unpenalised maximum likelihood by Newton's method with step halving (two
@@ -93,6 +94,8 @@ def fit_platt(margin: np.ndarray, y: np.ndarray, *, max_iter: int = 100, tol: fl
         Raw booster margins of the calibration rows.
     y : ndarray
         Their 0/1 outcomes (both classes needed).
+    weight : ndarray, optional
+        Row weights (positive); default all 1.
 
     Returns
     -------
@@ -114,18 +117,21 @@ def fit_platt(margin: np.ndarray, y: np.ndarray, *, max_iter: int = 100, tol: fl
     n_pos = t.sum()
     if n_pos == 0 or n_pos == len(t):
         raise ValueError(f"calibration needs both outcomes; the slice has {int(n_pos)} positive(s) of {len(t)} rows")
-    rate = n_pos / len(t)
+    v = np.ones_like(x) if weight is None else np.asarray(weight, dtype=np.float64)
+    if v.shape != x.shape:
+        raise ValueError(f"weight must have the shape of margin {x.shape}, got {v.shape}")
+    rate = float(np.dot(v, t) / v.sum())
     a, b = 0.0, float(np.log(rate / (1 - rate)))
 
     def loss(a_: float, b_: float) -> float:
         z = a_ * x + b_
-        return float(np.sum(np.logaddexp(0.0, z) - t * z))
+        return float(np.dot(v, np.logaddexp(0.0, z) - t * z))
 
     current = loss(a, b)
     for _ in range(max_iter):
         p = _sigmoid(a * x + b)
-        w = p * (1 - p)
-        r = p - t
+        w = v * p * (1 - p)
+        r = v * (p - t)
         grad = np.array([np.dot(r, x), r.sum()])
         hess = np.array([[np.dot(w, x * x), np.dot(w, x)], [np.dot(w, x), w.sum()]]) + 1e-12 * np.eye(2)
         step = np.linalg.solve(hess, grad)
@@ -253,7 +259,7 @@ def _lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: Backtes
 
 def _fit_split(
     split: Split, X: pd.DataFrame, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray, params: dict[str, Any],
-    rounds: int, bt: BacktestSpec, seed: int,
+    rounds: int, bt: BacktestSpec, seed: int, weight: np.ndarray | None = None,
 ) -> tuple[lgb.Booster, float, float, dict[str, Any]]:
     started = time.perf_counter()
     train_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.train_as_of, dtype="datetime64[ns]")))
@@ -269,18 +275,22 @@ def _fit_split(
             rng = np.random.default_rng(seed)
             keep = (y[train_rows] == 1) | (rng.uniform(size=len(train_rows)) < rate)
             train_rows = train_rows[keep]
-    dtrain = lgb.Dataset(X.iloc[train_rows], y[train_rows], params={"verbose": -1}, free_raw_data=True)
+    def rows_weight(rows: np.ndarray) -> np.ndarray | None:
+        return None if weight is None else weight[rows]
+
+    dtrain = lgb.Dataset(X.iloc[train_rows], y[train_rows], weight=rows_weight(train_rows), params={"verbose": -1},
+                         free_raw_data=True)
     callbacks = []
     valid_sets = []
     if bt.calibration.early_stopping_rounds > 0:
-        valid_sets = [lgb.Dataset(X.iloc[cal_rows], y[cal_rows], reference=dtrain)]
+        valid_sets = [lgb.Dataset(X.iloc[cal_rows], y[cal_rows], weight=rows_weight(cal_rows), reference=dtrain)]
         callbacks.append(lgb.early_stopping(bt.calibration.early_stopping_rounds, first_metric_only=True, verbose=False))
     booster = lgb.train(params, dtrain, num_boost_round=rounds, valid_sets=valid_sets, callbacks=callbacks)
     best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
     # keep exactly the rounds that are used, so the saved model is the scored one
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     margin = booster.predict(X.iloc[cal_rows], raw_score=True)
-    a, b = fit_platt(margin, y[cal_rows])
+    a, b = fit_platt(margin, y[cal_rows], weight=rows_weight(cal_rows))
     info = {
         "split": split.name,
         "test_as_of": split.test_as_of,
@@ -341,6 +351,18 @@ def prepare_rows(panel: Any, labels: pd.DataFrame, spec: ModelSpec, bt: Backtest
     )
 
 
+def _row_weights(weights: Any, n_rows: int) -> np.ndarray | None:
+    """Validated per-row training weights (float64), or None."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (n_rows,):
+        raise ValueError(f"weights must hold one value per panel row ({n_rows}); got shape {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise ValueError("weights must be finite, non-negative and not all zero")
+    return w
+
+
 def fit_model(
     panel: Any,
     labels: pd.DataFrame,
@@ -350,6 +372,7 @@ def fit_model(
     params: dict[str, Any] | None = None,
     truth: pd.DataFrame | None = None,
     features: Sequence[str] | None = None,
+    weights: Any = None,
     show_progress: bool | None = None,
 ) -> FitResult:
     """Backtest and train a calibrated risk model.
@@ -371,6 +394,10 @@ def fit_model(
         ``oracle_auc`` metric per split.
     features : sequence of str, optional
         Features to use (default: every feature column of the panel).
+    weights : array-like, optional
+        One non-negative weight per panel row, in the panel's row order (e.g.
+        :func:`riskml.ranking.selection_aware_sample` ``how="weighted"``). The booster,
+        early stopping and the calibrator use them; backtest metrics stay unweighted.
     show_progress : bool, optional
         Progress bar over the splits.
 
@@ -410,6 +437,7 @@ def fit_model(
     frame, catalog, spec_hash, lab = prep.frame, prep.catalog, prep.spec_hash, prep.labels
     names, X, categorical, monotone = prep.names, prep.X, prep.categorical, prep.monotone
     y, usable, as_of, splits = prep.y, prep.usable, prep.as_of, prep.splits
+    weight = _row_weights(weights, len(frame))
     lgb_params, rounds = _lightgbm_params(spec, params, bt, monotone)
     logger.info("fit %s: %d rows, %d features (%d categorical, %d monotone), %d test date(s) + final",
                 spec.name, len(frame), len(names), len(categorical), sum(m != 0 for m in monotone), len(splits) - 1)
@@ -417,7 +445,8 @@ def fit_model(
     metric_parts, prediction_parts, infos = [], [], []
     final: tuple[lgb.Booster, float, float] | None = None
     for i, split in enumerate(track(splits, f"backtest {spec.name}", show=show_progress)):
-        booster, a, b, info = _fit_split(split, X, y, usable, as_of, lgb_params, rounds, bt, bt.random_seed + i)
+        booster, a, b, info = _fit_split(split, X, y, usable, as_of, lgb_params, rounds, bt, bt.random_seed + i,
+                                         weight)
         if split.test_as_of is None:
             final = (booster, a, b)
             infos.append(info)

@@ -204,8 +204,9 @@ class SelectionSample:
     labels : DataFrame
         The labels of those rows, in the same order.
     weights : Series or None
-        Inverse-propensity weights (mean 1) aligned with the rows for ``how="weighted"``;
-        None for ``how="inspected"``.
+        Inverse-propensity weights (mean 1) aligned with the rows for ``how="weighted"``
+        (pass them to :func:`riskml.models.fit_model` ``weights=``); None for
+        ``how="inspected"``.
     dropped : tuple of str
         Inspection-driven features removed.
     observed_share : float

@@ -125,6 +125,21 @@ def test_weighted_selection_sample_upweights_rows_unlikely_to_be_inspected():
     assert np.corrcoef(risk, w)[0, 1] < -0.3
 
 
+def test_a_weighted_selection_sample_trains_a_model(tmp_path):
+    from riskml.models import fit_model
+    from riskml.models._testing import toy_panel
+
+    panel, labels = toy_panel(n_entities=400, n_dates=16, seed=5)
+    closed = panel.frame["as_of"] + pd.Timedelta(days=30)
+    seen = np.random.default_rng(0).random(len(panel.frame)) < 0.5
+    insp = pd.DataFrame({"inspection_id": [f"I{i}" for i in range(int(seen.sum()))],
+                         "entity_id": panel.frame["entity_id"][seen].to_numpy(), "closed": closed[seen].to_numpy()})
+    sample = selection_aware_sample(panel, labels, {"inspections": insp}, how="weighted")
+    fit = fit_model(sample.panel, sample.labels, "credit", backtest={"test_dates": "last 1", "min_train_dates": 2},
+                    params={"n_estimators": 10}, weights=sample.weights)
+    assert len(fit.predictions) > 0 and fit.model.features == tuple(sample.panel.feature_names)
+
+
 def test_selection_sample_rejects_misaligned_labels_and_unknown_how():
     panel, labels, records = _selection_panel(200)
     with pytest.raises(ValueError, match="align"):
