@@ -128,6 +128,14 @@ class Explanation:
         version the model was trained with.
     riskml_version : str
         The riskml version that produced the explanation.
+
+    Examples
+    --------
+    >>> from riskml.explain import explain_entity
+    >>> records, model = _tiny_case()
+    >>> e = explain_entity("E0000001", "2024-01-01", records=records, model=model, k=1)
+    >>> e.grade, e.next_grade, e.dimensions["dimension"].tolist()
+    ('C', 'B', ['registration', 'penalties'])
     """
 
     target: str

@@ -67,7 +67,43 @@ _NS_PER_DAY = 86_400 * 10**9
 
 
 class AppealAction(SpecModel):
-    """One change to test: which source, which column, what change (see the YAML header)."""
+    """One change to test: which source, which column, what change (see the YAML header).
+
+    Attributes
+    ----------
+    name : str
+        The action's name, shown in the ``action`` column of the what-ifs and in the id
+        of a record it adds (e.g. ``repair_penalty``).
+    kind : {"set_date", "add_record", "remove_record"}
+        ``set_date``: set ``column`` of a record behind a reason to the day before the
+        as-of date (a penalty repaired, a listing ended); ``add_record``: add one record
+        to ``source``, known the day before the as-of date (an annual report filed);
+        ``remove_record``: drop a record behind a reason (shown to be wrong).
+    source : str
+        The source the action changes (e.g. ``penalties``); ``"*"`` (``remove_record``
+        only) stands for any source but the entity registry.
+    column : str, optional
+        For ``set_date``: the date column to set (e.g. ``repaired``); the action is
+        offered only on records where it is still empty.
+    for_sources : list of str
+        For ``add_record``: the sources whose reasons offer the action (e.g.
+        ``[annual_reports, abnormal_list]``). Empty: ``source`` alone.
+    copy_latest : list of str
+        For ``add_record``: columns copied from the entity's latest record of
+        ``source`` known before the new one (e.g. ``[year, revenue]``).
+    increment : dict of str to float
+        For ``add_record``: amounts added to copied columns (e.g. ``{year: 1}`` for the
+        next year's report).
+    values : dict
+        For ``add_record``: values set on the new record, after copying (e.g.
+        ``{late: true}``); columns neither copied nor set stay empty.
+    label_zh : str
+        Chinese name of the change shown to the reviewer (e.g. ``完成信用修复``);
+        empty: ``name``.
+    label_en : str
+        English name of the change shown to the reviewer (e.g. ``Credit repair
+        completed``); empty: ``name``.
+    """
 
     name: str = Field(min_length=1)
     kind: Literal["set_date", "add_record", "remove_record"]
@@ -97,6 +133,17 @@ class AppealAction(SpecModel):
 
 class AppealActions(SpecModel):
     """The actions of ``appeal_actions.yaml`` and how many records to try per reason.
+
+    Attributes
+    ----------
+    version : 1
+        Version of the file's schema; 1, the only one so far.
+    max_records_per_reason : int
+        How many records behind one reason each record-level action (``set_date``,
+        ``remove_record``) is tried on, in the reason's evidence order; ``add_record``
+        is tried once per action.
+    actions : list of AppealAction
+        The changes to test, in order. Empty: no what-ifs.
 
     Examples
     --------
@@ -545,6 +592,18 @@ class Contrast:
     by_feature : DataFrame
         ``feature``, ``label_zh``, ``label_en``, ``dimension``, ``points``,
         ``band_mean_points``, ``gap``, most negative gap first.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from riskml.explain import contrast
+    >>> from riskml.grading import GradePolicy
+    >>> catalog = pd.DataFrame({"dimension": ["penalties"], "label_zh": ["处罚"], "label_en": ["Penalties"]},
+    ...                        index=["pen"])
+    >>> c = contrast(pd.Series({"pen": -40.0}), 500.0, "D", pd.DataFrame({"pen": [0.0, 2.0]}),
+    ...              np.array([530.0, 560.0]), GradePolicy.from_model_spec("credit"), catalog)
+    >>> c.grade, c.better_grade, c.band, c.by_dimension["gap"].tolist()
+    ('D', 'C', (510.0, 570.0), [-41.0])
     """
 
     grade: str

@@ -88,7 +88,22 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class InvoiceSource(SpecModel):
-    """The invoice source: seller = its entity key, buyer = its counterparty."""
+    """The invoice source: seller = its entity key, buyer = its counterparty.
+
+    Attributes
+    ----------
+    source : str
+        The declared source holding the invoices; it must have a ``counterparty``
+        (the buyer) column. Windows use its ``known_at``, counterparty ages its
+        ``event_at`` (or ``known_at``).
+    amount : str
+        Its int or float column with the invoice value (CNY); the value measures
+        (shares, log ratio) weigh invoices by it, a missing amount counts as 0.
+    voided : str, optional
+        Its bool column marking voided invoices: they move no value and are left out
+        of every measure but ``voided_share``. None: no invoice is voided (and
+        ``voided_share`` is refused).
+    """
 
     source: str = "invoices"
     amount: str = "amount"
@@ -96,7 +111,41 @@ class InvoiceSource(SpecModel):
 
 
 class NetworkFeature(SpecModel):
-    """One cross-entity feature: a measure over a window, with labels and direction."""
+    """One cross-entity feature: a measure over a window, with labels and direction.
+
+    Attributes
+    ----------
+    name : str
+        The panel column, lower_snake_case and unique in the file (e.g.
+        ``invoice_counterparties_90d``).
+    measure : str
+        What to compute, one of :data:`MEASURES` (e.g. ``counterparties``,
+        ``cycle_value_share``), each documented there.
+    window : str, optional
+        The window ``<n>d``: invoices known in ``[t - n days, t)``. Required (and
+        finite, not ``all``) for every measure but ``shared_identity``, which is a
+        state at ``t`` and takes none.
+    baseline : str, optional
+        For ``burstiness`` only: the longer reference window (e.g. ``365d`` against a
+        ``90d`` window): the feature is the window's sold invoices per day over the
+        baseline's.
+    when : {"as_of", "invoice"}
+        For ``negative_counterparty_share``: whether a counterparty counts as listed
+        when on a negative list at the as-of date (``as_of``) or at the invoice date
+        (``invoice``). Other measures ignore it.
+    column : str, optional
+        For ``shared_identity`` only: the entity-source column whose value entities
+        share (e.g. ``legal_rep_id``, ``address_id``); only the count of other live
+        entities sharing it becomes a feature.
+    label_zh : str
+        Chinese label of the feature (e.g. ``近90天发票往来对象数``).
+    label_en : str
+        English label of the feature.
+    direction : {1, 0, -1}
+        How risk moves as the value grows: 1 up, -1 down, 0 no stated direction
+        (both extremes suspect); with ``training.monotone_from_catalog`` the booster
+        is constrained to it.
+    """
 
     name: str
     measure: Literal[
@@ -168,6 +217,9 @@ class NetworkSpec(SpecModel):
     round_multiples : tuple of float
         An amount divisible by one of these is round.
     features : tuple of NetworkFeature
+        The features, in output order; names unique. Empty: no cross-entity features.
+    version : 1
+        Version of the file's schema; 1, the only one so far.
     """
 
     version: Literal[1] = 1

@@ -158,7 +158,17 @@ Scalar = str | int | float | bool
 
 
 class Range(SpecModel):
-    """A numeric range filter ``{min: x, max: y}``; both bounds inclusive."""
+    """A numeric range filter ``{min: x, max: y}``; both bounds inclusive.
+
+    Attributes
+    ----------
+    min : float, optional
+        Lowest matching value (e.g. ``10000`` for penalties of at least 10,000 CNY);
+        None: no lower bound. A range needs ``min`` or ``max`` and applies to int and
+        float columns only; a missing value never matches.
+    max : float, optional
+        Highest matching value; None: no upper bound.
+    """
 
     min: float | None = None
     max: float | None = None
@@ -181,6 +191,72 @@ class FeatureEntry(SpecModel):
     revocation): the record is *ended* at ``t`` when any of them is before ``t``.
     ``status`` chooses which records window features count: ``active`` (not ended;
     the default when ``ended_by`` is given), ``ended`` or ``all``.
+
+    Attributes
+    ----------
+    source : str
+        The declared source whose records the entry reads (e.g. ``penalties``).
+    name : str, optional
+        Prefix of the generated feature names, lower_snake_case:
+        ``<name>_<aggregation>_<window>``, ``<name>_<column>_<aggregation>_<window>``,
+        ``<name>_<state>``, ``<name>_open_<column>``, ``<name>_latest_<column>``,
+        ``<name>_age_years``. None: the source name. Static features are named after
+        their column.
+    label_zh : str, optional
+        Chinese subject of the feature labels (``行政处罚`` gives ``近365天行政处罚次数``);
+        None: the source's ``label_zh``, else the source name.
+    label_en : str, optional
+        English subject of the feature labels (``Penalties`` gives ``Penalties: number,
+        last 365 days``); None: the source's ``label_en``, else the source name.
+    where : dict
+        Only records matching this filter count: a column maps to a value, a list of
+        values (any matches) or a range ``{min: x, max: y}`` (inclusive), e.g.
+        ``{severity: serious}``; missing values never match and category values must
+        be declared. Empty: every record. Not allowed with ``static`` or ``age``.
+    windows : list of str
+        Windows of the ``aggregations``: ``<n>d`` counts the records known in
+        ``[t - n days, t)``, ``all`` every record known before ``t``. Needed exactly
+        when ``aggregations`` is given.
+    aggregations : list of str
+        Window aggregations (``count``, ``sum``, ``mean``, ``max``, ``min``,
+        ``distinct_count``, ``days_since_last``, ``days_since_first``, ``share``): one
+        feature per window, per aggregation and per value column.
+    column : str or list of str, optional
+        Value column(s) of the value aggregations (``sum``, ``mean``, ``max``,
+        ``min``, ``distinct_count``, ``share``) and of the states ``open_sum`` and
+        ``latest``: one feature per column. A column must be declared, not personal,
+        and of a type the aggregation takes (``share``: bool; ``sum``/``mean``: int,
+        float or bool). ``count`` and ``days_since_*`` need none.
+    state : list of str
+        State features at the as-of date ``t``, over all records known before ``t``
+        (``on_list``, ``open_count``, ``open_sum``, ``days_to_expiry``, ``latest``,
+        ``days_since_last``); ``on_list``, ``open_count``, ``open_sum`` and ``days_to_expiry`` need a source
+        with ``valid_to``.
+    static : list of str
+        Columns of the entity source taken as features, one per column, named after
+        the column (non-personal int, float, bool or category columns; entity source
+        only).
+    age : bool
+        Add ``<name>_age_years``: years from the entity's ``known_at`` (its
+        establishment) to the as-of date (entity source only).
+    ended_by : list of str
+        Date columns of the source that end a record's effect (e.g. ``[repaired]``):
+        a record is ended at ``t`` when any of them is before ``t``.
+    status : {"active", "ended", "all"}, optional
+        Which records the window features (and ``latest``) count; ``active`` and
+        ``ended`` need ``ended_by``. None: ``active`` with ``ended_by``, else ``all``.
+    direction : {1, 0, -1}
+        How risk moves as the counted amount grows: 1 up, -1 down, 0 no stated
+        direction. Recency and time-left features (``days_since_last``,
+        ``days_since_first``, ``days_to_expiry``) take the opposite sign; category
+        features always 0. With ``training.monotone_from_catalog`` the booster is
+        constrained to it.
+    directions : dict of str to {1, 0, -1}
+        Overrides of ``direction`` for one aggregation, state, ``age`` or static column,
+        taken as given (not inverted), e.g. ``{days_to_expiry: 1}``.
+    inspection_driven : bool
+        The features measure inspection activity (how often the bureau looked) rather
+        than the entity's conduct; the blind-spot ranking drops them by default.
     """
 
     source: str
@@ -222,7 +298,16 @@ class FeatureEntry(SpecModel):
 
 
 class ColumnLabel(SpecModel):
-    """Chinese and English names of a source column, for feature labels."""
+    """Chinese and English names of a source column, for feature labels.
+
+    Attributes
+    ----------
+    zh : str
+        Chinese name of the column in feature labels (e.g. ``违法事由``).
+    en : str
+        English name of the column, as it reads inside a label (e.g. ``causes`` gives
+        ``Penalties: distinct causes, last 365 days``).
+    """
 
     zh: str
     en: str
@@ -233,6 +318,25 @@ class FeatureFile(SpecModel):
 
     ``column_labels`` names source columns in feature labels where ``sources.yaml``
     gives no label (``{amount: {zh: 金额, en: amount}}``).
+
+    Attributes
+    ----------
+    dimension : str
+        The indicator group (指标维度) of every feature of the file: ``registration``,
+        ``operation``, ``penalties``, ``complaints``, ``commendations``,
+        ``financing`` or ``invoices``; explanations sum score points by it.
+    label_zh : str, optional
+        Chinese name of the dimension, for the reader of the file (e.g.
+        ``行政处罚与失信名单``); catalogs and reports name dimensions from the built-in
+        list, not from here.
+    label_en : str, optional
+        English name of the dimension, for the reader of the file (e.g. ``Penalties &
+        negative lists``).
+    column_labels : dict of str to ColumnLabel
+        Names of source columns in this file's feature labels; they win over the
+        labels in ``sources.yaml``.
+    features : list of FeatureEntry
+        The entries, at least one; feature names must be unique across the folder.
     """
 
     dimension: str

@@ -22,7 +22,26 @@ POLICY_SECTIONS: tuple[str, ...] = ("scorecard", "grades", "overrides", "white_l
 
 
 class Scorecard(SpecModel):
-    """PDO scaling: ``score = offset + factor * ln(good:bad odds)``, ``factor = pdo / ln 2``."""
+    """PDO scaling: ``score = offset + factor * ln(good:bad odds)``, ``factor = pdo / ln 2``.
+
+    Attributes
+    ----------
+    base_score : float
+        Score points at the reference odds ``base_odds`` (e.g. 600).
+    base_odds : float
+        Good:bad odds that score ``base_score``: 20 means a risk of 1 in 21 (4.8 %)
+        scores ``base_score``.
+    pdo : float
+        Points to double the odds: each doubling of the good:bad odds adds ``pdo``
+        points (e.g. 40: odds 40:1 score 640 when 20:1 score 600).
+
+    Examples
+    --------
+    >>> from riskml.grading import Scorecard
+    >>> card = Scorecard(base_score=600, base_odds=20, pdo=40)
+    >>> card.base_score, card.base_odds, card.pdo
+    (600.0, 20.0, 40.0)
+    """
 
     base_score: float
     base_odds: float = Field(gt=0)
@@ -30,7 +49,29 @@ class Scorecard(SpecModel):
 
 
 class GradeBand(SpecModel):
-    """One score band: entities with ``score >= min_score`` (and not a better band)."""
+    """One score band: entities with ``score >= min_score`` (and not a better band).
+
+    Attributes
+    ----------
+    grade : str
+        The grade's name (e.g. ``A``), unique in the policy.
+    min_score : float, optional
+        Lowest score of the band, inclusive. Bands come best first with strictly
+        decreasing ``min_score``; the last band has none (``.nan`` or null) and
+        catches every other score.
+    label_zh : str
+        Chinese name of the grade in explanations and reports (e.g. ``信用风险低``).
+    label_en : str
+        English name of the grade in explanations and reports (e.g. ``Low risk``).
+
+    Examples
+    --------
+    >>> from riskml.grading import GradeBand
+    >>> GradeBand(grade="A", min_score=630, label_en="Low risk").catches_all
+    False
+    >>> GradeBand(grade="D", min_score=float("nan")).catches_all
+    True
+    """
 
     grade: str = Field(min_length=1)
     min_score: float | None = None
@@ -44,7 +85,36 @@ class GradeBand(SpecModel):
 
 
 class GradeOverride(SpecModel):
-    """A rule that caps the grade when a panel feature lies in ``[min, max]``."""
+    """A rule that caps the grade when a panel feature lies in ``[min, max]``.
+
+    Attributes
+    ----------
+    name : str
+        The rule's name, unique in the policy; written to the graded rows' ``override``
+        column when the rule lowers a grade (e.g. ``abnormal_list``).
+    feature : str
+        The panel feature the condition reads (e.g. ``abnormal_list_on_list``); grading
+        fails when the features lack it.
+    min : float, optional
+        The rule holds when the feature is at least ``min``; None: no lower bound. A
+        rule needs ``min`` or ``max``, and a missing feature value never matches.
+    max : float, optional
+        The rule holds when the feature is at most ``max``; None: no upper bound.
+    grade_at_most : str
+        The best grade an entity keeps while the rule holds, one of the policy's
+        grades: a better grade is lowered to it, a worse one stays.
+    label_zh : str
+        Chinese reason shown in explanations (e.g. ``列入经营异常名录``).
+    label_en : str
+        English reason shown in explanations (e.g. ``On the abnormal-operation list``).
+
+    Examples
+    --------
+    >>> from riskml.grading import GradeOverride
+    >>> rule = GradeOverride(name="abnormal_list", feature="abnormal_list_on_list", min=1, grade_at_most="C")
+    >>> rule.min, rule.max, rule.grade_at_most
+    (1.0, None, 'C')
+    """
 
     name: str = Field(min_length=1)
     feature: str = Field(min_length=1)
@@ -62,7 +132,23 @@ class GradeOverride(SpecModel):
 
 
 class WhiteListRule(SpecModel):
-    """Loan white list (以信授贷): entities of ``grade`` with none of the features > 0."""
+    """Loan white list (以信授贷): entities of ``grade`` with none of the features > 0.
+
+    Attributes
+    ----------
+    grade : str
+        The final grade (after overrides) an entity must have, one of the policy's
+        grades (e.g. ``A``).
+    exclude_when_positive : list of str
+        Panel features that keep an entity off the list when above zero or missing
+        (e.g. ``judicial_open_count``). Empty: every entity of ``grade`` qualifies.
+
+    Examples
+    --------
+    >>> from riskml.grading import WhiteListRule
+    >>> WhiteListRule(grade="A", exclude_when_positive=["judicial_open_count"]).exclude_when_positive
+    ('judicial_open_count',)
+    """
 
     grade: str
     exclude_when_positive: tuple[str, ...] = ()

@@ -36,7 +36,25 @@ LABEL_COLUMNS: tuple[str, ...] = ("label", "random_inspected", "complete", "in_p
 
 
 class LabelRule(SpecModel):
-    """Records of ``source`` matching ``where`` (column: value | [values] | {min, max})."""
+    """Records of ``source`` matching ``where`` (column: value | [values] | {min, max}).
+
+    Attributes
+    ----------
+    source : str
+        The declared source whose records the rule matches (e.g. ``penalties``).
+    where : dict
+        Only records matching this filter count: a column maps to a value, a list of
+        values (any matches) or a range ``{min: x, max: y}`` (inclusive), e.g.
+        ``{amount: {min: 10000}}``; missing values never match. Empty: every record of
+        the source.
+
+    Examples
+    --------
+    >>> from riskml.labels import LabelRule
+    >>> rule = LabelRule(source="penalties", where={"amount": {"min": 10000}})
+    >>> rule.source, rule.where["amount"].min
+    ('penalties', 10000.0)
+    """
 
     source: str
     where: Where = Field(default_factory=dict)
@@ -56,6 +74,9 @@ class LabelSpec(SpecModel):
     population : dict, optional
         A filter on the entity registry's columns; rows outside it are not labelled
         (``in_population`` False).
+    name : str
+        The target's name, filled in from the model spec's ``name`` (or its file name);
+        leave it out.
 
     Examples
     --------

@@ -37,7 +37,30 @@ _LAST = re.compile(r"^\s*last\s+(\d+)\s*$")
 
 
 class CalibrationSpec(SpecModel):
-    """How the out-of-time calibration slice is chosen (see the module docstring)."""
+    """How the out-of-time calibration slice is chosen (see the module docstring).
+
+    Attributes
+    ----------
+    dates : int
+        How many of the latest eligible as-of dates are held out of the booster fit;
+        the Platt calibrator is fitted on them and early stopping watches them (e.g.
+        4 for a rare target, whose one quarter holds too few positives).
+    gap_days : int or None
+        Days from the booster's last training date to the first calibration date
+        (None: the backtest's ``gap_days``, itself the label horizon by default). At 0
+        the slice is still held out of the booster.
+    early_stopping_rounds : int
+        Boosting stops when the AUC on the calibration slice has not improved for this
+        many rounds, and the model keeps its best round; 0: train every round of
+        ``training.params``.
+
+    Examples
+    --------
+    >>> from riskml.models import CalibrationSpec
+    >>> cal = CalibrationSpec(dates=4)
+    >>> cal.dates, cal.gap_days, cal.early_stopping_rounds
+    (4, None, 30)
+    """
 
     dates: int = Field(default=1, ge=1)
     gap_days: int | None = Field(default=None, ge=0)
@@ -67,6 +90,10 @@ class BacktestSpec(SpecModel):
         Equal-frequency bins of the calibration error.
     random_seed, num_threads : int
         Determinism: the same seed and thread count give the same model.
+    targets : dict of str to dict
+        Per-target overrides of the keys above, one level deep, e.g. ``{fraud:
+        {calibration: {dates: 4}}}`` (see :meth:`for_target`). Empty: every target uses
+        the same settings.
 
     Examples
     --------
@@ -180,6 +207,16 @@ class Split:
         Dates the booster is fitted on.
     calibration_as_of : tuple of Timestamp
         Held-out dates the calibrator is fitted on (and early stopping watches).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskml.models import load_backtest_spec, plan_splits
+    >>> dates = pd.date_range("2020-01-01", periods=12, freq="QS")
+    >>> spec = load_backtest_spec({"test_dates": "last 1", "min_train_dates": 2})
+    >>> split = plan_splits(dates, dates[:10], spec, horizon_days=365)[0]
+    >>> split.name, len(split.train_as_of), str(split.calibration_as_of[0].date())
+    ('2022-04-01', 2, '2021-04-01')
     """
 
     name: str

@@ -68,6 +68,19 @@ class FitResult:
     splits : DataFrame
         One row per fit (test dates, then ``final``): dates used, row counts, the
         negative sampling rate, boosting rounds, calibration and seconds.
+
+    Examples
+    --------
+    >>> from riskml.models import fit_model
+    >>> from riskml.models._testing import toy_panel
+    >>> panel, labels = toy_panel(n_entities=200, n_dates=8, seed=0)
+    >>> result = fit_model(panel, labels, "credit", params={"n_estimators": 10},
+    ...                    backtest={"test_dates": "last 1", "min_train_dates": 2, "gap_days": 90})
+    >>> table = result.metric_table()
+    >>> table["population"].tolist(), "auc" in table.columns
+    (['all', 'random'], True)
+    >>> result.splits["split"].tolist()
+    ['2020-04-01', 'final']
     """
 
     model: RiskModel

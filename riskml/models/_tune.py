@@ -78,6 +78,8 @@ class ParamSpec(SpecModel):
     Attributes
     ----------
     type : "int", "float" or "categorical"
+        How Optuna draws the parameter: an integer or a float between ``low`` and
+        ``high``, or one of ``choices``.
     low, high : float, optional
         Inclusive bounds of ``int`` and ``float`` parameters.
     log : bool
@@ -130,7 +132,15 @@ class ParamSpec(SpecModel):
 
 
 class SamplerSpec(SpecModel):
-    """The TPE sampler (seeded by :func:`tune`'s ``seed``)."""
+    """The TPE sampler (seeded by :func:`tune`'s ``seed``).
+
+    Attributes
+    ----------
+    n_startup_trials : int
+        Trials drawn at random before TPE models the search space (e.g. 10).
+    multivariate : bool
+        Model the parameters jointly (multivariate TPE) rather than one by one.
+    """
 
     n_startup_trials: int = Field(default=10, ge=0)
     multivariate: bool = True
@@ -138,6 +148,22 @@ class SamplerSpec(SpecModel):
 
 class PrunerSpec(SpecModel):
     """The pruner that stops trials between backtest splits.
+
+    Attributes
+    ----------
+    kind : {"median", "successive_halving", "none"}
+        ``median``: stop a trial whose running mean AUC is below the median of earlier
+        trials at the same split; ``successive_halving``: asynchronous successive
+        halving over splits; ``none``: every trial runs every split.
+    n_startup_trials : int
+        ``median`` only: the first trials of a study, which are never pruned.
+    n_warmup_steps : int
+        ``median`` only: splits a trial runs before it can be pruned (1: from its
+        second split on, since one split is noisy).
+    min_resource : int
+        ``successive_halving`` only: splits a trial runs before the first rung.
+    reduction_factor : int
+        ``successive_halving`` only: 1 in this many trials is promoted at each rung.
 
     Examples
     --------
@@ -178,8 +204,12 @@ class TuningSpec(SpecModel):
     population : "all" or "random"
         The rows the AUC is computed on (every entity, or the random-inspection sample).
     sampler : SamplerSpec
+        The TPE sampler's settings.
     pruner : PrunerSpec
+        Which pruner stops poor trials between backtest splits.
     search_space : dict of str -> ParamSpec
+        The sampled parameters by name (LightGBM's or their scikit-learn style
+        aliases), at least one; none may also be in ``fixed``.
     fixed : dict
         Parameters every trial uses as they are.
     retrain : bool
@@ -298,6 +328,17 @@ class TuneResult:
         The model retrained with the best parameters (None when ``retrain=False``).
     study : optuna.Study or None
         The Optuna study (for its visualisations).
+
+    Examples
+    --------
+    >>> from riskml.models import tune
+    >>> from riskml.models._testing import toy_panel
+    >>> panel, labels = toy_panel(n_entities=200, n_dates=8, seed=0)
+    >>> result = tune(panel, labels=labels, n_trials=1, log=False, retrain=False, show_progress=False,
+    ...               backtest={"test_dates": "last 1", "min_train_dates": 2, "gap_days": 90},
+    ...               search_space={"num_leaves": {"type": "int", "low": 4, "high": 8}})
+    >>> sorted(result.best_params), result.trials["state"].tolist(), result.train_result is None
+    (['num_leaves', 'subsample_freq'], ['complete'], True)
     """
 
     best_params: dict[str, Any]

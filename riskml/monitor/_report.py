@@ -53,6 +53,17 @@ class MonitorReport:
         Group metrics of the current scores per group column (:func:`group_metrics`).
     warnings : list of dict
         Threshold crossings (:func:`check_thresholds`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskml.monitor import monitor
+    >>> ref = pd.DataFrame({"entity_id": [f"E{i:07d}" for i in range(1, 5)], "score": [650.0, 610.0, 590.0, 520.0],
+    ...                     "grade": ["A", "B", "B", "C"], "probability": [0.02, 0.04, 0.05, 0.15]})
+    >>> cur = ref.assign(score=[640.0, 560.0, 585.0, 500.0], grade=["A", "C", "B", "D"])
+    >>> report = monitor(ref, cur, groups=[])
+    >>> int(report.migration.loc[("B", "C"), "count"]), [w["subject"] for w in report.warnings]
+    (1, ['score', 'B', 'D'])
     """
 
     as_of_ref: pd.Timestamp | None

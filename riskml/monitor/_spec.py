@@ -71,14 +71,50 @@ def parse_days(value: str | int | float) -> int:
 
 
 class SourceFilter(SpecModel):
-    """Records of ``source`` matching ``where`` (column: value | [values] | {min, max})."""
+    """Records of ``source`` matching ``where`` (column: value | [values] | {min, max}).
+
+    Attributes
+    ----------
+    source : str
+        The declared source whose records count (e.g. ``inspections``).
+    where : dict
+        Only records matching this filter count: a column maps to a value, a list of
+        values (any matches) or a range ``{min: x, max: y}`` (inclusive), e.g.
+        ``{kind: random}``; missing values never match. Empty: every record of the
+        source.
+
+    Examples
+    --------
+    >>> from riskml.monitor import SourceFilter
+    >>> SourceFilter(source="inspections", where={"kind": "random"}).where
+    {'kind': 'random'}
+    """
 
     source: str
     where: Where = Field(default_factory=dict)
 
 
 class BlindSpotSpec(SpecModel):
-    """The ``blind_spots`` section: look-back and which sources touch an entity."""
+    """The ``blind_spots`` section: look-back and which sources touch an entity.
+
+    Attributes
+    ----------
+    lookback : str or int
+        How far back a touch counts: ``"<n>y"`` (365-day years), ``"<n>d"`` or a
+        number of days (e.g. ``3y`` = 1095 days). An entity is a blind spot at the
+        as-of date ``t`` when no ``touch_sources`` record is known in ``[t - lookback,
+        t)``.
+    touch_sources : list of SourceFilter
+        The records that count as supervision touching their entity (e.g.
+        inspections, penalties); at least one.
+
+    Examples
+    --------
+    >>> from riskml.monitor import BlindSpotSpec
+    >>> spec = BlindSpotSpec(lookback="2y", touch_sources=[{"source": "inspections"}])
+    >>> spec.lookback_days, spec.touch_sources[0].source
+    (730, 'inspections')
+    """
 
     lookback: str | int = "3y"
     touch_sources: list[SourceFilter] = Field(min_length=1)
@@ -96,14 +132,51 @@ class BlindSpotSpec(SpecModel):
 
 
 class SelectionSpec(SpecModel):
-    """The ``selection`` section: when a label counts as observed."""
+    """The ``selection`` section: when a label counts as observed.
+
+    Attributes
+    ----------
+    horizon_days : int
+        Length of the label horizon in days (e.g. 365, the model's horizon): a row's
+        label at ``t`` counts as observed when an ``observed_sources`` record is known
+        in ``[t, t + horizon_days)``.
+    observed_sources : list of SourceFilter
+        The records that observe an entity's label, mostly inspections; at least one.
+
+    Examples
+    --------
+    >>> from riskml.monitor import SelectionSpec
+    >>> spec = SelectionSpec(observed_sources=[{"source": "inspections"}])
+    >>> spec.horizon_days, spec.observed_sources[0].where
+    (365, {})
+    """
 
     horizon_days: int = Field(default=365, gt=0)
     observed_sources: list[SourceFilter] = Field(min_length=1)
 
 
 class PlanSpec(SpecModel):
-    """The ``plan`` section: sampling rate per grade, blind spots added, budget share."""
+    """The ``plan`` section: sampling rate per grade, blind spots added, budget share.
+
+    Attributes
+    ----------
+    rates : dict of str to float
+        Share of each grade's entities an inspection plan draws at random, in [0, 1]
+        (e.g. ``{A: 0.03, D: 0.9}``); every grade in the scores needs one.
+    blind_spots : int
+        How many top-ranked blind spots not already drawn a plan adds to the random
+        draw; 0: none.
+    budget_share : float
+        Inspections per quarter when strategies are compared (``evaluate_plan``), as a
+        share of the scored entities (e.g. 0.05 = 5 %).
+
+    Examples
+    --------
+    >>> from riskml.monitor import PlanSpec
+    >>> plan = PlanSpec(rates={"A": 0.03, "D": 0.9})
+    >>> plan.rates["D"], plan.blind_spots, plan.budget_share
+    (0.9, 0, 0.05)
+    """
 
     rates: dict[str, float] = Field(min_length=1)
     blind_spots: int = Field(default=0, ge=0)
@@ -119,7 +192,32 @@ class PlanSpec(SpecModel):
 
 
 class Thresholds(SpecModel):
-    """The ``thresholds`` section: when a monitoring number raises a warning."""
+    """The ``thresholds`` section: when a monitoring number raises a warning.
+
+    Attributes
+    ----------
+    score_psi : float
+        Largest population stability index of the score distribution, reference to
+        current quarter, before a warning (0.25 is the usual "shifted" mark).
+    feature_psi : float
+        Largest PSI of any one feature before a warning (one warning per feature).
+    grade_share_change : float
+        Largest absolute change of a grade's share of the scored entities between
+        the two dates (0.10 = 10 percentage points).
+    group_ratio : list of float
+        ``[low, high]``: a group's flag rate, precision or false-positive rate divided
+        by the reference group's (the largest group) raises a warning outside this
+        range.
+    min_group_size : int
+        Groups with fewer rows are reported but not checked against ``group_ratio``.
+
+    Examples
+    --------
+    >>> from riskml.monitor import Thresholds
+    >>> limits = Thresholds(score_psi=0.1)
+    >>> limits.score_psi, limits.group_ratio
+    (0.1, (0.8, 1.25))
+    """
 
     score_psi: float = Field(default=0.25, ge=0)
     feature_psi: float = Field(default=0.25, ge=0)
@@ -137,6 +235,26 @@ class Thresholds(SpecModel):
 
 class MonitorSpec(SpecModel):
     """``experiments/monitor.yaml``: blind spots, selection, plans, monitoring thresholds.
+
+    Attributes
+    ----------
+    blind_spots : BlindSpotSpec
+        Which records touch an entity, and over what look-back (``riskml.blind_spots``).
+    selection : SelectionSpec
+        When a label counts as observed, for selection-aware blind-spot models.
+    plan : PlanSpec
+        Default grade rates, blind spots and budget of inspection plans.
+    psi_bins : int
+        Quantile bins of the reference distribution in the score and feature PSI.
+    groups : list of str
+        Registry columns whose groups the fairness checks compare (e.g. ``district``);
+        a column the scores lack is read from the entities, or skipped.
+    flag : str or dict
+        Which entities the fairness checks count as flagged: a grade (``D``: flagged
+        when the grade is D) or ``{min_probability: p}`` (flagged when the probability
+        is at least ``p``).
+    thresholds : Thresholds
+        When a monitoring number raises a warning.
 
     Examples
     --------

@@ -32,7 +32,20 @@ WARNING_COLUMNS: tuple[str, ...] = ("entity_id", "as_of", "rule", "source", "rec
 
 
 class DateWindow(SpecModel):
-    """``min_days <= (column - as_of) <= max_days``, in whole days."""
+    """``min_days <= (column - as_of) <= max_days``, in whole days.
+
+    Attributes
+    ----------
+    column : str
+        The source's date column compared with the as-of date (e.g. ``expiry``); a
+        record with no date never matches, and the warning reports this date.
+    min_days : int, optional
+        Fewest days from the as-of date to the date, inclusive (0: today or later;
+        negative values reach into the past). None: no lower bound.
+    max_days : int, optional
+        Most days from the as-of date to the date, inclusive (e.g. 29 for "within 30
+        days"). None: no upper bound. A window needs ``min_days`` or ``max_days``.
+    """
 
     column: str
     min_days: int | None = None
@@ -48,7 +61,45 @@ class DateWindow(SpecModel):
 
 
 class WarningRule(SpecModel):
-    """One rule warning: which records of which source raise it, and when."""
+    """One rule warning: which records of which source raise it, and when.
+
+    Attributes
+    ----------
+    name : str
+        The rule's name, unique in the file; the ``rule`` column of the warnings (e.g.
+        ``abnormal_list``).
+    source : str
+        The declared source whose records raise the warning (e.g. ``licences``); only
+        records known before the as-of date count.
+    where : dict
+        Only records matching this filter count: a column maps to a value, a list of
+        values (any matches) or a range ``{min: x, max: y}`` (inclusive), e.g.
+        ``{all_zero: true}``. Empty: every record.
+    known_within_days : int, optional
+        Only records known in the last this many days before the as-of date (e.g. 365).
+        None: known at any time before it.
+    open : bool or list of str
+        Only records still open at the as-of date: ``true`` when the source's
+        ``valid_to`` is empty or on or after it (refused for a source without
+        ``valid_to``); a list names date columns that must all be empty or on or after
+        it (e.g. ``[expiry, revoked]``). ``false``: open or not.
+    date : DateWindow, optional
+        Only records whose date column falls within a number of days of the as-of date
+        (e.g. a licence expiring in 0 to 29 days). None: no date condition, and the
+        warning reports the record's ``known_at``.
+    label_zh : str
+        Chinese text of the warning (e.g. ``列入经营异常名录``).
+    label_en : str
+        English text of the warning (e.g. ``On the abnormal-operation list``).
+
+    Examples
+    --------
+    >>> from riskml.monitor import WarningRule
+    >>> rule = WarningRule(name="licence_expiring_30d", source="licences", open=["expiry", "revoked"],
+    ...                    date={"column": "expiry", "min_days": 0, "max_days": 29})
+    >>> rule.open, rule.date.max_days
+    (['expiry', 'revoked'], 29)
+    """
 
     name: str = Field(min_length=1)
     source: str
@@ -62,6 +113,11 @@ class WarningRule(SpecModel):
 
 class WarningRules(SpecModel):
     """The rules of ``models/warnings.yaml``.
+
+    Attributes
+    ----------
+    rules : list of WarningRule
+        The rules, at least one, names unique; warnings list their hits by rule.
 
     Examples
     --------

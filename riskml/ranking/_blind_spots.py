@@ -211,6 +211,19 @@ class SelectionSample:
         Inspection-driven features removed.
     observed_share : float
         Share of the input rows whose label was observed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskml.ranking import selection_aware_sample
+    >>> frame = pd.DataFrame({"entity_id": ["E0000001", "E0000002"],
+    ...     "as_of": pd.to_datetime(["2024-01-01"] * 2), "x": [1.0, 2.0]})
+    >>> labels = frame[["entity_id", "as_of"]].assign(label=[1, 0])
+    >>> insp = pd.DataFrame({"inspection_id": ["I1"], "entity_id": ["E0000001"],
+    ...     "closed": pd.to_datetime(["2024-05-01"])})
+    >>> sample = selection_aware_sample(frame, labels, {"inspections": insp})
+    >>> sample.labels["label"].tolist(), sample.weights is None, sample.observed_share
+    ([1], True, 0.5)
     """
 
     panel: Any

@@ -41,6 +41,16 @@ class PrivacyError(ValueError):
 
     The message says what is wrong and how to fix it; it never contains the key or a
     personal value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskml.records import PrivacyError, pseudonymise
+    >>> try:
+    ...     pseudonymise(pd.Series(["110101199001011234"]), key="too-short")
+    ... except PrivacyError as exc:
+    ...     print(str(exc).split(";")[0])
+    the pseudonymisation key is too short (9 bytes)
     """
 
 

@@ -23,6 +23,39 @@ COLUMN_TYPES = ("str", "int", "float", "bool", "date", "category")
 class ColumnSpec(SpecModel):
     """One typed column of a source.
 
+    Attributes
+    ----------
+    type : {"str", "int", "float", "bool", "date", "category"}
+        How validation parses the column: pandas ``str``, ``int64`` (``Int64`` when
+        nullable), ``float64``, ``bool``, ``datetime64[ns]`` at midnight, or a
+        Categorical with exactly ``categories``. A value that does not parse sends its
+        row to quarantine.
+    required : bool
+        Whether the table must have the column; a required column that is missing
+        fails every row of the source. An optional (False) missing column is added as
+        all-null when ``nullable``, else left out.
+    nullable : bool
+        Whether a value may be missing (e.g. ``deregistered`` of a live entity). A null
+        in a non-nullable column sends its row to quarantine; key columns
+        (``entity_key``, ``record_id``, ``counterparty``) are never nullable.
+    categories : list of str, optional
+        The allowed values of a ``category`` column, in order (e.g.
+        ``[individual, enterprise]``); required for ``category`` columns, refused for
+        the others. An undeclared value sends its row to quarantine.
+    personal : bool
+        The column identifies a natural person (an ID number, a name, a phone):
+        validation replaces each value by a keyed hash, writing refuses raw values,
+        and the column never becomes a feature value. Not allowed on
+        ``entity_key``, ``record_id`` or ``known_at``.
+    nonnegative : bool
+        Reject negative values (amounts, capital); int and float columns only.
+    label_zh : str, optional
+        Chinese name of the column in feature labels (e.g. ``注册资本（万元）``); None:
+        the column name. A feature file's ``column_labels`` wins over it.
+    label_en : str, optional
+        English name of the column in feature labels; None: the column name with
+        underscores as spaces.
+
     Examples
     --------
     >>> from riskml.records import ColumnSpec
@@ -52,6 +85,43 @@ class ColumnSpec(SpecModel):
 
 class SourceSpec(SpecModel):
     """One record source: keys, time semantics and columns.
+
+    Attributes
+    ----------
+    name : str
+        The source's name, filled in from its key under ``sources:`` (leave it out).
+    label_zh : str
+        Chinese name of the source (e.g. ``行政许可``), the default subject of its
+        feature labels; empty: the source name.
+    label_en : str
+        English name of the source (e.g. ``Licences``), used likewise; empty: the
+        source name with underscores as spaces.
+    entity_key : str
+        The column naming the market entity a record is about (e.g. ``entity_id``); its
+        values must be entities of the entity source. Never null, never personal.
+    record_id : str
+        The column identifying one record, unique within the source; duplicated ids
+        send every row sharing them to quarantine.
+    known_at : str
+        The ``date`` column of knowledge time: when the bureau could know the record. A
+        feature at ``as_of = t`` only sees records with ``known_at < t``; a date after
+        the validation date sends the row to quarantine.
+    event_at : str, optional
+        The ``date`` column of when the thing happened (a penalty's decision date);
+        ``known_at`` must be on or after it. None: the source has no separate event
+        date, and ``known_at`` stands for it.
+    valid_to : str, optional
+        The ``date`` column ending a state (a list removal, a licence expiry, a
+        deregistration); a null value means still open. Needed by the state features
+        ``on_list``, ``open_count``, ``open_sum`` and ``days_to_expiry``. None: records
+        never end.
+    counterparty : str, optional
+        A second entity column the record is also about (invoices: the buyer);
+        checked like ``entity_key`` and read by the cross-entity (network) features.
+        None: records concern one entity only.
+    columns : dict of str to ColumnSpec
+        Every column, by name; the key columns above must be among them, and date
+        roles must have type ``date``. Columns a table has beyond these are dropped.
 
     Examples
     --------
@@ -100,6 +170,18 @@ class SourceSpec(SpecModel):
 
 class SourceCatalog(SpecModel):
     """All declared sources; ``entity_source`` is the registry of entities.
+
+    Attributes
+    ----------
+    version : int
+        Version of the file's schema; 1, the only one so far.
+    entity_source : str
+        The source that registers the entities (one row per entity, its ``known_at``
+        the establishment date, its ``valid_to`` the deregistration): panels hold its
+        entities, other sources' keys must name them, and static features read it.
+        Must be a declared source.
+    sources : dict of str to SourceSpec
+        Every source, by name (e.g. ``penalties``); at least one.
 
     Examples
     --------

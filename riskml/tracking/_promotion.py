@@ -45,14 +45,40 @@ DECISION_TAG = "riskml.promotion"
 
 
 class AbsoluteGates(SpecModel):
-    """Gates every challenger must pass."""
+    """Gates every challenger must pass.
+
+    Attributes
+    ----------
+    min_auc : float
+        Lowest AUC (``auc_metric``) the challenger may have on the compared test date
+        (e.g. 0.60), in [0, 1].
+    max_calibration_error : float
+        Highest expected calibration error (``calibration_metric``) the challenger may
+        have on that date (e.g. 0.05).
+    """
 
     min_auc: float = Field(ge=0, le=1)
     max_calibration_error: float = Field(ge=0)
 
 
 class RelativeGates(SpecModel):
-    """Gates against the current champion on the same backtest split."""
+    """Gates against the current champion on the same backtest split.
+
+    Attributes
+    ----------
+    max_auc_drop : float
+        How far the challenger's AUC may fall below the champion's (e.g. 0.005: the
+        challenger needs at least the champion's AUC minus 0.005); 0: no drop at all.
+    max_calibration_error_increase : float
+        How far the challenger's calibration error may rise above the champion's (e.g.
+        0.01).
+    max_score_psi : float
+        Highest PSI between the champion's and the challenger's scores on the compared
+        test date (e.g. 0.25); a larger shift means the new model would regrade many
+        entities at once.
+    psi_bins : int
+        Quantile bins of the champion's scores in that PSI.
+    """
 
     max_auc_drop: float = Field(ge=0)
     max_calibration_error_increase: float = Field(ge=0)
@@ -62,6 +88,25 @@ class RelativeGates(SpecModel):
 
 class PromotionGates(SpecModel):
     """The promotion spec (``experiments/promotion.yaml``).
+
+    The gates compare backtest metrics logged by training runs as
+    ``<metric>.split_<test date>.<population>``, on one test date: the challenger's
+    latest, or with a champion the latest date both were evaluated on.
+
+    Attributes
+    ----------
+    auc_metric : str
+        The logged backtest metric the AUC gates read (``auc``).
+    calibration_metric : str
+        The logged backtest metric the calibration gates read (``calibration_error``,
+        the expected calibration error).
+    population : str
+        The rows those metrics were computed on: ``all`` (every entity) or ``random``
+        (the unbiased random-inspection sample).
+    absolute : AbsoluteGates
+        Gates every challenger must pass; the only gates for a first model.
+    relative : RelativeGates
+        Gates against the current champion, when there is one.
 
     Examples
     --------

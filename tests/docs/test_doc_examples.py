@@ -40,28 +40,7 @@ UNMARKED_NO_RUN: dict[tuple[str, str], str] = {
 
 # Public classes whose docstring has no Examples section yet. New public functions and
 # classes must have one; remove a name here once its docstring gains one.
-CLASSES_WITHOUT_EXAMPLES: frozenset[str] = frozenset({
-    "riskml.records.PrivacyError",
-    "riskml.labels.LabelRule",
-    "riskml.models.CalibrationSpec",
-    "riskml.models.FitResult",
-    "riskml.models.Split",
-    "riskml.models.TuneResult",
-    "riskml.grading.GradeBand",
-    "riskml.grading.GradeOverride",
-    "riskml.grading.Scorecard",
-    "riskml.grading.WhiteListRule",
-    "riskml.explain.Contrast",
-    "riskml.explain.Explanation",
-    "riskml.ranking.SelectionSample",
-    "riskml.monitor.BlindSpotSpec",
-    "riskml.monitor.MonitorReport",
-    "riskml.monitor.PlanSpec",
-    "riskml.monitor.SelectionSpec",
-    "riskml.monitor.SourceFilter",
-    "riskml.monitor.Thresholds",
-    "riskml.monitor.WarningRule",
-})
+CLASSES_WITHOUT_EXAMPLES: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
