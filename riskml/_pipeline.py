@@ -121,7 +121,8 @@ def train(
     feature_spec : path or FeatureSpec, optional
         The feature library (default: riskml's built-in ``features/``).
     backtest : path, dict or BacktestSpec, optional
-        Backtest spec (default ``experiments/backtest.yaml``).
+        Backtest spec (default ``experiments/backtest.yaml``; a dict overrides some of
+        its keys, e.g. ``{"test_dates": "last 1"}``).
     params : dict, optional
         LightGBM parameters overriding the model spec's.
     truth : DataFrame, optional

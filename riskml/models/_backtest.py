@@ -171,6 +171,11 @@ class BacktestSpec(SpecModel):
 def load_backtest_spec(spec: str | Path | dict[str, Any] | BacktestSpec | None = None) -> BacktestSpec:
     """Read a backtest spec: None (bundled ``experiments/backtest.yaml``), a name, a path or a mapping.
 
+    A mapping overrides keys of the bundled spec (nested mappings such as
+    ``calibration`` and ``targets`` key by key), so ``{"test_dates": "last 1"}`` changes
+    the test dates and keeps everything else, per-target settings included
+    (``{"targets": {"fraud": {}}}`` drops fraud's).
+
     Raises
     ------
     riskml.SpecError
@@ -188,7 +193,13 @@ def load_backtest_spec(spec: str | Path | dict[str, Any] | BacktestSpec | None =
     if isinstance(spec, BacktestSpec):
         return spec
     if isinstance(spec, dict):
-        return parse_spec(BacktestSpec, spec, "<backtest spec>")
+        # A mapping overrides keys of the bundled spec (mappings one level deep), so
+        # {"test_dates": "last 1"} keeps the per-target settings such as fraud's.
+        merged = dict(load_yaml(resolve_spec("experiments", "backtest")))
+        for key, value in spec.items():
+            base = merged.get(key)
+            merged[key] = {**base, **value} if isinstance(base, dict) and isinstance(value, dict) else value
+        return parse_spec(BacktestSpec, merged, "<backtest spec>")
     path = resolve_spec("experiments", "backtest" if spec is None else str(spec))
     return parse_spec(BacktestSpec, load_yaml(path), path)
 

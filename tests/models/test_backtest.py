@@ -75,3 +75,11 @@ def test_bad_backtest_key_error_names_the_key():
         load_backtest_spec({"top_k": [0]})
     with pytest.raises(SpecError, match="unknown_key"):
         load_backtest_spec({"unknown_key": 1})
+
+
+def test_a_mapping_overrides_the_bundled_spec_and_keeps_per_target_settings():
+    spec = load_backtest_spec({"test_dates": "last 1", "calibration": {"early_stopping_rounds": 10}})
+    assert spec.n_last == 1 and spec.calibration.early_stopping_rounds == 10
+    assert spec.calibration.dates == 1  # kept from the bundled calibration mapping
+    fraud = spec.for_target("fraud")
+    assert fraud.calibration.dates == 4 and fraud.n_last == 1
