@@ -250,8 +250,14 @@ def _training_frame(frame: pd.DataFrame, features: Sequence[str]) -> tuple[pd.Da
     return pd.DataFrame(columns, index=pd.RangeIndex(len(frame))), categorical
 
 
-def _lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: BacktestSpec,
-                     monotone: list[int]) -> tuple[dict[str, Any], int]:
+def lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: BacktestSpec,
+                    monotone: list[int]) -> tuple[dict[str, Any], int]:
+    """LightGBM parameters and boosting rounds of one fit (shared by fit and tune).
+
+    The model spec's ``training.params``, overridden by ``params``, then the settings
+    riskml fixes: binary objective, AUC metric, the backtest's seed and thread count,
+    deterministic row-wise histograms and the monotone constraints.
+    """
     merged = spec.training.lightgbm_params()
     merged.update(normalise_params(params or {}, where="fit_model(params=...)"))
     rounds = int(merged.pop("num_iterations", DEFAULT_ROUNDS))
@@ -270,10 +276,16 @@ def _lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: Backtes
     return merged, rounds
 
 
-def _fit_split(
+def fit_split(
     split: Split, X: pd.DataFrame, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray, params: dict[str, Any],
     rounds: int, bt: BacktestSpec, seed: int, weight: np.ndarray | None = None,
 ) -> tuple[lgb.Booster, float, float, dict[str, Any]]:
+    """One booster fit of the backtest, its Platt calibrator and a row of the split table.
+
+    Trains on ``split.train_as_of`` (negatives subsampled to ``bt.max_train_rows``),
+    early-stops on and calibrates against ``split.calibration_as_of``; ``weight`` is
+    one training weight per panel row, or None. Shared by fit and tune.
+    """
     started = time.perf_counter()
     train_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.train_as_of, dtype="datetime64[ns]")))
     cal_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.calibration_as_of, dtype="datetime64[ns]")))
@@ -451,14 +463,14 @@ def fit_model(
     names, X, categorical, monotone = prep.names, prep.X, prep.categorical, prep.monotone
     y, usable, as_of, splits = prep.y, prep.usable, prep.as_of, prep.splits
     weight = _row_weights(weights, len(frame))
-    lgb_params, rounds = _lightgbm_params(spec, params, bt, monotone)
+    lgb_params, rounds = lightgbm_params(spec, params, bt, monotone)
     logger.info("fit %s: %d rows, %d features (%d categorical, %d monotone), %d test date(s) + final",
                 spec.name, len(frame), len(names), len(categorical), sum(m != 0 for m in monotone), len(splits) - 1)
 
     metric_parts, prediction_parts, infos = [], [], []
     final: tuple[lgb.Booster, float, float] | None = None
     for i, split in enumerate(track(splits, f"backtest {spec.name}", show=show_progress)):
-        booster, a, b, info = _fit_split(split, X, y, usable, as_of, lgb_params, rounds, bt, bt.random_seed + i,
+        booster, a, b, info = fit_split(split, X, y, usable, as_of, lgb_params, rounds, bt, bt.random_seed + i,
                                          weight)
         if split.test_as_of is None:
             final = (booster, a, b)

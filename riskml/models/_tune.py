@@ -48,7 +48,7 @@ from riskml.models._backtest import BacktestSpec, Split, load_backtest_spec
 from riskml.models._bundle import _sigmoid
 from riskml.models._metrics import auc
 from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
-from riskml.models._train import _fit_split, _lightgbm_params, prepare_rows
+from riskml.models._train import fit_split, lightgbm_params, prepare_rows
 
 __all__ = [
     "ParamSpec",
@@ -392,9 +392,9 @@ def _objective_fn(data: _Backtest, tuning: TuningSpec, tracker: _Tracker | None)
         rounds_used: dict[str, int] = {}
         running: list[float] = []
         try:
-            lgb_params, rounds = _lightgbm_params(data.spec, params, data.bt, data.monotone)
+            lgb_params, rounds = lightgbm_params(data.spec, params, data.bt, data.monotone)
             for step, (index, split) in enumerate(data.splits):
-                booster, a, b, info = _fit_split(split, data.X, data.y, data.usable, data.as_of, lgb_params, rounds,
+                booster, a, b, info = fit_split(split, data.X, data.y, data.usable, data.as_of, lgb_params, rounds,
                                                  data.bt, data.bt.random_seed + index)
                 rows = data.usable & (data.as_of == np.datetime64(split.test_as_of, "ns"))
                 if tuning.population == "random":
