@@ -494,10 +494,13 @@ def _record_span(records: Mapping[str, pd.DataFrame], catalog: SourceCatalog) ->
     return int(np.median(firsts)) if firsts is not reg_firsts else min(firsts), max(lasts)
 
 
-def _check_records(records: Any, spec: FeatureSpec, catalog: SourceCatalog) -> dict[str, pd.DataFrame]:
-    if not isinstance(records, Mapping):
-        raise TypeError(f"records must be riskml.records.Records or a dict of DataFrames, not {type(records).__name__}")
-    tables = dict(records.items())
+def kernel_columns(spec: FeatureSpec, catalog: SourceCatalog, *, record_ids: bool = False) -> dict[str, set[str]]:
+    """Columns per source that the per-entity kernel reads for ``spec`` (the registry's included).
+
+    ``record_ids`` adds the record id of sources with a ``latest`` feature (it breaks
+    ties between records known on one day); an engine that ships only the columns it
+    needs, such as the Spark one, asks for it.
+    """
     needed: dict[str, set[str]] = {}
     for f in spec.features:
         src = catalog[f.source]
@@ -505,8 +508,15 @@ def _check_records(records: Any, spec: FeatureSpec, catalog: SourceCatalog) -> d
         cols.update(c for c in (f.column, *f.where, *f.ended_by) if c)
         if f.aggregation in _STATE_OPEN and src.valid_to:
             cols.add(src.valid_to)
+        if record_ids and f.aggregation == "latest":
+            cols.add(src.record_id)
     ent = catalog.entities
     needed.setdefault(catalog.entity_source, set()).update(c for c in (ent.entity_key, ent.known_at, ent.valid_to) if c)
+    return needed
+
+
+def require_tables(tables: Mapping[str, Any], needed: Mapping[str, set[str]], catalog: SourceCatalog) -> None:
+    """Refuse records without the registry or without a table the spec reads, naming what is missing."""
     if catalog.entity_source not in tables:
         raise ValueError(f"records have no {catalog.entity_source!r} table (the entity registry); present: {sorted(tables)}")
     missing_sources = sorted(s for s in needed if s not in tables)
@@ -515,6 +525,14 @@ def _check_records(records: Any, spec: FeatureSpec, catalog: SourceCatalog) -> d
             f"records have no table for sources {missing_sources} that the feature spec reads; "
             f"present: {sorted(tables)}. Pass those tables (they may be empty) or use a spec without them."
         )
+
+
+def _check_records(records: Any, spec: FeatureSpec, catalog: SourceCatalog) -> dict[str, pd.DataFrame]:
+    if not isinstance(records, Mapping):
+        raise TypeError(f"records must be riskml.records.Records or a dict of DataFrames, not {type(records).__name__}")
+    tables = dict(records.items())
+    needed = kernel_columns(spec, catalog)
+    require_tables(tables, needed, catalog)
     for source, cols in needed.items():
         table = tables[source]
         if not isinstance(table, pd.DataFrame):

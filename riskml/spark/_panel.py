@@ -51,7 +51,6 @@ ENTITIES_PER_BUCKET = 50_000
 #: 8 buckets instead of 2 took the worker from 1.26 to 0.53 GiB and the job from 21-26 s
 #: to 19-22 s at the same CPU seconds).
 BUCKETS_PER_CORE = 4
-_STATE_OPEN = frozenset({"on_list", "open_count", "open_sum", "days_to_expiry"})
 _NS_PER_DAY = 86_400 * 10**9
 
 
@@ -136,22 +135,6 @@ def _local_frame(local: pd.DataFrame, features: list[str], categories: Mapping[s
 
 
 # ----------------------------------------------------------------------------- columns
-
-
-def _kernel_columns(spec: FeatureSpec, catalog: SourceCatalog) -> dict[str, set[str]]:
-    """Columns per source the kernel reads (as the local engine's input check)."""
-    needed: dict[str, set[str]] = {}
-    for f in spec.features:
-        src = catalog[f.source]
-        cols = needed.setdefault(f.source, {src.entity_key, src.known_at})
-        cols.update(c for c in (f.column, *f.where, *f.ended_by) if c)
-        if f.aggregation in _STATE_OPEN and src.valid_to:
-            cols.add(src.valid_to)
-        if f.aggregation == "latest":
-            cols.add(src.record_id)  # ties on one day are broken by record id
-    ent = catalog.entities
-    needed.setdefault(catalog.entity_source, set()).update(c for c in (ent.entity_key, ent.known_at, ent.valid_to) if c)
-    return needed
 
 
 def _network_plan(spec: FeatureSpec, catalog: SourceCatalog) -> NetworkPlan | None:
@@ -271,25 +254,18 @@ def build_panel(
         raise TypeError(f"spec must be None, a folder path or a FeatureSpec, not {type(spec).__name__}")
     if not isinstance(sources, Mapping):
         raise TypeError(f"sources must be a mapping of source name to DataFrame, not {type(sources).__name__}")
-    from riskml.features._engine import _effective_catalog
+    from riskml.features._engine import _effective_catalog, kernel_columns, require_tables
 
     catalog = _effective_catalog(sources, spec)
     tables = dict(sources.items())
     plan = _network_plan(spec, catalog)
-    needed = _kernel_columns(spec, catalog)
+    needed = kernel_columns(spec, catalog, record_ids=True)
     if plan is not None:
         for name, cols in needed_columns(plan.spec, catalog).items():
             if name == catalog.entity_source:
                 cols = cols | set(plan.registry_columns)
             needed.setdefault(name, set()).update(cols)
-    if catalog.entity_source not in tables:
-        raise ValueError(f"records have no {catalog.entity_source!r} table (the entity registry); present: {sorted(tables)}")
-    missing = sorted(s for s in needed if s not in tables)
-    if missing:
-        raise ValueError(
-            f"records have no table for sources {missing} that the feature spec reads; present: {sorted(tables)}. "
-            "Pass those tables (they may be empty) or use a spec without them."
-        )
+    require_tables(tables, needed, catalog)
 
     span = _known_span(spark, tables, catalog) if isinstance(as_of, str) and as_of == "quarterly" else {}
     as_of_days = as_of_grid(span, catalog, as_of).astype(np.int64)
