@@ -172,7 +172,8 @@ def main() -> None:
     if args.no_doc:
         return
     lines = [
-        "`benchmarks/learnability.py` (run: `.venv/bin/python benchmarks/learnability.py`). "
+        "`benchmarks/learnability.py` (run: `.venv/bin/python benchmarks/learnability.py"
+        + (f" --larger {args.larger}" if args.larger else "") + "`). "
         f"Synthetic county of {args.entities:,} entities (seed {args.seed}), default feature library, credit model "
         f"as shipped; temporal backtest over the latest {args.test_dates} complete as-of dates "
         f"({train_s:.0f} s including the final model). {machine}",
