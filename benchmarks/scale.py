@@ -107,28 +107,23 @@ def run_spark(n: int, buckets: int | None) -> dict[str, Any]:
     recs, gen = _records(n)
     n_records = int(sum(len(t) for t in recs.values()))
     folder = Path(tempfile.mkdtemp(prefix="riskml-scale-"))
-    disk = _write_parquet(recs, folder)
-    del recs
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    started = time.perf_counter()
-    from pyspark.sql import SparkSession
+    try:
+        disk = _write_parquet(recs, folder)
+        del recs
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+        started = time.perf_counter()
+        from riskml.spark import build_panel
 
-    from riskml.spark import build_panel
-
-    spark = (
-        SparkSession.builder.master("local[2]").appName("riskml-scale")
-        .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.memory", DRIVER_MEMORY).config("spark.sql.shuffle.partitions", "8")
-        .config("spark.sql.session.timeZone", "UTC").getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    session_s = time.perf_counter() - started
-    sources = {p.stem: spark.read.parquet(str(p)) for p in sorted(folder.glob("*.parquet"))}
-    panel = build_panel(spark, sources, "quarterly", buckets=buckets)
-    planned = time.perf_counter() - started
-    panel.frame.write.format("noop").mode("overwrite").save()
-    seconds = time.perf_counter() - started
-    spark.stop()
+        spark = _spark_session("riskml-scale", {})
+        session_s = time.perf_counter() - started
+        sources = {p.stem: spark.read.parquet(str(p)) for p in sorted(folder.glob("*.parquet"))}
+        panel = build_panel(spark, sources, "quarterly", buckets=buckets)
+        planned = time.perf_counter() - started
+        panel.frame.write.format("noop").mode("overwrite").save()
+        seconds = time.perf_counter() - started
+        spark.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return {"engine": "spark local[2]", "entities": n, "records": n_records, "buckets": panel.buckets,
             "features": len(panel.feature_names), "gen_s": gen, "compute_s": seconds, "session_s": session_s,
             "plan_s": planned - session_s, "parquet_bytes": disk, "driver_memory": DRIVER_MEMORY}
