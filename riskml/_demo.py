@@ -135,14 +135,15 @@ def run_demo(console: Console, *, n_entities: int = 60_000, seed: int = 0) -> di
         console.print(f"  appeal report (HTML, zh/en): {report}")
 
     _step(console, "6. Blind spots and the inspection plan", started)
-    spots = riskml.blind_spots(scores, records, top=10)
+    ranked_spots = riskml.blind_spots(scores, records)
+    spots = ranked_spots.loc[ranked_spots["rank"] <= 10]
     shown = spots[["rank", "entity_id", "probability", "grade"]].copy()
     if "reason_1_text_en" in spots.columns:
         shown["top reason"] = spots["reason_1_text_en"].to_numpy()
     console.print(_table("Top 10 blind spots (no inspection or penalty in 3 years)", shown))
     inspectors = [f"INS{i:03d}" for i in range(60)]
     plan = riskml.inspection_plan(scores, rates={"A": 0.03, "B": 0.1, "C": 0.3, "D": 0.9},
-                                  blind_spots=riskml.blind_spots(scores, records), k=100,
+                                  blind_spots=ranked_spots, k=100,
                                   inspectors=inspectors, seed=1)
     counts = plan.groupby("reason", observed=True).size().rename("entities").reset_index()
     console.print(_table(f"Inspection plan for the quarter from {as_of}: {len(plan):,} inspections", counts))

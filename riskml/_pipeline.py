@@ -157,10 +157,11 @@ def train(
         data = _as_records(data)
         sources = data.catalog  # a label may read the records' own (custom) sources
     spec = load_model_spec(target, sources=sources)
-    panel, labels = panel_and_labels(data, spec, labels=labels, as_of=as_of, feature_spec=feature_spec,
-                                     show_progress=show_progress)
+    # refused before the panel is built: the weights could not follow its rows anyway
     if weights is not None and not _is_panel(data):
         raise ValueError("weights follow the rows of a panel: pass the panel (and its labels) with weights=")
+    panel, labels = panel_and_labels(data, spec, labels=labels, as_of=as_of, feature_spec=feature_spec,
+                                     show_progress=show_progress)
     fit = fit_model(panel, labels, spec, backtest=backtest, params=params, truth=truth, features=features,
                     weights=weights, show_progress=show_progress)
     run_id = None

@@ -1,6 +1,7 @@
 """The ``riskml`` command line: the library's verbs for scheduled jobs and shells.
 
-``riskml synth | validate | panel | demo`` (more verbs join as the library grows).
+``riskml synth | validate | panel | train | tune | promote | predict | explain | plan |
+monitor | demo``.
 Every command prints a short summary with rich and shows progress on long work.
 """
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from riskml.explain._evidence import evidence_for, source_catalog
-from riskml.explain._points import points_by_dimension
+from riskml.explain._points import dimension_columns, points_by_dimension
 from riskml.explain._reasons import top_reasons
 from riskml.explain._whatif import (
     AppealActions,
@@ -38,7 +38,7 @@ from riskml.explain._whatif import (
     what_ifs,
     contrast,
 )
-from riskml.features._spec import DIMENSIONS, FeatureSpec, load_feature_spec
+from riskml.features._spec import FeatureSpec, load_feature_spec
 
 __all__ = ["REPRODUCIBILITY_EN", "REPRODUCIBILITY_ZH", "Explanation", "explain_entity"]
 
@@ -409,9 +409,7 @@ def explain_entity(
     })
     dims = points_by_dimension(points.to_numpy()[None, :], features, catalog.fillna({"dimension": ""}))
     dimensions = pd.DataFrame({
-        "dimension": pd.array([str(d) for d in dims.columns], dtype="str"),
-        "label_zh": [DIMENSIONS.get(str(d), (str(d), str(d)))[0] for d in dims.columns],
-        "label_en": [DIMENSIONS.get(str(d), (str(d), str(d)))[1] for d in dims.columns],
+        **dimension_columns(dims.columns),
         "points": dims.iloc[0].to_numpy(dtype=np.float64),
     })
 

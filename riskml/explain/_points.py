@@ -15,20 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskml.features._spec import DIMENSIONS as _DIMENSION_LABELS
 from riskml.grading import GradePolicy
 
 __all__ = ["DIMENSIONS", "points_by_dimension", "points_from_contributions"]
 
-#: indicator groups (指标维度) in reporting order; others follow in catalog order
-DIMENSIONS: tuple[str, ...] = (
-    "registration",
-    "operation",
-    "penalties",
-    "complaints",
-    "commendations",
-    "financing",
-    "invoices",
-)
+#: indicator groups (指标维度) in reporting order, as the feature library declares them;
+#: others follow in catalog order
+DIMENSIONS: tuple[str, ...] = tuple(_DIMENSION_LABELS)
 
 
 def points_from_contributions(
@@ -72,6 +66,25 @@ def points_from_contributions(
     points = scale * values[:, :-1]
     base_points = policy.offset - policy.factor * (float(calib_a) * values[:, -1] + float(calib_b))
     return base_points, points
+
+
+def dimension_columns(dimensions: Sequence[Any]) -> dict[str, Any]:
+    """``dimension``, ``label_zh`` and ``label_en`` columns for dimension names.
+
+    A dimension the feature library does not declare is its own label.
+
+    Examples
+    --------
+    >>> dimension_columns(["penalties", "custom"])["label_en"]
+    ['Penalties & negative lists', 'custom']
+    """
+    names = [str(d) for d in dimensions]
+    labels = [_DIMENSION_LABELS.get(d, (d, d)) for d in names]
+    return {
+        "dimension": pd.array(names, dtype="str"),
+        "label_zh": [zh for zh, _ in labels],
+        "label_en": [en for _, en in labels],
+    }
 
 
 def _dimension_order(dimensions: pd.Series) -> list[str]:

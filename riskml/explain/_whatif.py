@@ -32,10 +32,10 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from riskml._specs import SpecModel, bundled_dir, load_yaml, parse_spec
-from riskml.explain._points import points_by_dimension, points_from_contributions
+from riskml.explain._points import dimension_columns, points_by_dimension, points_from_contributions
 from riskml.explain._treeshap import tree_contributions
 from riskml.features._engine import compute_bucket
-from riskml.features._spec import DIMENSIONS, FeatureSpec
+from riskml.features._spec import FeatureSpec
 from riskml.records._sources import SourceCatalog
 
 __all__ = [
@@ -687,9 +687,7 @@ def contrast(
     dims = points_by_dimension(np.vstack([points_row.to_numpy(dtype=np.float64), mean.to_numpy(dtype=np.float64)]),
                                features, catalog.reindex(features).fillna({"dimension": ""}))
     by_dimension = pd.DataFrame({
-        "dimension": pd.array([str(d) for d in dims.columns], dtype="str"),
-        "label_zh": [DIMENSIONS.get(str(d), (str(d), str(d)))[0] for d in dims.columns],
-        "label_en": [DIMENSIONS.get(str(d), (str(d), str(d)))[1] for d in dims.columns],
+        **dimension_columns(dims.columns),
         "points": dims.iloc[0].to_numpy(),
         "band_mean_points": dims.iloc[1].to_numpy(),
     })

@@ -40,7 +40,7 @@ from riskml.features._kernels import (
     sum_in,
     to_days,
 )
-from riskml.features._spec import CATALOG_COLUMNS, FeatureDef, FeatureSpec, load_feature_spec, where_mask
+from riskml.features._spec import FeatureDef, FeatureSpec, load_feature_spec, where_mask
 from riskml.records._sources import SourceCatalog, SourceSpec
 
 __all__ = ["Panel", "as_of_grid", "build_panel", "compute_bucket"]
@@ -572,10 +572,7 @@ def _network_columns(
     values, catalog = _network.network_features(tables, entities, grid, spec.network, catalog_sources=catalog_sources)
     if len(values) != len(grid):
         raise RuntimeError(f"cross-entity features returned {len(values)} rows for a grid of {len(grid)}")
-    catalog = catalog.copy()
-    if "inspection_driven" not in catalog.columns:
-        catalog["inspection_driven"] = False
-    return values.reset_index(drop=True), catalog.reindex(columns=list(CATALOG_COLUMNS))
+    return values.reset_index(drop=True), catalog
 
 
 def build_panel(

@@ -39,6 +39,7 @@ __all__ = [
     "RiskModelPyfunc",
     "clean_rows",
     "model_signature",
+    "output_columns",
     "pinned_requirements",
     "predict_frame",
     "pyfunc_input",
@@ -135,8 +136,21 @@ def predict_frame(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
     """
     if model is None:
         raise RuntimeError("the pyfunc has no RiskModel; it must be loaded with mlflow.pyfunc.load_model")
-    scored = model.score(clean_rows(model, frame)).reset_index(drop=True)
-    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    return output_columns(model.score(clean_rows(model, frame)))
+
+
+def output_columns(scored: pd.DataFrame) -> pd.DataFrame:
+    """The pyfunc's output columns of ``RiskModel.score`` output: strings (``""`` for none) and float64.
+
+    Examples
+    --------
+    >>> scored = pd.DataFrame({"probability": [0.1], "score": [600.0], "grade_by_score": ["B"], "grade": ["B"],
+    ...                        "override": [None], "points_to_next_grade": [40.0]})
+    >>> output_columns(scored)["override"].tolist()
+    ['']
+    """
+    scored = scored.reset_index(drop=True)
+    out = pd.DataFrame(index=pd.RangeIndex(len(scored)))
     for name in OUTPUT_COLUMNS:
         values = scored[name]
         if name in _STRING_OUTPUTS:

@@ -417,15 +417,15 @@ def _objective_fn(data: _Backtest, tuning: TuningSpec, tracker: _Tracker | None)
                                  f"AUC is undefined on {sorted(aucs)}")
             value = running[-1]
         except optuna.TrialPruned:
-            if tracker is not None and run_id is not None:
+            if run_id is not None:
                 tracker.end_trial(run_id, "pruned", aucs, rounds_used, running, None, time.perf_counter() - started)
             logger.info("trial %d pruned after %d split(s)", trial.number, len(aucs))
             raise
         except BaseException:
-            if tracker is not None and run_id is not None:
+            if run_id is not None:
                 tracker.end_trial(run_id, "fail", aucs, rounds_used, running, None, time.perf_counter() - started)
             raise
-        if tracker is not None and run_id is not None:
+        if run_id is not None:
             tracker.end_trial(run_id, "complete", aucs, rounds_used, running, value, time.perf_counter() - started)
         logger.info("trial %d: AUC %.4f (%.1f s) %s", trial.number, value, time.perf_counter() - started, params)
         return value
@@ -437,12 +437,10 @@ class _Tracker:
     """Parent and nested MLflow runs of one study, written by explicit run id."""
 
     def __init__(self, target: str) -> None:
-        from mlflow import MlflowClient
-
         from riskml.tracking import configure, ensure_experiment
 
         self.config = configure()
-        self.client = MlflowClient(tracking_uri=self.config.tracking_uri, registry_uri=self.config.registry_uri)
+        self.client = self.config.client()
         self.experiment_id = ensure_experiment(target, self.config)
         self.target = target
         self.parent_id = ""

@@ -310,8 +310,8 @@ def selection_aware_sample(
     catalog = getattr(panel, "catalog", None)
     dropped: tuple[str, ...] = ()
     if drop_inspection_driven and isinstance(catalog, pd.DataFrame) and "inspection_driven" in catalog.columns:
-        driven = catalog.index[catalog["inspection_driven"].astype(bool)]
-        dropped = tuple(f for f in frame.columns if f in set(driven))
+        driven = set(catalog.index[catalog["inspection_driven"].astype(bool)])
+        dropped = tuple(f for f in frame.columns if f in driven)
     weights = None
     if how == "weighted":
         propensity = _propensity(frame, observed, seed)

@@ -23,7 +23,7 @@ from typing import Literal
 
 import pandas as pd
 
-from riskml.records._privacy import PrivacyError, is_pseudonym
+from riskml.records._privacy import PrivacyError, _raw_personal
 from riskml.records._records import Records
 from riskml.records._sources import SourceCatalog, load_sources
 from riskml.records._validate import coerce_column
@@ -47,17 +47,8 @@ def _catalog(sources: SourceCatalog | str | os.PathLike[str] | None) -> SourceCa
 
 def _personal_values_raw(records: Mapping[str, pd.DataFrame], catalog: SourceCatalog) -> dict[str, int]:
     """``"source.column" -> number of non-null values that are not pseudonyms``."""
-    raw: dict[str, int] = {}
-    for name, table in records.items():
-        if name not in catalog:
-            continue
-        for col in catalog[name].personal_columns:
-            if col in table.columns:
-                values = table[col]
-                n = int((values.notna() & ~is_pseudonym(values)).sum())
-                if n:
-                    raw[f"{name}.{col}"] = n
-    return raw
+    counts = {label: int(raw.sum()) for label, raw in _raw_personal(records, catalog)}
+    return {label: n for label, n in counts.items() if n}
 
 
 def from_frames(

@@ -18,9 +18,14 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from riskml.records._sources import SourceCatalog
 
 __all__ = ["KEY_ENV_VAR", "PSEUDONYM_PATTERN", "PrivacyError", "is_pseudonym", "pseudonymise"]
 
@@ -96,6 +101,17 @@ def is_pseudonym(values: pd.Series) -> pd.Series:
     """
     as_str = values.astype("str")
     return as_str.str.fullmatch(PSEUDONYM_PATTERN).fillna(False).astype(bool) & values.notna()
+
+
+def _raw_personal(records: Mapping[str, pd.DataFrame], catalog: SourceCatalog) -> Iterator[tuple[str, pd.Series]]:
+    """``("source.column", mask)`` per declared personal column present, ``mask`` marking raw values."""
+    for name, table in records.items():
+        if name not in catalog:
+            continue
+        for col in catalog[name].personal_columns:
+            if col in table.columns:
+                values = table[col]
+                yield f"{name}.{col}", values.notna() & ~is_pseudonym(values)
 
 
 def pseudonymise(values: pd.Series, key: str | bytes | None = None) -> pd.Series:

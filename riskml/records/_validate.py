@@ -34,12 +34,11 @@ import pyarrow.compute as pc
 from pandas.api.types import (
     is_bool_dtype,
     is_datetime64_any_dtype,
-    is_float_dtype,
     is_integer_dtype,
     is_numeric_dtype,
 )
 
-from riskml.records._privacy import PrivacyError, _resolve_key, is_pseudonym, pseudonymise
+from riskml.records._privacy import _raw_personal, _resolve_key, pseudonymise
 from riskml.records._records import Records, empty_quarantine
 from riskml.records._sources import ColumnSpec, SourceCatalog, SourceSpec
 
@@ -439,15 +438,7 @@ def _assemble(
 
 
 def _needs_key(records: Mapping[str, pd.DataFrame], catalog: SourceCatalog) -> bool:
-    for name, table in records.items():
-        if name not in catalog:
-            continue
-        for col in catalog[name].personal_columns:
-            if col in table.columns:
-                values = table[col]
-                if (values.notna() & ~is_pseudonym(values)).any():
-                    return True
-    return False
+    return any(raw.any() for _, raw in _raw_personal(records, catalog))
 
 
 def validate(

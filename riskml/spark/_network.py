@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -147,16 +147,16 @@ def network_parts(spark_tables: Mapping[str, Any], parts: Mapping[str, Part], pl
     b_seller, b_buyer = bucket_column(seller, buckets), bucket_column(buyer, buckets)
     out: list[tuple[Part, Any]] = []
 
-    by_buyer = inv.where(b_buyer != b_seller).withColumn(BUCKET_COLUMN, b_buyer)
-    out.append((Part(inv_name + BUYER_SUFFIX, parts[inv_name].columns, parts[inv_name].categories,
-                     parts[inv_name].nullable), by_buyer))
+    cross = inv.where(b_buyer != b_seller)  # invoices between two buckets
+    by_buyer = cross.withColumn(BUCKET_COLUMN, b_buyer)
+    out.append((replace(parts[inv_name], name=inv_name + BUYER_SUFFIX), by_buyer))
 
     # Counterparties living in another bucket: (bucket, id) pairs, the join key of
     # every piece of counterparty state shipped to the bucket.
     other = "_other"
     cp = (
-        inv.where(b_buyer != b_seller).select(b_seller.alias(BUCKET_COLUMN), F.col(buyer).alias(other))
-        .unionByName(inv.where(b_buyer != b_seller).select(b_buyer.alias(BUCKET_COLUMN), F.col(seller).alias(other)))
+        cross.select(b_seller.alias(BUCKET_COLUMN), F.col(buyer).alias(other))
+        .unionByName(cross.select(b_buyer.alias(BUCKET_COLUMN), F.col(seller).alias(other)))
         .where(F.col(other).isNotNull())
         .distinct()
     )
@@ -169,8 +169,7 @@ def network_parts(spark_tables: Mapping[str, Any], parts: Mapping[str, Part], pl
         table = spark_tables[name]
         key = catalog[name].entity_key
         listed = table.join(cp, table[key] == cp[other], "inner").drop(other)
-        out.append((Part(name + COUNTERPARTY_SUFFIX, parts[name].columns, parts[name].categories, parts[name].nullable),
-                    listed))
+        out.append((replace(parts[name], name=name + COUNTERPARTY_SUFFIX), listed))
 
     if plan.cycle_windows:
         edges = _cycle_edges(inv, plan, as_of_days)

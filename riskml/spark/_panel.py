@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskml.features import CATALOG_COLUMNS, FeatureSpec, Panel, as_of_grid, compute_bucket, load_feature_spec
+from riskml.features import FeatureSpec, Panel, as_of_grid, compute_bucket, load_feature_spec
 from riskml.records._sources import SourceCatalog
 from riskml.spark._buckets import BUCKET_COLUMN, bucket_column, check_buckets
 from riskml.spark._network import NetworkPlan, bucket_network_features, needed_columns, network_parts
@@ -140,25 +140,11 @@ def _local_frame(local: pd.DataFrame, features: list[str], categories: Mapping[s
 def _network_plan(spec: FeatureSpec, catalog: SourceCatalog) -> NetworkPlan | None:
     if spec.network is None:
         return None
-    try:
-        from riskml.features import _network  # noqa: F401
-    except ImportError:  # pragma: no cover - the module ships with riskml
-        logger.info("cross-entity features unavailable (riskml.features._network); skipped")
-        return None
     ent = catalog.entities
     registry = needed_columns(spec.network, catalog)[catalog.entity_source]
     registry -= {f.column for f in spec.network.features if f.measure == "shared_identity"}
     ordered = tuple(c for c in ent.columns if c in registry)
     return NetworkPlan(spec=spec.network, catalog=catalog, registry_columns=ordered)
-
-
-def _network_catalog(plan: NetworkPlan) -> pd.DataFrame:
-    from riskml.features._network import network_catalog
-
-    cat = network_catalog(plan.spec, plan.catalog).copy()
-    if "inspection_driven" not in cat.columns:
-        cat["inspection_driven"] = False
-    return cat.reindex(columns=list(CATALOG_COLUMNS))
 
 
 # ----------------------------------------------------------------------------- grid
@@ -317,7 +303,9 @@ def build_panel(
     )
     feature_catalog = spec.catalog()
     if plan is not None:
-        feature_catalog = pd.concat([feature_catalog, _network_catalog(plan)])
+        from riskml.features._network import network_catalog
+
+        feature_catalog = pd.concat([feature_catalog, network_catalog(plan.spec, plan.catalog)])
     logger.info(
         "spark panel planned: %d features, %d as-of dates, %d buckets, %d packed tables in %.2f s",
         len(features), len(as_of_days), buckets, len(layout.parts), time.perf_counter() - started,

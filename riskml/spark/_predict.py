@@ -120,19 +120,23 @@ def predict(
             f"the panel was built with feature spec {panel.spec_hash} but model {uri} was trained on spec "
             f"{risk_model.spec_hash}; rebuild the panel with the model's feature spec"
         )
+    inputs = [F.col("entity_id"), F.col("as_of").cast("timestamp").alias("as_of")]
+    inputs += [F.col(f"`{c}`") for c in risk_model.features]
     if explain:
         logger.info("scoring with %s (%d features) and %d reasons through mapInPandas", uri,
                     len(risk_model.features), explain)
-        return _scores_with_reasons(frame, risk_model, explain)
-    result_type = T.StructType(
-        [T.StructField(c, T.StringType() if c in _STRING_COLUMNS else T.DoubleType()) for c in SCORE_COLUMNS]
-    )
-    udf = mlflow.pyfunc.spark_udf(spark, uri, result_type=result_type, env_manager="local")
-    inputs = [F.col("entity_id"), F.col("as_of").cast("timestamp").alias("as_of")]
-    inputs += [F.col(f"`{c}`") for c in risk_model.features]
+        return _scores_with_reasons(frame.select(*inputs), risk_model, explain)
+    udf = mlflow.pyfunc.spark_udf(spark, uri, result_type=T.StructType(_score_fields()), env_manager="local")
     logger.info("scoring with %s (%d features) through spark_udf", uri, len(risk_model.features))
     scored = frame.select("entity_id", "as_of", udf(*inputs).alias("_scores"))
     return scored.select("entity_id", "as_of", *[F.col(f"_scores.{c}").alias(c) for c in SCORE_COLUMNS])
+
+
+def _score_fields() -> list[Any]:
+    """Spark fields of :data:`SCORE_COLUMNS`."""
+    from pyspark.sql import types as T
+
+    return [T.StructField(c, T.StringType() if c in _STRING_COLUMNS else T.DoubleType()) for c in SCORE_COLUMNS]
 
 
 def _reason_columns(k: int) -> list[tuple[str, bool]]:
@@ -142,30 +146,27 @@ def _reason_columns(k: int) -> list[tuple[str, bool]]:
 
 
 def _scores_with_reasons(frame: Any, risk_model: Any, k: int) -> Any:
-    """Scores and ``k`` reasons per row by ``mapInPandas``, the model shipped in the closure."""
+    """Scores and ``k`` reasons per row by ``mapInPandas``, the model shipped in the closure.
+
+    ``frame`` holds ``entity_id``, ``as_of`` (timestamp) and the model's features.
+    """
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     from riskml.explain import model_reasons
-    from riskml.models._pyfunc import clean_rows, predict_frame
+    from riskml.models._pyfunc import clean_rows, output_columns
 
     reason_columns = _reason_columns(k)
     fields = [T.StructField("entity_id", T.StringType()), T.StructField("as_of", T.TimestampType())]
-    fields += [T.StructField(c, T.StringType() if c in _STRING_COLUMNS else T.DoubleType()) for c in SCORE_COLUMNS]
+    fields += _score_fields()
     fields += [T.StructField(c, T.StringType() if text else T.DoubleType()) for c, text in reason_columns]
     schema = T.StructType(fields)
 
     def run(batches: Any) -> Any:
         for batch in batches:
             rows = clean_rows(risk_model, batch)
-            scores = predict_frame(risk_model, rows)  # the pyfunc's own output, column for column
-            reasons = model_reasons(risk_model, rows, k)
-            out = {"entity_id": rows["entity_id"], "as_of": rows["as_of"], **{c: scores[c] for c in SCORE_COLUMNS}}
-            for name, text in reason_columns:
-                out[name] = reasons[name].astype("str") if text else reasons[name].astype("float64")
-            yield pd.DataFrame(out)
+            scores = output_columns(risk_model.score(rows))  # the pyfunc's own output, column for column
+            yield pd.concat([rows[["entity_id", "as_of"]], scores, model_reasons(risk_model, rows, k)], axis=1)
 
-    inputs = [F.col("entity_id"), F.col("as_of").cast("timestamp").alias("as_of")]
-    inputs += [F.col(f"`{c}`") for c in risk_model.features]
-    scored = frame.select(*inputs).mapInPandas(run, schema)
+    scored = frame.mapInPandas(run, schema)
     return scored.withColumn("as_of", F.to_date("as_of"))

@@ -42,8 +42,8 @@ from riskml.synth import _tables as tb
 from riskml.synth._dynamics import REGIMES, simulate
 from riskml.synth._frames import to_frame
 from riskml.synth._invoices import build_invoices, build_tax_cases
-from riskml.synth._oracle import qualifying_share, known_positive, label_probability
-from riskml.synth._population import DISTRICTS, ENTITY_TYPES, INDUSTRIES, World, draw_population, to_day
+from riskml.synth._oracle import CREDIT_PENALTY_MIN_AMOUNT, known_positive, label_probability, qualifying_share
+from riskml.synth._population import DISTRICTS, ENTITY_TYPES, INDUSTRIES, draw_population, to_day
 
 __all__ = ["ID_PREFIXES", "Market", "Truth", "make_market"]
 
@@ -55,9 +55,6 @@ ID_PREFIXES = {
     "abnormal_list": "Y", "serious_violations": "S", "complaints": "T", "commendations": "H",
     "mortgages": "M", "pledges": "Q", "trademarks": "K", "judicial": "J", "invoices": "V", "tax_cases": "X",
 }  # fmt: skip
-# Penalties that make the credit label positive (models/credit.yaml): general or
-# serious, or a fine of at least this amount.
-CREDIT_PENALTY_MIN_AMOUNT = 10_000.0
 
 
 @dataclass(frozen=True, eq=False)

@@ -37,19 +37,18 @@ import numpy as np
 
 from riskml.synth import _dynamics as dyn
 from riskml.synth import _tables as tb
-from riskml.synth._population import NEVER, World
+from riskml.synth._population import World
 
 __all__ = ["known_positive", "label_probability", "qualifying_share"]
 
 # Penalty thresholds of models/credit.yaml: severity general or serious, or amount >= this.
 CREDIT_PENALTY_MIN_AMOUNT = 10_000.0
-MINOR_MEDIAN, MINOR_LOG_SD, MINOR_NO_FINE = 2_000.0, 0.7, 0.15
 
 
 def _publication_lag_cdf() -> np.ndarray:
     """P(found -> published lag < x) for x = 0, 1, ..., over the penalty builder's lags."""
-    decide = np.arange(7, 46)
-    publish = np.arange(5, 41)
+    decide = np.arange(*tb.DECISION_LAG)
+    publish = np.arange(*tb.PUBLICATION_LAG)
     lag = (decide[:, None] + publish[None, :]).ravel()
     counts = np.bincount(lag, minlength=lag.max() + 2)
     return np.r_[0.0, np.cumsum(counts) / counts.sum()]
@@ -72,11 +71,10 @@ def qualifying_share(z: np.ndarray) -> np.ndarray:
     """Chance a found violation's penalty makes the credit label positive."""
     from math import erf, log, sqrt
 
-    p_serious = dyn.sigmoid(-3.2 + 0.5 * z)
-    p_minor = 0.5 * (1 - p_serious)
+    _, p_minor = tb.severity_shares(z)
     # amounts are rounded to hundreds: a minor fine qualifies when it rounds to >= the minimum
-    threshold = (log(CREDIT_PENALTY_MIN_AMOUNT - 50) - log(MINOR_MEDIAN)) / MINOR_LOG_SD
-    big_minor = (1 - MINOR_NO_FINE) * 0.5 * (1 - erf(threshold / sqrt(2)))
+    threshold = (log(CREDIT_PENALTY_MIN_AMOUNT - 50) - log(tb.FINE_MEDIAN[0])) / tb.FINE_LOG_SD[0]
+    big_minor = (1 - tb.WARNING_SHARE) * 0.5 * (1 - erf(threshold / sqrt(2)))
     return 1 - p_minor * (1 - big_minor)
 
 

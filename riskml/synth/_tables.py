@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from riskml.synth._dynamics import Activity, sigmoid, uniform_days
+from riskml.synth._dynamics import MINOR_ISSUE_BASE, MINOR_ISSUE_RISK, Activity, sigmoid, uniform_days
 from riskml.synth._fake import phones, take_str
 from riskml.synth._frames import Codes
 from riskml.synth._population import ENTITY_TYPES, INDUSTRIES, NEVER, DISTRICTS, World
@@ -64,6 +64,12 @@ CAUSE_MIX = np.array([
 ])  # fmt: skip
 ISSUING_UNITS = ("county_bureau", "city_bureau", "market_office")
 REPAIR_SHARE = np.array([0.45, 0.30, 0.03])  # per severity
+# Fines per severity (lognormal: median, log sd); minor penalties are sometimes
+# warnings without a fine. Lags in days, [lo, hi): found -> decided -> published.
+FINE_MEDIAN = np.array([2_000.0, 15_000.0, 150_000.0])
+FINE_LOG_SD = np.array([0.7, 0.8, 1.0])
+WARNING_SHARE = 0.15
+DECISION_LAG, PUBLICATION_LAG = (7, 46), (5, 41)
 ABNORMAL_REASONS = ("no_annual_report", "unreachable_address", "false_information", "no_disclosure")
 SERIOUS_REASONS = ("abnormal_three_years", "serious_penalty", "false_registration", "fake_invoicing")
 CHANNELS = ("hotline_12315", "online", "letter", "walk_in")
@@ -328,7 +334,7 @@ def build_inspections(ctx: Context) -> tuple[Table, np.ndarray]:
     # Shells stop operating after their invoicing burst: the inspector finds nobody.
     gone = w.is_shell[ent] & (day > w.shell_active_end[ent])
     unreachable = gone | (rng.random(len(ent)) < 0.002 + 0.3 * p)
-    minor = ~found & ((rng.random(len(ent)) < np.minimum(0.05 + 2.0 * p, 0.4)) | unreachable)
+    minor = ~found & ((rng.random(len(ent)) < np.minimum(MINOR_ISSUE_BASE + MINOR_ISSUE_RISK * p, 0.4)) | unreachable)
     result = np.where(found, 2, np.where(minor, 1, 0))
     closed = day + np.where(found, rng.integers(15, 61, len(ent)), rng.integers(1, 46, len(ent)))
     keep = closed <= w.end
@@ -344,6 +350,12 @@ def build_inspections(ctx: Context) -> tuple[Table, np.ndarray]:
     return table, np.flatnonzero(unreachable & ~found)
 
 
+def severity_shares(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Chances a found violation's penalty is serious, and minor, at latent risk ``z``."""
+    p_serious = sigmoid(-3.2 + 0.5 * z)
+    return p_serious, 0.5 * (1 - p_serious)
+
+
 def penalty_rows(ctx: Context) -> dict[str, np.ndarray]:
     """Penalties for the violations that were found, with severity, amount and lags."""
     w, a, rng = ctx.world, ctx.activity, ctx.rng("penalties")
@@ -353,20 +365,17 @@ def penalty_rows(ctx: Context) -> dict[str, np.ndarray]:
     ent, q, found_day = ent[order], q[order], found_day[order]
     n = len(ent)
     z = ctx.z[ent, q].astype(np.float64)
-    p_serious = sigmoid(-3.2 + 0.5 * z)
-    p_minor = 0.5 * (1 - p_serious)
+    p_serious, p_minor = severity_shares(z)
     u = rng.random(n)
     severity = np.where(u < p_serious, 2, np.where(u < p_serious + p_minor, 0, 1))
-    median = np.array([2_000.0, 15_000.0, 150_000.0])[severity]
-    log_sd = np.array([0.7, 0.8, 1.0])[severity]
-    amount = np.round(median * np.exp(log_sd * rng.standard_normal(n)), -2)
-    amount = np.where((severity == 0) & (rng.random(n) < 0.15), 0.0, amount)  # warnings carry no fine
+    amount = np.round(FINE_MEDIAN[severity] * np.exp(FINE_LOG_SD[severity] * rng.standard_normal(n)), -2)
+    amount = np.where((severity == 0) & (rng.random(n) < WARNING_SHARE), 0.0, amount)
     cause = categorical(rng, CAUSE_MIX[w.industry[ent]] / CAUSE_MIX[w.industry[ent]].sum(axis=1, keepdims=True))
     unit_p = np.where(severity[:, None] == 2, [[0.5, 0.4, 0.1]], [[0.5, 0.1, 0.4]])
     unit = categorical(rng, unit_p)
-    decided = found_day + rng.integers(7, 46, n)
+    decided = found_day + rng.integers(*DECISION_LAG, n)
     decided = np.maximum(np.minimum(decided, w.deregistered[ent] - 1), found_day)
-    published = decided + rng.integers(5, 41, n)
+    published = decided + rng.integers(*PUBLICATION_LAG, n)
     repaired = np.where(rng.random(n) < REPAIR_SHARE[severity], published + rng.integers(183, 731, n), NEVER)
     return {"ent": ent, "q": q, "found": found_day, "decided": decided, "published": published, "amount": amount,
             "severity": severity, "cause": cause, "unit": unit, "repaired": repaired}  # fmt: skip

@@ -136,7 +136,7 @@ def load_gates(gates: PromotionGates | Mapping[str, Any] | str | Path | None = N
         return gates
     if isinstance(gates, Mapping):
         return parse_spec(PromotionGates, dict(gates), "<promotion gates>")
-    path = resolve_spec("experiments", "promotion") if gates is None else resolve_spec("experiments", str(gates))
+    path = resolve_spec("experiments", "promotion" if gates is None else str(gates))
     return parse_spec(PromotionGates, load_yaml(path), path)
 
 
@@ -239,13 +239,11 @@ def promote(
     >>> callable(promote)
     True
     """
-    from mlflow import MlflowClient
-
     from riskml.tracking._registry import resolve_version
 
     spec = load_gates(gates)
     config = config or configure()
-    client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.registry_uri)
+    client = config.client()
     name = registered_model_name(target)
     challenger = resolve_version(target, alias="challenger", version=version, config=config)
     try:

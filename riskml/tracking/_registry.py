@@ -10,7 +10,6 @@ concurrent callers wait for it instead of loading twice.
 from __future__ import annotations
 
 import dataclasses
-
 import logging
 import tempfile
 import threading
@@ -128,11 +127,10 @@ def resolve_version(target: str, *, alias: str | None = "champion", version: int
     >>> callable(resolve_version)
     True
     """
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     config = config or configure()
-    client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.registry_uri)
+    client = config.client()
     name = registered_model_name(target)
     try:
         if version is not None:

@@ -179,7 +179,6 @@ def log_training_run(
     True
     """
     import mlflow
-    from mlflow import MlflowClient
 
     model = _unwrap_model(fit_result_or_model)
     if predictions is None:
@@ -204,7 +203,7 @@ def log_training_run(
                           config=config)
         run_id = run.info.run_id
     if register:
-        client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.registry_uri)
+        client = config.client()
         name, version = registered_model_name(model.target), str(info.registered_model_version)
         for key, value in _version_tags(model, long, run_id).items():
             client.set_model_version_tag(name, version, key, value)

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "TrackingConfig",
@@ -114,6 +115,12 @@ class TrackingConfig:
             return None
         return (self.artifact_root / experiment_name(target)).as_uri()
 
+    def client(self) -> Any:
+        """An ``mlflow.MlflowClient`` on this store's tracking and registry URIs."""
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+
 
 def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
     """Absolute riskml home: ``home``, else ``$RISKML_HOME``, else ``./.riskml``.
@@ -197,11 +204,10 @@ def ensure_experiment(target: str, config: TrackingConfig | None = None) -> str:
     True
     >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     config = config or configure()
-    client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.registry_uri)
+    client = config.client()
     name = experiment_name(target)
     found = client.get_experiment_by_name(name)
     if found is not None:
