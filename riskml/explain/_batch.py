@@ -49,6 +49,7 @@ def model_reasons(model: Any, frame: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     >>> len(reasons)
     5
     """
+    model = getattr(model, "grading", model)  # reasons explain the grade's score
     matrix = model.matrix(frame)
     contrib = tree_contributions(model.booster, matrix)
     _, points = points_from_contributions(contrib, model.policy, model.calib_a, model.calib_b)

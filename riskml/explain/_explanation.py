@@ -379,6 +379,8 @@ def explain_entity(
             f"the feature spec {spec.hash()} is not the one the {model.target} model was trained on "
             f"({model.spec_hash}); pass spec= the model's feature spec"
         )
+    # the grade and its points come from the grade model (through-the-cycle) when there is one
+    model = getattr(model, "grading", model)
     sources = source_catalog(records, spec)
     actions = actions if isinstance(actions, AppealActions) else load_actions(actions, sources=sources)
     entity_id = str(entity_id)

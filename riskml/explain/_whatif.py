@@ -49,6 +49,7 @@ __all__ = [
     "entity_records",
     "entity_row",
     "load_actions",
+    "negative_sources",
     "score_rows",
     "what_ifs",
 ]
@@ -103,6 +104,13 @@ class AppealAction(SpecModel):
     label_en : str
         English name of the change shown to the reviewer (e.g. ``Credit repair
         completed``); empty: ``name``.
+    conduct : {"compliant"}
+        The action's direction of conduct. A compliant act (a report filed, a repair,
+        leaving a list, a wrong negative record removed) must never lower the grade's
+        score; the grade model is built so it cannot (see
+        :mod:`riskml.models._grade_model`). A ``remove_record`` action is offered only
+        on negative sources: those none of the model's features counts in the
+        entity's favour (:func:`negative_sources`).
     """
 
     name: str = Field(min_length=1)
@@ -115,6 +123,7 @@ class AppealAction(SpecModel):
     values: dict[str, Any] = Field(default_factory=dict)
     label_zh: str = ""
     label_en: str = ""
+    conduct: Literal["compliant"] = "compliant"
 
     @model_validator(mode="after")
     def _fits_kind(self) -> AppealAction:
@@ -429,7 +438,27 @@ def _apply(action: AppealAction, table: pd.DataFrame, record_id: str | None, ent
     return pd.concat([table, row], ignore_index=True)
 
 
-def _candidates(actions: AppealActions, reasons: Sequence[Mapping[str, Any]], sources: SourceCatalog) -> list[tuple[AppealAction, str, str | None, str]]:
+def negative_sources(catalog: pd.DataFrame) -> set[str]:
+    """Sources whose records only ever count against an entity in this catalog.
+
+    Removing such a record (shown to be wrong) is a compliant act; removing a record of
+    a source some feature counts in the entity's favour (a commendation, a filed report)
+    is not offered.
+
+    Examples
+    --------
+    >>> cat = pd.DataFrame({"source": ["penalties", "inspections", "inspections"], "direction": [1, 1, -1]})
+    >>> sorted(negative_sources(cat))
+    ['penalties']
+    """
+    if "source" not in catalog.columns or "direction" not in catalog.columns:
+        return set()
+    lowest = catalog.groupby(catalog["source"].astype("str"))["direction"].min()
+    return set(lowest.index[lowest >= 0])
+
+
+def _candidates(actions: AppealActions, reasons: Sequence[Mapping[str, Any]], sources: SourceCatalog,
+                negative: set[str] | None = None) -> list[tuple[AppealAction, str, str | None, str]]:
     """(action, source, record id or None, reason feature), deduplicated, in reason order."""
     seen: set[tuple[str, str, str | None]] = set()
     out = []
@@ -452,6 +481,8 @@ def _candidates(actions: AppealActions, reasons: Sequence[Mapping[str, Any]], so
                     rows = rows[rows[action.column].isna()]
             elif action.source != "*":
                 rows = rows[rows["source"] == action.source]
+            if action.kind == "remove_record" and negative is not None:
+                rows = rows[rows["source"].astype("str").isin(negative)]
             for source, record_id in rows[["source", "record_id"]].head(actions.max_records_per_reason).itertuples(index=False):
                 key = (action.name, str(source), str(record_id))
                 if key not in seen:
@@ -521,7 +552,7 @@ def what_ifs(
     old_score = float(base.scores["score"].iloc[0])
     old_grade = str(base.scores["grade"].iloc[0])
     rows, frames = [], []
-    for action, source, record_id, feature in _candidates(actions, reasons, sources):
+    for action, source, record_id, feature in _candidates(actions, reasons, sources, negative_sources(model.catalog)):
         table = own.get(source)
         if table is None:
             continue

@@ -738,6 +738,7 @@ def network_catalog(spec: NetworkSpec, catalog: SourceCatalog | None = None) -> 
                 "window_days": f.window_days,
                 "where": where,
                 "inspection_driven": False,
+                "status": "all",
             }
         )
     frame = pd.DataFrame(rows, columns=["name", *CATALOG_COLUMNS])

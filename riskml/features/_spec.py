@@ -81,6 +81,7 @@ CATALOG_COLUMNS: tuple[str, ...] = (
     "window_days",
     "where",
     "inspection_driven",
+    "status",
 )
 # Files in a feature folder that are not feature files of this module.
 SOURCES_FILE = "sources.yaml"
@@ -469,6 +470,7 @@ def _catalog_frame(features: tuple[FeatureDef, ...] | list[FeatureDef]) -> pd.Da
             "window_days": np.nan if f.window_days is None else float(f.window_days),
             "where": _where_json(f.where),
             "inspection_driven": bool(f.inspection_driven),
+            "status": f.status,
         }
         for f in features
     ]

@@ -11,6 +11,7 @@ On disk (:meth:`RiskModel.save`) it is a folder of three files::
     booster.txt      LightGBM text model
     model.json       everything else (sorted keys, so equal models give equal bytes)
     catalog.parquet  the feature catalog rows
+    grade/           the grade model, the same three files (when there is one)
 
 The grade policy is rebuilt from the stored model spec on :meth:`RiskModel.load`.
 """
@@ -39,6 +40,7 @@ FORMAT = "riskml.RiskModel/1"
 BOOSTER_FILE = "booster.txt"
 META_FILE = "model.json"
 CATALOG_FILE = "catalog.parquet"
+GRADE_DIR = "grade"
 ID_COLUMNS = ("entity_id", "as_of")
 SCORE_COLUMNS = ("entity_id", "as_of", "probability", "score", "grade_by_score", "grade", "override",
                  "points_to_next_grade")
@@ -92,6 +94,10 @@ class RiskModel:
     metadata : dict
         JSON-ready training facts: trained_at, train/test as-of dates, metrics,
         params, riskml version.
+    grade_model : RiskModel or None
+        The through-the-cycle model the grade comes from (see
+        :mod:`riskml.models._grade_model`); when None the grade follows this model's
+        point-in-time probability.
 
     Examples
     --------
@@ -121,6 +127,21 @@ class RiskModel:
     catalog: pd.DataFrame = field(repr=False)
     model_spec: dict[str, Any] = field(repr=False)
     metadata: dict[str, Any] = field(default_factory=dict, repr=False)
+    grade_model: RiskModel | None = field(default=None, repr=False)
+
+    @property
+    def grading(self) -> RiskModel:
+        """The model whose score is the grade: the grade model, or this one.
+
+        Explanations, what-ifs and migration reports speak in its points.
+
+        Examples
+        --------
+        >>> model = _tiny_model()
+        >>> model.grading is model
+        True
+        """
+        return self.grade_model if self.grade_model is not None else self
 
     def __post_init__(self) -> None:
         if self.booster.num_feature() != len(self.features):
@@ -275,7 +296,8 @@ class RiskModel:
         Returns
         -------
         DataFrame
-            ``entity_id``, ``as_of``, ``probability``, ``score``, ``grade_by_score``,
+            ``entity_id``, ``as_of``, ``probability`` (point-in-time), ``score`` (the
+            grade's: through-the-cycle when the model has a grade model), ``grade_by_score``,
             ``grade`` (after overrides), ``override`` (its name, or ``""``) and
             ``points_to_next_grade`` (NaN for the best grade), in input row order.
 
@@ -290,9 +312,11 @@ class RiskModel:
         self.check_panel(frame)
         frame, _ = _frame_and_hash(frame)
         logit = self.calibrated_logit(frame)
+        # the point-in-time probability ranks inspections; the grade has its own footing
+        grade_logit = logit if self.grade_model is None else self.grade_model.calibrated_logit(frame)
         override_cols = list(dict.fromkeys(policy_features(self.policy)))
         features = pd.DataFrame({c: frame[c].to_numpy() for c in override_cols}, index=pd.RangeIndex(len(frame)))
-        graded = grade_frame(logit, features, self.policy)
+        graded = grade_frame(grade_logit, features, self.policy)
         out = pd.DataFrame({
             "entity_id": frame["entity_id"].to_numpy(),
             "as_of": frame["as_of"].to_numpy(),
@@ -330,10 +354,13 @@ class RiskModel:
             "calib_b": self.calib_b,
             "model_spec": self.model_spec,
             "metadata": self.metadata,
+            "grade_model": self.grade_model is not None,
         }
         text = json.dumps(_jsonable(meta), indent=1, sort_keys=True, ensure_ascii=False, allow_nan=True)
         (directory / META_FILE).write_text(text + "\n", encoding="utf-8")
         self.catalog.to_parquet(directory / CATALOG_FILE, index=True)
+        if self.grade_model is not None:
+            self.grade_model.save(directory / GRADE_DIR)
         logger.info("saved %s model (%d features) to %s", self.target, len(self.features), directory)
         return directory
 
@@ -363,12 +390,18 @@ class RiskModel:
         if meta.get("format") != FORMAT:
             raise ValueError(f"{directory / META_FILE}: expected format {FORMAT!r}, got {meta.get('format')!r}")
         booster = lgb.Booster(model_str=(directory / BOOSTER_FILE).read_text(encoding="utf-8"))
+        grade_model = None
+        if meta.get("grade_model"):
+            if not (directory / GRADE_DIR).is_dir():
+                raise FileNotFoundError(f"{directory} is not a complete RiskModel: its grade model folder "
+                                        f"{GRADE_DIR}/ is missing")
+            grade_model = cls.load(directory / GRADE_DIR)
         return cls(
             target=meta["target"], features=tuple(meta["features"]), categories=meta["categories"],
             spec_hash=meta["spec_hash"], booster=booster, calib_a=float(meta["calib_a"]),
             calib_b=float(meta["calib_b"]), policy=policy_from_spec(meta["model_spec"]),
             catalog=pd.read_parquet(directory / CATALOG_FILE), model_spec=meta["model_spec"],
-            metadata=meta["metadata"],
+            metadata=meta["metadata"], grade_model=grade_model,
         )
 
 

@@ -23,6 +23,7 @@ labels and specs give the same model.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import time
@@ -38,6 +39,7 @@ import pandas as pd
 from riskml._progress import track
 from riskml.models._backtest import BacktestSpec, Split, load_backtest_spec, plan_splits
 from riskml.models._bundle import RiskModel, _sigmoid
+from riskml.models._grade_model import grade_features, grade_score_spec, long_run_intercept
 from riskml.models._metrics import METRIC_COLUMNS, evaluate, oracle_auc
 from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
 
@@ -68,6 +70,9 @@ class FitResult:
     splits : DataFrame
         One row per fit (test dates, then ``final``): dates used, row counts, the
         negative sampling rate, boosting rounds, calibration and seconds.
+    grade : FitResult or None
+        The through-the-cycle grade model's own backtest (its metrics and
+        out-of-time predictions) when the model spec declares ``grade_score``.
 
     Examples
     --------
@@ -87,6 +92,7 @@ class FitResult:
     metrics: pd.DataFrame
     predictions: pd.DataFrame
     splits: pd.DataFrame
+    grade: FitResult | None = None
 
     def metric_table(self) -> pd.DataFrame:
         """Metrics wide: one row per split and population, one column per metric."""
@@ -521,8 +527,52 @@ def fit_model(
         spec.name, booster, X.iloc[:0], spec_hash=spec_hash, calib_a=a, calib_b=b, model_spec=spec.raw,
         catalog=catalog, metadata=_metadata(spec, bt, lgb_params, rounds, splits, metrics, split_table),
     )
+    grade = _fit_grade_model(panel, labels, spec, backtest, params, features, weights, show_progress)
+    if grade is not None:
+        model = dataclasses.replace(model, grade_model=grade.model)
     logger.info("fit %s done in %.1f s", spec.name, time.perf_counter() - started)
-    return FitResult(model=model, metrics=metrics, predictions=predictions, splits=split_table)
+    return FitResult(model=model, metrics=metrics, predictions=predictions, splits=split_table, grade=grade)
+
+
+def _fit_grade_model(panel: Any, labels: pd.DataFrame, spec: ModelSpec, backtest: Any, params: dict[str, Any] | None,
+                     features: Sequence[str] | None, weights: Any, show_progress: bool | None) -> FitResult | None:
+    """The through-the-cycle grade model the spec's ``grade_score`` declares, or None.
+
+    The same backtest on the conduct features (:func:`grade_features`), monotone in
+    their declared direction; with ``calibration: long_run`` the intercept is moved so
+    the mean probability over every complete training row equals their pooled rate.
+    """
+    declared = grade_score_spec(spec.raw, spec.path or "<model spec>")
+    if declared is None or declared.basis == "point_in_time":
+        return None
+    frame, catalog, _ = _panel_parts(panel)
+    try:
+        names = grade_features(catalog, declared, available=list(features) if features is not None else
+                               [c for c in frame.columns if c not in ("entity_id", "as_of")])
+    except ValueError as exc:
+        logger.warning("%s: the grade follows the point-in-time probability: %s", spec.name, exc)
+        return None
+    inner = dataclasses.replace(spec, raw={**spec.raw, "grade_score": {"basis": "point_in_time"}},
+                                training=spec.training.model_copy(update={"monotone_from_catalog": True}))
+    logger.info("fit %s grade model (%s): %d conduct features", spec.name, declared.basis, len(names))
+    fit = fit_model(panel, labels, inner, backtest=backtest, params=params, features=names, weights=weights,
+                    show_progress=show_progress)
+    model = dataclasses.replace(fit.model, model_spec=spec.raw)
+    if declared.calibration == "long_run":
+        lab = _aligned_labels(frame, labels)
+        train_to = np.datetime64(pd.Timestamp(fit.splits["train_to"].iloc[-1]), "ns")
+        cal = [np.datetime64(pd.Timestamp(d), "ns") for d in str(fit.splits["calibration_as_of"].iloc[-1]).split(",")]
+        as_of = frame["as_of"].to_numpy(dtype="datetime64[ns]")
+        rows = (lab["complete"].to_numpy(bool) & lab["in_population"].to_numpy(bool)
+                & ((as_of <= train_to) | np.isin(as_of, cal)))
+        margin = model.raw_margin(frame.loc[rows])
+        b = long_run_intercept(margin, lab["label"].to_numpy(dtype=np.float64)[rows], model.calib_a, model.calib_b)
+        logger.info("grade model: long-run intercept %.3f (latest-quarter Platt %.3f) over %d rows", b,
+                    model.calib_b, int(rows.sum()))
+        model = dataclasses.replace(model, calib_b=b, metadata={**model.metadata, "grade_basis": declared.basis,
+                                                                 "calibration": "long_run",
+                                                                 "latest_calib_b": fit.model.calib_b})
+    return dataclasses.replace(fit, model=model)
 
 
 def _metadata(spec: ModelSpec, bt: BacktestSpec, params: dict[str, Any], rounds: int, splits: list[Split],
