@@ -2,7 +2,8 @@
 
 :func:`score_psi` and :func:`feature_psi` measure distribution shift with
 :func:`riskml.tracking.psi`; :func:`migration_matrix` and :func:`grade_distribution`
-follow grades over quarters; :func:`group_metrics` compares flag rates, precision and
+follow grades over quarters; :func:`migration_report` explains every grade change in
+points and records and :func:`migration_alarms` fires on the migration itself; :func:`group_metrics` compares flag rates, precision and
 false positive rates across districts, industries and entity types;
 :func:`check_thresholds` turns the thresholds of ``experiments/monitor.yaml`` into
 warnings; :func:`monitor` ties these into a :class:`MonitorReport` that logs itself to
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from riskml.monitor._drift import feature_psi, grade_distribution, migration_matrix, score_psi
 from riskml.monitor._groups import GROUP_COLUMNS, group_metrics
+from riskml.monitor._migration import MIGRATION_ALARMS, Migration, migration_alarms, migration_report, record_events
 from riskml.monitor._report import MonitorReport, check_thresholds, monitor
 from riskml.monitor._spec import (
     BlindSpotSpec,
@@ -38,9 +40,11 @@ from riskml.monitor._warnings import WARNING_COLUMNS, WarningRule, WarningRules,
 
 __all__ = [
     "GROUP_COLUMNS",
+    "MIGRATION_ALARMS",
     "WARNING_COLUMNS",
     "BlindSpotSpec",
     "MonitorReport",
+    "Migration",
     "MonitorSpec",
     "PlanSpec",
     "SelectionSpec",
@@ -54,9 +58,12 @@ __all__ = [
     "group_metrics",
     "load_monitor_spec",
     "load_warning_rules",
+    "migration_alarms",
     "migration_matrix",
+    "migration_report",
     "monitor",
     "parse_days",
+    "record_events",
     "rule_warnings",
     "score_psi",
 ]
