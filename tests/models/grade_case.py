@@ -38,5 +38,5 @@ def grade_case(n_entities: int = 1200, seed: int = 11) -> GradeCase:
     panel = build_panel(records, DATES, spec)
     labels = make_labels(records, panel, "credit")
     fit = fit_model(panel, labels, "credit", backtest={"test_dates": "last 1", "min_train_dates": 2},
-                    params={"n_estimators": 40, "min_child_samples": 40})
+                    params={"n_estimators": 40, "learning_rate": 0.2, "min_child_samples": 40})
     return GradeCase(records=records, spec=spec, panel=panel, labels=labels, fit=fit)

@@ -52,10 +52,10 @@ def test_migration_alarm_fires_when_many_a_entities_are_downgraded():
     a_rows = np.flatnonzero(graded["grade"].to_numpy() == "A")
     assert len(a_rows) >= 20
     hit = a_rows[: int(0.4 * len(a_rows))]
-    # 40% of the A entities get two serious penalties in the quarter
-    for col in ("penalties_count_90d", "penalties_count_365d", "penalties_count_1095d", "penalties_count_all",
-                "penalties_serious_count_365d", "penalties_serious_count_1095d"):
-        t2.loc[hit, col] = t2.loc[hit, col] + 2
+    # 40% of the A entities enter the abnormal-operation list in the quarter
+    t2.loc[hit, "abnormal_list_on_list"] = 1.0
+    for col in ("abnormal_list_count_365d", "abnormal_list_count_1095d", "abnormal_list_count_all"):
+        t2.loc[hit, col] = t2.loc[hit, col] + 1
     m = migration_report(model, t1, t2)
     alarms = migration_alarms(m).set_index("check")
     assert m.summary()["a_leaving_a"] >= 0.3
