@@ -9,8 +9,11 @@ the grade model ("after"):
 * calendar-only churn: among entities with no record known, leaving a window or
   changing state between consecutive as-of dates, the share whose grade changed;
 * the backtest AUC on the one-year label (mean over the test quarters);
+* paths to the next grade for ``--paths`` of them below A: the share found or
+  proven absent and the median number of actions;
 * perverse what-ifs: every declared appeal action on every record it applies to, for
-  ``--explained`` entities, counted when the grade score drops.
+  ``--explained`` entities (at most three records per action and source), counted
+  when the grade score drops.
 
 Usage::
 
@@ -27,51 +30,48 @@ import pandas as pd
 
 import riskml
 from riskml._pipeline import _as_records
-from riskml.explain._whatif import _apply, entity_records, entity_row, load_actions, negative_sources
-from riskml.features import Panel
+from riskml.explain._path import declared_changes, path_to_next_grade, variant_rows
+from riskml.explain._whatif import load_actions, negative_sources
+from riskml.features import Panel, load_feature_spec
 from riskml.models._policy import grade_frame
 from riskml.monitor import record_events
 
 DATES = pd.date_range("2023-04-01", "2025-01-01", freq="QS")
+# records tried per action and source for each entity (as the appeal report's max_records_per_reason)
+MAX_RECORDS = 3
 
 
 def _a_swing(shares: pd.Series) -> float:
     return float(max(shares.iloc[i:i + 4].max() - shares.iloc[i:i + 4].min() for i in range(len(shares) - 3)))
 
 
-def _perverse(records, spec, model, ids, as_of) -> tuple[int, int]:
+def _perverse_and_paths(records, spec, model, ids, as_of, n_paths) -> dict:
+    """Every declared action on (at most MAX_RECORDS) records of each entity; paths for the first n_paths below A."""
     grading = model.grading
     sources = spec.sources
     negative = negative_sources(grading.catalog)
-    needed = sorted(set(grading.features) | {r.feature for r in grading.policy.overrides})
+    needed = set(grading.features) | {r.feature for r in grading.policy.overrides}
     sub = spec.subset([f for f in spec.feature_names if f in needed])
     keep = pd.Index(ids)
     small = {n: t[t[sources[n].entity_key].astype("str").isin(keep)] for n, t in records.items() if n in sources}
-    day = int(pd.Timestamp(as_of).value // 86_400_000_000_000)
-    actions = load_actions(sources=sources).actions
+    grouped = {n: dict(tuple(t.groupby(t[sources[n].entity_key].astype("str"), sort=False))) for n, t in small.items()}
+    empty = {n: t.iloc[:0] for n, t in small.items()}
+    actions = load_actions(sources=sources)
     tried = dropped = 0
+    paths = []
     for entity_id in ids:
-        own = entity_records(small, entity_id, sources)
-        base = entity_row(small, entity_id, as_of, sub, sources, own=own)
-        rows = []
-        for action in actions:
-            if action.kind == "add_record":
-                rows.append({action.source: _apply(action, own[action.source], None, entity_id, day, sources,
-                                                   action.source)})
-                continue
-            for name in ([action.source] if action.source != "*" else sorted(negative & set(own))):
-                table, src = own[name], sources[name]
-                known = table[table[src.known_at] < pd.Timestamp(as_of)]
-                if action.kind == "set_date":
-                    known = known[known[action.column].isna()]
-                for rid in known[src.record_id].astype("str"):
-                    rows.append({name: _apply(action, table, rid, entity_id, day, sources, name)})
-        frames = [entity_row(small, entity_id, as_of, sub, sources, own=own, changed=c) for c in rows]
-        before = grading.score(base)["score"].iloc[0]
-        after = grading.score(pd.concat(frames, ignore_index=True))["score"].to_numpy()
+        own = {n: grouped[n].get(entity_id, empty[n]).reset_index(drop=True) for n in small}
+        changes = declared_changes(actions, own, sources, as_of, negative, limit=MAX_RECORDS)
+        rows = variant_rows(own, [[]] + [[c] for c in changes], entity_id, as_of, sub, sources)
+        score = grading.score(rows)
+        before, after = score["score"].iloc[0], score["score"].to_numpy()[1:]
         tried += len(after)
         dropped += int((after < before - 1e-9).sum())
-    return tried, dropped
+        if len(paths) < n_paths and score["grade"].iloc[0] != grading.policy.grade_names[0]:
+            path = path_to_next_grade(small, entity_id, as_of, grading, sub, sources, actions=actions, own=own)
+            paths.append({"status": path.status, "n_actions": path.n_actions, "minimal": path.minimal,
+                          "grade": path.grade})
+    return {"tried": tried, "dropped": dropped, "paths": pd.DataFrame(paths)}
 
 
 def main() -> None:
@@ -79,13 +79,14 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--explained", type=int, default=2000)
+    parser.add_argument("--paths", type=int, default=500, help="paths searched (entities below A among the explained)")
     args = parser.parse_args()
     started = time.perf_counter()
     market = riskml.synth.make_market(n_entities=args.entities, seed=args.seed)
     records = _as_records(market.records)
     result = riskml.train(records, "credit", log=False)
     fit, panel, model = result.fit, result.panel, result.model
-    print(f"trained in {time.perf_counter() - started:.0f} s")
+    print(f"trained in {time.perf_counter() - started:.0f} s", flush=True)
 
     def mean_auc(metrics: pd.DataFrame) -> float:
         return float(metrics[(metrics["metric"] == "auc") & (metrics["population"] == "all")]["value"].mean())
@@ -98,7 +99,7 @@ def main() -> None:
     scored["grade_pit"] = grade_frame(np.log(p / (1 - p)), over, model.policy)["grade"].to_numpy()
     shares = scored.groupby("as_of").agg(A_before=("grade_pit", lambda g: (g == "A").mean()),
                                          A_after=("grade", lambda g: (g == "A").mean()))
-    print((100 * shares).round(1).to_string())
+    print((100 * shares).round(1).to_string(), flush=True)
     churn = []
     windows = sorted({int(w) for w in panel.catalog["window_days"].dropna()})
     for t1, t2 in zip(DATES[:-1], DATES[1:]):
@@ -110,27 +111,29 @@ def main() -> None:
                       "before": float((a.loc[ids, "grade_pit"] != b.loc[ids, "grade_pit"]).mean()),
                       "after": float((a.loc[ids, "grade"] != b.loc[ids, "grade"]).mean())})
     churn = pd.DataFrame(churn)
-    print(churn.to_string(index=False))
+    print(churn.to_string(index=False), flush=True)
+    print(f"A share max-min over 4 consecutive quarters: before {100 * _a_swing(shares['A_before']):.1f} pp, "
+          f"after {100 * _a_swing(shares['A_after']):.1f} pp", flush=True)
+    print(f"backtest AUC (mean over test quarters): point-in-time {auc_pit:.4f}, grade {auc_grade:.4f}, "
+          f"gap {auc_pit - auc_grade:.4f}", flush=True)
     as_of = DATES[-1]
     alive = scored.loc[scored["as_of"] == as_of, "entity_id"].to_numpy()
     rng = np.random.default_rng(args.seed)
     ids = [str(x) for x in rng.choice(alive, size=min(args.explained, len(alive)), replace=False)]
-    tried, dropped = _perverse(records, panel_spec(records), model, ids, as_of)
-    print(f"\nA share max-min over 4 consecutive quarters: before {100 * _a_swing(shares['A_before']):.1f} pp, "
-          f"after {100 * _a_swing(shares['A_after']):.1f} pp")
+    got = _perverse_and_paths(records, load_feature_spec(), model, ids, as_of, args.paths)
+    tried, dropped, paths = got["tried"], got["dropped"], got["paths"]
     print(f"calendar-only churn (mean over {len(churn)} quarter pairs, {int(churn['quiet'].mean())} quiet entities "
           f"on average): before {100 * churn['before'].mean():.2f}%, after {100 * churn['after'].mean():.2f}% "
           f"(max {100 * churn['after'].max():.2f}%)")
-    print(f"backtest AUC (mean over test quarters): point-in-time {auc_pit:.4f}, grade {auc_grade:.4f}, "
-          f"gap {auc_pit - auc_grade:.4f}")
     print(f"perverse what-ifs: {dropped} of {tried} tried on {len(ids)} entities at {as_of.date()}")
+    found = paths["status"].isin(["reached", "none_reaches"])
+    reached = paths[paths["status"] == "reached"]
+    print(f"paths to the next grade: {len(paths)} entities below A, found or proven absent {100 * found.mean():.1f}%"
+          f" (reached {len(reached)}, none reaches {int((paths['status'] == 'none_reaches').sum())}), "
+          f"median actions {reached['n_actions'].median() if len(reached) else float('nan'):.0f}, "
+          f"proven smallest {100 * reached['minimal'].mean() if len(reached) else float('nan'):.1f}%")
+    print(paths.groupby(["grade", "status"]).size().to_string())
     print(f"total {time.perf_counter() - started:.0f} s")
-
-
-def panel_spec(records):
-    from riskml.features import load_feature_spec
-
-    return load_feature_spec()
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ rows at once).
 For appeals, :func:`explain_entity` (also ``riskml.explain(entity_id, as_of,
 records=...)``) builds an :class:`Explanation`: points by feature and indicator
 group, reasons with the records behind them (:func:`evidence_for`), what would change
-the grade (:func:`what_ifs`, :func:`contrast`) and a self-contained HTML report
-(:func:`render_report`).
+the grade (:func:`what_ifs`, :func:`contrast`), the smallest set of declared actions
+that reaches the next better grade (:func:`path_to_next_grade`) and a self-contained
+HTML report with a printable reviewer's section (:func:`render_report`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from riskml.explain._treeshap import tree_contributions
 from riskml.explain._batch import model_reasons
 from riskml.explain._evidence import evidence_for
 from riskml.explain._explanation import Explanation, explain_entity
+from riskml.explain._path import GradePath, path_to_next_grade
 from riskml.explain._report import render_report
 from riskml.explain._whatif import Contrast, contrast, load_actions, what_ifs
 
@@ -29,11 +31,13 @@ __all__ = [
     "DIMENSIONS",
     "Contrast",
     "Explanation",
+    "GradePath",
     "contrast",
     "evidence_for",
     "explain_entity",
     "load_actions",
     "model_reasons",
+    "path_to_next_grade",
     "render_report",
     "what_ifs",
     "REASON_KEYS",

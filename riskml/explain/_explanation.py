@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from riskml.explain._evidence import evidence_for, source_catalog
+from riskml.explain._path import GradePath, path_to_next_grade
 from riskml.explain._points import dimension_columns, points_by_dimension
 from riskml.explain._reasons import top_reasons
 from riskml.explain._whatif import (
@@ -128,6 +129,9 @@ class Explanation:
         version the model was trained with.
     riskml_version : str
         The riskml version that produced the explanation.
+    path : GradePath or None
+        The smallest set of declared actions reaching the next better grade, or why
+        none does (:func:`riskml.explain.path_to_next_grade`).
 
     Examples
     --------
@@ -160,6 +164,7 @@ class Explanation:
     contrast: Contrast | None = field(repr=False)
     model_info: dict[str, Any] = field(repr=False)
     riskml_version: str = ""
+    path: GradePath | None = field(default=None, repr=False)
 
     @property
     def reproducibility(self) -> tuple[str, str]:
@@ -214,6 +219,13 @@ class Explanation:
             "contrast": contrast,
             "model": self.model_info,
             "riskml_version": self.riskml_version,
+            "path": None if self.path is None else {
+                "grade": self.path.grade, "target_grade": self.path.target_grade, "status": self.path.status,
+                "minimal": self.path.minimal, "score": self.path.score, "new_score": self.path.new_score,
+                "points_needed": self.path.points_needed, "remaining": self.path.remaining,
+                "candidates": self.path.candidates, "actions": self.path.actions,
+                "summary_zh": self.path.summary("zh"), "summary_en": self.path.summary("en"),
+            },
             "reproducibility_zh": zh,
             "reproducibility_en": en,
         })
@@ -422,6 +434,7 @@ def explain_entity(
         reasons.append({**reason, "source": str(catalog.loc[feature, "source"]), "evidence": evidence})
 
     whatifs = what_ifs(records, entity_id, as_of, reasons, model, spec, sources, actions=actions, baseline=row)
+    path = path_to_next_grade(records, entity_id, as_of, model, spec, sources, actions=actions, own=own)
 
     if reference is None:
         from riskml.features import build_panel
@@ -470,6 +483,7 @@ def explain_entity(
         contrast=contrast_,
         model_info=_model_info(model, model_version, run_id),
         riskml_version=str(getattr(riskml, "__version__", "")),
+        path=path,
     )
 
 

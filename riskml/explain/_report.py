@@ -54,6 +54,9 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .alert{background:#fff5f5;border:1px solid #feb2b2;border-radius:6px;padding:8px 12px}
 .muted{color:#7b8794;font-size:12px}
 svg text{font-family:inherit}
+.review{background:#fff;border:1px solid #9aa5b1;border-radius:8px;padding:8px 20px 16px;margin-top:28px}
+.review td.blank{height:3em;border-bottom:1px solid #9aa5b1;min-width:320px}
+@media print{body{background:#fff}.card,.review{break-inside:avoid}.review{break-before:page;border:none}}
 """
 
 
@@ -240,6 +243,47 @@ def _whatif_html(exp: Explanation) -> str:
     return _table(frame, numeric={"新得分 new score"}, signed={"分差 points"})
 
 
+def _path_html(exp: Explanation) -> str:
+    path = exp.path
+    if path is None:
+        return ""
+    intro = f"<p>{_bilingual(path.summary('zh'), path.summary('en'))}</p>"
+    if path.status != "reached":
+        return intro
+    a = path.actions
+    frame = pd.DataFrame({
+        "步骤 step": a["step"].to_numpy(),
+        "措施 action": [f"{zh} / {en}" for zh, en in zip(a["label_zh"], a["label_en"], strict=True)],
+        "记录 record": [f"{s} {r}".strip() for s, r in zip(a["source"], a["record_id"], strict=True)],
+        "单项得分 points alone": a["points_alone"].to_numpy(),
+    })
+    tail = "" if path.minimal else (
+        f"<p class=\"muted\">{_bilingual('未能证明这是最少的措施组合。', 'Not proven the smallest set.')}</p>")
+    together = (f"<p>合计 {_e(_num(path.new_score - path.score, 1, signed=True))} 分 → {_e(_num(path.new_score))} 分 "
+                f"<span class=\"en\">together {_e(_num(path.new_score - path.score, 1, signed=True))} points -> "
+                f"{_e(_num(path.new_score))}</span></p>")
+    return intro + _table(frame, signed={"单项得分 points alone"}) + together + tail
+
+
+def _reviewer_html(exp: Explanation) -> str:
+    """The printable reviewer's section: decision, next steps, data-correction request."""
+    steps = "" if exp.path is None else _bilingual(exp.path.summary("zh"), exp.path.summary("en"))
+    box = "☐"
+    return f"""<section class="review" id="review">
+<h2>复核意见 Reviewer's decision</h2>
+<table class="kv">
+<tr><td>主体 Entity</td><td>{_e(exp.entity_id)} · 基准日 as of {_e(exp.as_of.date().isoformat())} ·
+等级 grade {_e(exp.grade)} · 得分 score {_e(_num(exp.score))}</td></tr>
+<tr><td>复核结论 Decision</td><td>{box} 维持等级 Grade upheld &nbsp; {box} 调整等级为 Grade changed to ____
+&nbsp; {box} 待补充材料 Pending documents</td></tr>
+<tr><td>理由 Grounds</td><td class="blank">&nbsp;</td></tr>
+<tr><td>下一步 Next steps</td><td>{steps}</td></tr>
+<tr><td>数据更正申请 Data-correction request</td><td>记录编号 record id(s): ____________ ·
+来源 source: ____________ · 更正内容 correction: ____________ · 证明材料 evidence attached {box}</td></tr>
+<tr><td>复核人 Reviewer · 日期 Date</td><td class="blank">&nbsp;</td></tr>
+</table></section>"""
+
+
 def _contrast_html(exp: Explanation) -> str:
     c = exp.contrast
     if c is None:
@@ -383,12 +427,15 @@ def render_report(exp: Explanation, note: str = "") -> str:
 Each change is applied to a copy of the entity's records; its as-of features are rebuilt with the same
 feature spec and scored again with the same model.</p>
 {_whatif_html(exp)}
+<h2>升至上一档的最少措施 Path to the next grade</h2>
+{_path_html(exp)}
 <h2>对比上一档 Contrast with the next better band</h2>
 {_contrast_html(exp)}
 <h2>模型 Model</h2>
 <table class="kv">{model_html}</table>
 <h2>可复现性 Reproducibility</h2>
 <p class="note" id="reproducibility">{_e(zh_rep)}<br><span class="en">{_e(en_rep)}</span></p>
+{_reviewer_html(exp)}
 </main>"""
     return (
         "<!DOCTYPE html>\n"
