@@ -259,6 +259,7 @@ def predict(
     fraud: bool = False,
     feature_spec: Any = None,
     show_progress: bool | None = None,
+    paths: bool = False,
 ) -> pd.DataFrame:
     """Score entities: probability, score, grade, override and the top reasons.
 
@@ -282,12 +283,19 @@ def predict(
     feature_spec : path or FeatureSpec, optional
         The feature library the model was trained with (default: built-in).
     show_progress : bool, optional
+    paths : bool, default False
+        With ``explain`` and records: add each entity's path to the next grade
+        (:func:`riskml.explain.path_to_next_grade`): ``path_status``,
+        ``path_actions``, ``path_text_zh``, ``path_text_en``. A search per entity
+        (tens of milliseconds each): meant for the entities a reviewer reads.
 
     Returns
     -------
     DataFrame
         One row per entity alive at ``as_of``: ``entity_id``, ``as_of``,
-        ``probability``, ``score``, ``grade_by_score``, ``grade``, ``override``,
+        ``probability`` (point-in-time: inspection priority, blind spots, plans),
+        ``score`` (the grade's own through-the-cycle score when the model has a grade
+        model), ``grade_by_score``, ``grade``, ``override``,
         ``points_to_next_grade``, then ``reason_{j}_feature``, ``reason_{j}_points``,
         ``reason_{j}_text_zh``, ``reason_{j}_text_en`` for ``j = 1..explain``.
 
@@ -321,6 +329,15 @@ def predict(
 
         reasons = model_reasons(risk_model, frame, explain)
         scores = pd.concat([scores, reasons.set_index(scores.index)], axis=1)
+        if paths:
+            if _is_panel(data):
+                raise ValueError("paths=True searches the records: pass records, not a panel")
+            from riskml.explain._path import path_summaries
+            from riskml.features import load_feature_spec
+
+            spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
+            found = path_summaries(_as_records(data), scores["entity_id"], frame["as_of"].iloc[0], risk_model, spec)
+            scores = pd.concat([scores, found.drop(columns="entity_id").set_index(scores.index)], axis=1)
     if fraud:
         fraud_model = _resolve_model("fraud", None)
         fraud_model.check_panel(panel)

@@ -40,7 +40,8 @@ from riskml.explain._whatif import (
 from riskml.features._spec import FeatureSpec
 from riskml.records._sources import SourceCatalog
 
-__all__ = ["PATH_COLUMNS", "GradePath", "declared_changes", "path_to_next_grade", "variant_rows"]
+__all__ = ["PATH_COLUMNS", "PATH_SUMMARY_COLUMNS", "GradePath", "declared_changes", "path_summaries", "path_to_next_grade",
+           "variant_rows"]
 
 #: columns of :attr:`GradePath.actions`
 PATH_COLUMNS: tuple[str, ...] = ("step", "action", "label_zh", "label_en", "source", "record_id", "points_alone")
@@ -166,10 +167,23 @@ def declared_changes(actions: AppealActions, own: Mapping[str, pd.DataFrame], so
 
 
 def _applied(changes: list[Change], own: Mapping[str, pd.DataFrame], entity_id: str, day: int,
-             sources: SourceCatalog) -> dict[str, pd.DataFrame]:
+             sources: SourceCatalog, cache: dict[Any, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
+    """The changed tables of the entity after ``changes`` (per source, applied in order)."""
+    by_source: dict[str, list[Change]] = {}
+    for change in changes:
+        by_source.setdefault(change[1], []).append(change)
     tables: dict[str, pd.DataFrame] = {}
-    for action, source, record_id in changes:
-        tables[source] = _apply(action, tables.get(source, own[source]), record_id, entity_id, day, sources, source)
+    for source, mine in by_source.items():
+        key = (source, tuple((a.name, r) for a, _, r in mine))
+        if cache is not None and key in cache:
+            tables[source] = cache[key]
+            continue
+        table = own[source]
+        for action, _, record_id in mine:
+            table = _apply(action, table, record_id, entity_id, day, sources, source)
+        tables[source] = table
+        if cache is not None:
+            cache[key] = table
     return tables
 
 
@@ -197,19 +211,24 @@ def variant_rows(own: Mapping[str, pd.DataFrame], variants: list[list[Change]], 
     from riskml.features._engine import compute_bucket
 
     day = _day(as_of)
-    keys = [f"{entity_id}#{i:06d}" for i in range(len(variants))]
-    tables: dict[str, list[pd.DataFrame]] = {}
-    for key, changes in zip(keys, variants):
-        changed = {**own, **_applied(changes, own, entity_id, day, sources)}
-        for name, table in changed.items():
-            if name not in sources:
-                continue
-            copy = table.copy()
-            copy[sources[name].entity_key] = pd.array([key] * len(copy), dtype="str")
-            tables.setdefault(name, []).append(copy)
-    joined = {name: pd.concat(parts, ignore_index=True) for name, parts in tables.items()}
+    keys = np.array([f"{entity_id}#{i:06d}" for i in range(len(variants))], dtype=object)
+    cache: dict[Any, pd.DataFrame] = {}
+    changed = [_applied(changes, own, entity_id, day, sources, cache) for changes in variants]
+    joined: dict[str, pd.DataFrame] = {}
+    for name in {*spec.used_sources, sources.entity_source}:
+        base = own.get(name)
+        if base is None:
+            continue
+        mine = [i for i, c in enumerate(changed) if name in c]
+        same = np.setdiff1d(np.arange(len(variants)), mine)
+        # the unchanged variants share the entity's table: repeated once, keyed per variant
+        parts = [base.iloc[np.tile(np.arange(len(base)), len(same))].assign(
+            **{sources[name].entity_key: pd.array(np.repeat(keys[same], len(base)), dtype="str")})]
+        parts += [changed[i][name].assign(**{sources[name].entity_key: pd.array([keys[i]] * len(changed[i][name]),
+                                                                               dtype="str")}) for i in mine]
+        joined[name] = pd.concat(parts, ignore_index=True)
     frame = compute_bucket(joined, joined[sources.entity_source], np.array([day], dtype=np.int64), spec, sources)
-    frame = frame.set_index(frame["entity_id"].astype("str")).loc[keys].reset_index(drop=True)
+    frame = frame.set_index(frame["entity_id"].astype("str")).loc[list(keys)].reset_index(drop=True)
     frame["entity_id"] = pd.array([entity_id] * len(frame), dtype="str")
     return frame
 
@@ -348,3 +367,53 @@ def path_to_next_grade(
     k = int(np.flatnonzero(reaches(out))[0])
     chosen = [int(i) for i in order[: max_actions + k + 1]]
     return result([changes[i] for i in chosen], gain[chosen], float(out["score"].iloc[k]), False)
+
+
+#: columns of :func:`path_summaries`
+PATH_SUMMARY_COLUMNS: tuple[str, ...] = ("entity_id", "path_status", "path_actions", "path_text_zh", "path_text_en")
+
+
+def path_summaries(records: Mapping[str, pd.DataFrame], entity_ids: Any, as_of: Any, model: Any, spec: FeatureSpec,
+                   sources: SourceCatalog | None = None, *, actions: AppealActions | None = None) -> pd.DataFrame:
+    """One line per entity: its path to the next grade (:func:`path_to_next_grade`).
+
+    The records are grouped by entity once; each entity's search is its own (a few
+    panel-kernel calls on its own records), so the cost grows with the number of
+    entities: ask for the entities a reviewer will read.
+
+    Returns
+    -------
+    DataFrame
+        ``PATH_SUMMARY_COLUMNS``: ``path_status`` (``best_grade``, ``reached``,
+        ``none_reaches``), ``path_actions`` (number of actions on the path) and the
+        sentence in Chinese and English.
+
+    Examples
+    --------
+    >>> from riskml.explain._explanation import _tiny_case
+    >>> from riskml.features import load_feature_spec
+    >>> records, model = _tiny_case()
+    >>> out = path_summaries(records, ["E0000001"], "2024-01-01", model, load_feature_spec())
+    >>> out[["path_status", "path_actions"]].values.tolist()
+    [['reached', 2]]
+    """
+    sources = sources if sources is not None else spec.sources
+    actions = actions if actions is not None else load_actions(sources=sources)
+    ids = [str(e) for e in entity_ids]
+    keep = pd.Index(ids)
+    grouped, empty = {}, {}
+    for name, table in records.items():
+        if name not in sources:
+            continue
+        key = table[sources[name].entity_key].astype("str")
+        mine = table.loc[key.isin(keep).to_numpy()]
+        grouped[name] = dict(tuple(mine.groupby(mine[sources[name].entity_key].astype("str"), sort=False)))
+        empty[name] = table.iloc[:0]
+    rows = []
+    for entity_id in ids:
+        own = {n: grouped[n].get(entity_id, empty[n]).reset_index(drop=True) for n in grouped}
+        path = path_to_next_grade(records, entity_id, as_of, model, spec, sources, actions=actions, own=own)
+        rows.append((entity_id, path.status, path.n_actions, path.summary("zh"), path.summary("en")))
+    out = pd.DataFrame(rows, columns=list(PATH_SUMMARY_COLUMNS))
+    out["path_actions"] = out["path_actions"].astype("int64")
+    return out
