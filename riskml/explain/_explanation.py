@@ -253,6 +253,36 @@ class Explanation:
         return html
 
 
+def _event_texts(reason: Mapping[str, Any], evidence: pd.DataFrame, catalog: pd.DataFrame,
+                 as_of: pd.Timestamp) -> dict[str, str]:
+    """Reason texts that name the event, not the elapsed time.
+
+    A recency feature reads "the latest complaint on 2023-01-23 (C00000012), 480 days
+    ago" rather than "480 days since the last complaint"; a count adds the date of
+    the latest record behind it. Reasons without dated records keep their text.
+    """
+    column = "event_at" if "event_at" in evidence.columns else "known_at"
+    if len(evidence) == 0 or column not in evidence.columns:
+        return {}
+    dated = evidence[pd.to_datetime(evidence[column], errors="coerce").notna()]
+    if len(dated) == 0:
+        return {}
+    latest = dated.assign(_d=pd.to_datetime(dated[column])).sort_values(["_d", "record_id"]).iloc[-1]
+    day = latest["_d"].date().isoformat()
+    ago = int((as_of - latest["_d"].normalize()).days)
+    rid = str(latest["record_id"])
+    row = catalog.loc[reason["feature"]]
+    points = f"{float(reason['points']):+.1f}"
+    if str(row.get("aggregation", "")) in ("days_since_last", "days_since_first"):
+        which_zh, which_en = ("最近一次", "latest") if row.get("aggregation") == "days_since_last" else ("首次", "first")
+        source_zh = str(row.get("label_zh", "")).split("：")[0].split(":")[0]
+        source_en = str(row.get("label_en", "")).split(":")[0]
+        return {"text_zh": f"{source_zh}：{which_zh}记录 {rid}（{day}，{ago} 天前）（{points}分）",
+                "text_en": f"{source_en}: the {which_en} record {rid} on {day}, {ago} days ago ({points} points)"}
+    return {"text_zh": f"{reason['text_zh']}；最近一次 {day}（{rid}）",
+            "text_en": f"{reason['text_en']}; the latest on {day} ({rid})"}
+
+
 def _entity_attributes(row: pd.DataFrame, sources: Any) -> dict[str, Any]:
     """Non-personal descriptive registry columns: categories and the registration dates."""
     ent = sources.entities
@@ -431,6 +461,7 @@ def explain_entity(
     for reason in top_reasons(points, values, catalog, k=k):
         feature = reason["feature"]
         evidence = evidence_for(records, entity_id, as_of, feature, catalog, spec=spec)
+        reason = {**reason, **_event_texts(reason, evidence, catalog, as_of)}
         reasons.append({**reason, "source": str(catalog.loc[feature, "source"]), "evidence": evidence})
 
     whatifs = what_ifs(records, entity_id, as_of, reasons, model, spec, sources, actions=actions, baseline=row)
