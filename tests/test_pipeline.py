@@ -94,8 +94,9 @@ def test_score_is_base_points_plus_feature_points_for_every_scored_entity(traine
     model = result.model
     panel = riskml.build_panel(records, "quarterly")
     latest = panel.frame.loc[panel.frame["as_of"] == panel.frame["as_of"].max()].reset_index(drop=True)
-    contrib = tree_contributions(model.booster, model.matrix(latest))
-    base, points = points_from_contributions(contrib, model.policy, model.calib_a, model.calib_b)
+    grading = model.grading  # the score is the grade model's (through-the-cycle)
+    contrib = tree_contributions(grading.booster, grading.matrix(latest))
+    base, points = points_from_contributions(contrib, grading.policy, grading.calib_a, grading.calib_b)
     scores = model.score(latest)
     np.testing.assert_allclose(base + points.sum(axis=1), scores["score"].to_numpy(), atol=1e-6)
 
