@@ -422,7 +422,7 @@ def explain_entity(
             f"({model.spec_hash}); pass spec= the model's feature spec"
         )
     # the grade and its points come from the grade model (through-the-cycle) when there is one
-    model = getattr(model, "grading", model)
+    registered, model = model, getattr(model, "grading", model)
     sources = source_catalog(records, spec)
     actions = actions if isinstance(actions, AppealActions) else load_actions(actions, sources=sources)
     entity_id = str(entity_id)
@@ -512,7 +512,7 @@ def explain_entity(
         reasons=tuple(reasons),
         whatifs=whatifs,
         contrast=contrast_,
-        model_info=_model_info(model, model_version, run_id),
+        model_info=_model_info(registered, model_version, run_id),
         riskml_version=str(getattr(riskml, "__version__", "")),
         path=path,
     )
