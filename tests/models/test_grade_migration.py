@@ -3,6 +3,8 @@ exact point decomposition, no news no change, alarms on migration."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,7 +46,13 @@ def test_an_entity_with_no_news_keeps_its_grade_and_its_score(t1, t2):
 def test_migration_alarm_fires_when_many_a_entities_are_downgraded():
     case = grade_case()
     model = case.fit.model
+    # the small market's grade model puts few entities in A: lower its intercept so that
+    # a quarter of them are (the alarm reads grades, not the calibration)
+    grade = model.grade_model
     t1 = _rows("2024-04-01")
+    margin = grade.calib_a * grade.raw_margin(t1) + grade.calib_b
+    cut = np.quantile(margin, 0.25) - (-np.log(20) - (630 - 600) / (40 / np.log(2)))
+    model = dataclasses.replace(model, grade_model=dataclasses.replace(grade, calib_b=grade.calib_b - cut))
     t2 = t1.assign(as_of=pd.Timestamp("2024-07-01"))
     calm = migration_alarms(migration_report(model, t1, t2)).set_index("check")
     assert not calm["fired"].any()
