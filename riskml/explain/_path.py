@@ -78,6 +78,13 @@ class GradePath:
     actions : DataFrame
         The path (``PATH_COLUMNS``): one row per action, with the points it gains
         alone; empty when none reaches.
+
+    Examples
+    --------
+    >>> p = GradePath("E1", pd.Timestamp("2024-07-01"), "C", "B", "none_reaches", True, 520.0, 540.0, 50.0, 30.0,
+    ...               2, pd.DataFrame(columns=list(PATH_COLUMNS)))
+    >>> p.summary()
+    'No declared action reaches B: after all 2 of them 30.0 points remain.'
     """
 
     entity_id: str

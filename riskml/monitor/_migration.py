@@ -54,6 +54,15 @@ class Migration:
         ``value_t2``, ``points_t1``, ``points_t2``, ``delta_points`` (non-zero only).
     records : DataFrame
         Record events of the entities whose grade changed (:func:`record_events`).
+
+    Examples
+    --------
+    >>> e = pd.DataFrame({"entity_id": ["E1", "E2"], "score_t1": 640.0, "score_t2": [600.0, 640.0],
+    ...                   "grade_t1": ["A", "A"], "grade_t2": ["B", "A"], "changed": [True, False],
+    ...                   "news": [True, False]})
+    >>> m = Migration(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-01"), e, pd.DataFrame(), pd.DataFrame())
+    >>> m.summary()["a_leaving_a"], m.summary()["calendar_only_changed"]
+    (0.5, 0.0)
     """
 
     t1: pd.Timestamp
