@@ -36,6 +36,7 @@ from riskml.models._metrics import (
     precision_at_k,
     recall_at_k,
 )
+from riskml.models._screening import screen_features
 from riskml.models._scorecard import PointsTable, ScorecardModel, export_points_table
 from riskml.models._spec import ModelKindSpec, ModelSpec, TrainingSpec, load_model_spec
 from riskml.models._train import FitResult, fit_model, fit_platt, monotone_constraints
@@ -71,5 +72,6 @@ __all__ = [
     "plan_splits",
     "precision_at_k",
     "recall_at_k",
+    "screen_features",
     "tune",
 ]

@@ -76,6 +76,9 @@ class ModelKindSpec(SpecModel):
         "exactly the base points plus the points of the entity's bins.")
     l2: float = Field(
         1e-4, ge=0.0, description="Scorecard: L2 penalty of the WoE logistic regression, per training row.")
+    drop_features: list[str] = Field(
+        default_factory=list, description="Panel features this model does not use (either kind), e.g. those "
+        "feature screening (`riskml.models.screen_features`) found weak.")
     max_train_rows: int = Field(
         100_000, ge=1_000, description="Scorecard: most rows the binning and regression see (negatives "
         "subsampled at a known rate, as for LightGBM; calibration removes the shift).")

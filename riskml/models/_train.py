@@ -413,6 +413,13 @@ def prepare_rows(panel: Any, labels: pd.DataFrame, spec: ModelSpec, bt: Backtest
     unknown = [c for c in names if c not in frame.columns]
     if unknown:
         raise ValueError(f"features not in the panel: {unknown[:10]}")
+    dropped = set(spec.model.drop_features)
+    if dropped:
+        stale = sorted(dropped - set(frame.columns))
+        if stale:
+            raise ValueError(f"model.drop_features names {stale[:10]}, which the panel does not have; remove them "
+                             "from the model spec or check the feature spec")
+        names = [c for c in names if c not in dropped]
     X, categorical = _training_frame(frame, names)
     monotone = (monotone_constraints(names, catalog, categorical) if spec.training.monotone_from_catalog
                 else [0] * len(names))

@@ -152,3 +152,9 @@ def test_predict_and_explain_with_a_scorecard_champion(tmp_path, monkeypatch):
     worst = scores.sort_values(["score", "entity_id"]).iloc[0]
     explanation = riskml.explain(worst["entity_id"], worst["as_of"], records=records)
     assert explanation.score == pytest.approx(worst["score"], abs=1e-9)
+    # the run carries the points table and the feature screening
+    from riskml.tracking import configure
+
+    logged = {a.path for d in ("scorecard", "screening")
+              for a in configure().client().list_artifacts(result.run_id, d)}
+    assert {"scorecard/points.csv", "scorecard/points.html", "screening/features.csv"} <= logged
