@@ -122,7 +122,7 @@ def compare(panel: Any, labels: pd.DataFrame, spec: Any, backtest: Any) -> tuple
         fit = fit_model(panel, labels, raw, backtest=backtest)
         seconds = time.perf_counter() - started
         fits[kind] = fit
-        table = fit.metrics[(fit.metrics["population"] == "all") & fit.metrics["metric"].isin(METRICS)]
+        table = fit.metrics[(fit.metrics["population"] == "all") & fit.metrics["metric"].isin((*METRICS, "n", "base_rate"))]
         for (split, metric), value in table.set_index(["split", "metric"])["value"].items():
             rows.append({"kind": kind, "split": pd.Timestamp(split).date(), "metric": metric, "value": value})
         rows.append({"kind": kind, "split": "seconds", "metric": "fit", "value": seconds})
@@ -135,12 +135,14 @@ def _markdown(results: pd.DataFrame) -> tuple[str, dict[str, float]]:
     per = results[results["split"] != "seconds"].pivot_table(
         index="split", columns=["metric", "kind"], values="value", sort=True)
     per.loc["mean"] = per.mean()
-    header = "| test date | AUC LightGBM | AUC scorecard | KS LightGBM | KS scorecard | ECE LightGBM | ECE scorecard |"
-    lines = [header, "|---|---:|---:|---:|---:|---:|---:|"]
+    header = ("| test date | rows (bad rate) | AUC LightGBM | AUC scorecard | KS LightGBM | KS scorecard | ECE LightGBM "
+              "| ECE scorecard |")
+    lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for split, row in per.iterrows():
         cells = [f"{row[(m, k)]:.3f}" for m in METRICS for k in ("lightgbm", "scorecard")]
         label = f"**{split}**" if split == "mean" else str(split)
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        rows = f"{row[('n', 'lightgbm')]:,.0f} ({row[('base_rate', 'lightgbm')]:.1%})"
+        lines.append(f"| {label} | {rows} | " + " | ".join(cells) + " |")
     mean = per.loc["mean"]
     price = {"auc": float(mean[("auc", "lightgbm")] - mean[("auc", "scorecard")]),
              "ks": float(mean[("ks", "lightgbm")] - mean[("ks", "scorecard")])}

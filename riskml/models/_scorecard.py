@@ -255,6 +255,8 @@ class WoeRegression:
             bins = {k: row[k] for k in ("edges", "groups") if k in row}
             points = np.round(scale * c * np.asarray(row["woe"], dtype=np.float64), decimals) + 0.0
             missing = float(np.round(scale * c * row["missing_woe"], decimals)) + 0.0
+            if not points.any() and missing == 0.0:  # worth less than the rounding: nothing to publish
+                continue
             rows[name] = {**bins, "points": points.tolist(), "missing": missing}
         base = float(np.round(policy.offset - policy.factor * (calib_a * self.intercept + calib_b), decimals))
         return PointsTable(features=self.features, base=base, offset=float(policy.offset),

@@ -158,3 +158,15 @@ def test_predict_and_explain_with_a_scorecard_champion(tmp_path, monkeypatch):
     logged = {a.path for d in ("scorecard", "screening")
               for a in configure().client().list_artifacts(result.run_id, d)}
     assert {"scorecard/points.csv", "scorecard/points.html", "screening/features.csv"} <= logged
+
+
+def test_a_feature_whose_points_all_round_to_zero_is_not_published():
+    from riskml.grading import GradePolicy
+    from riskml.models._scorecard import WoeRegression
+
+    fit = WoeRegression(features=("x", "y"), rows={
+        "x": {"edges": [1.0], "woe": [0.5, -0.5], "missing_woe": 0.0},
+        "y": {"edges": [1.0], "woe": [0.001, -0.001], "missing_woe": 0.0}},
+        coef={"x": -0.8, "y": -0.01}, intercept=-2.0, iv={})
+    table = fit.points_table(GradePolicy.from_model_spec("credit"), 1.0, 0.0)
+    assert set(table.rows) == {"x"} and set(table.table()["feature"]) == {"base", "x"}
