@@ -152,6 +152,12 @@ def test_predict_and_explain_with_a_scorecard_champion(tmp_path, monkeypatch):
     worst = scores.sort_values(["score", "entity_id"]).iloc[0]
     explanation = riskml.explain(worst["entity_id"], worst["as_of"], records=records)
     assert explanation.score == pytest.approx(worst["score"], abs=1e-9)
+    # its feature rows are the table rows that applied, with the table's points
+    rows = explanation.to_frame().query("bin != ''").set_index("feature")
+    table = result.model.points_table().set_index(["feature", "bin"])["points"]
+    for feature, row in rows.iterrows():
+        assert row["points"] == pytest.approx(table[(feature, row["bin"])], abs=1e-9)
+    assert len(rows) == result.model.points_table()["feature"].nunique() - 1
     # the run carries the points table and the feature screening
     from riskml.tracking import configure
 
