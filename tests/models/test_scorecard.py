@@ -176,3 +176,19 @@ def test_a_feature_whose_points_all_round_to_zero_is_not_published():
         coef={"x": -0.8, "y": -0.01}, intercept=-2.0, iv={})
     table = fit.points_table(GradePolicy.from_model_spec("credit"), 1.0, 0.0)
     assert set(table.rows) == {"x"} and set(table.table()["feature"]) == {"base", "x"}
+
+
+def test_the_model_kind_is_checked_where_the_spec_is_read(tmp_path):
+    from riskml import SpecError
+    from riskml.models import load_model_spec, tune
+
+    with pytest.raises(SpecError, match="model.kind"):
+        load_model_spec({**_spec(), "model": {"kind": "xgboost"}})
+    with pytest.raises(SpecError, match="model.max_bins"):
+        load_model_spec(_spec(max_bins=1))
+    assert load_model_spec("credit").model.kind == "lightgbm"
+    panel, labels = toy_panel(n_entities=50, n_dates=16, seed=0)
+    spec = tmp_path / "credit.yaml"
+    spec.write_text(yaml.safe_dump(_spec()), encoding="utf-8")
+    with pytest.raises(ValueError, match="model kind 'scorecard'"):
+        tune(panel, str(spec), labels=labels, n_trials=1, log=False)
