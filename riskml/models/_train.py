@@ -310,11 +310,10 @@ def fit_scorecard_split(
     settings = spec.model
     max_rows = min(bt.max_train_rows, settings.max_train_rows)
     train_rows, cal_rows, n_pos, rate = split_rows(split, prep.y, prep.usable, prep.as_of, max_rows, seed)
-    w = None if weight is None else weight
     woe = fit_woe_regression(prep.X.iloc[train_rows], prep.y[train_rows], prep.catalog, prep.categorical, settings,
-                             weight=None if w is None else w[train_rows])
+                             weight=None if weight is None else weight[train_rows])
     margin = woe.logit(prep.X.iloc[cal_rows])
-    a, b = fit_platt(margin, prep.y[cal_rows], weight=None if w is None else w[cal_rows])
+    a, b = fit_platt(margin, prep.y[cal_rows], weight=None if weight is None else weight[cal_rows])
     table = woe.points_table(policy_from_spec(spec.raw), a, b, settings.points_decimals)
     info = {
         "split": split.name,
@@ -528,6 +527,9 @@ def fit_model(
     metric_parts, prediction_parts, infos = [], [], []
     final: tuple[Any, float, float] | None = None
     scorecard = spec.model.kind == "scorecard"
+    if scorecard and params:
+        raise ValueError(f"params are LightGBM parameters, but the {spec.name} spec has model kind 'scorecard'; set "
+                         "its settings in the spec's model: section (max_bins, min_iv, ...)")
     for i, split in enumerate(track(splits, f"backtest {spec.name}", show=show_progress)):
         if scorecard:  # the calibration is folded into the points: the table's logit is calibrated
             booster, info = fit_scorecard_split(split, prep, spec, bt, bt.random_seed + i, weight)

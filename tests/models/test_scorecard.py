@@ -192,3 +192,5 @@ def test_the_model_kind_is_checked_where_the_spec_is_read(tmp_path):
     spec.write_text(yaml.safe_dump(_spec()), encoding="utf-8")
     with pytest.raises(ValueError, match="model kind 'scorecard'"):
         tune(panel, str(spec), labels=labels, n_trials=1, log=False)
+    with pytest.raises(ValueError, match="LightGBM parameters"):
+        fit_model(panel, labels, _spec(), backtest=BACKTEST, params={"n_estimators": 5})
