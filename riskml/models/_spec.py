@@ -72,10 +72,11 @@ class ModelKindSpec(SpecModel):
         0.02, ge=0.0, description="Scorecard: features whose information value (IV) on the training rows is below "
         "this get no points (0.02 is the usual 'useless' bound).")
     points_decimals: int = Field(
-        0, ge=0, le=3, description="Scorecard: decimals of the published points (0: whole points); the score is "
-        "exactly the base points plus the points of the entity's bins.")
+        0, ge=0, le=3, description="Scorecard: decimals of the published points (0: whole points, whose sums are "
+        "exact). An entity's score is the base points plus the points of its bins.")
     l2: float = Field(
-        1e-4, ge=0.0, description="Scorecard: L2 penalty of the WoE logistic regression, per training row.")
+        1e-4, ge=0.0, description="Scorecard: L2 penalty of the WoE logistic regression (added to its mean "
+        "log-loss).")
     drop_features: list[str] = Field(
         default_factory=list, description="Panel features this model does not use (either kind), e.g. those "
         "feature screening (`riskml.models.screen_features`) found weak.")
