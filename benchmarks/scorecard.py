@@ -191,6 +191,7 @@ def main() -> None:
     german_md, german_price = _markdown(german)
     n_county = int(county_card.model.points_table()["feature"].nunique() - 1)
     n_german = int(german_card.model.points_table()["feature"].nunique() - 1)
+    german_rows = int(german[(german["metric"] == "n") & (german["kind"] == "lightgbm")]["value"].sum())
     seconds = county[county["split"] == "seconds"].set_index("kind")["value"]
     body = f"""
 The scorecard model kind (`model: {{kind: scorecard}}` in a model spec) trades the
@@ -217,7 +218,8 @@ the scorecard gives points to {n_german} of {len(german_card.model.features)} fe
 **The price of transparency:** on the county the published points table gives up
 {county_price['auc']:.3f} AUC ({county_price['ks']:.3f} KS) against LightGBM on average over the
 test dates; on germancredit {german_price['auc']:+.3f} AUC ({german_price['ks']:+.3f} KS; a negative
-number means the scorecard is ahead). Both kinds are calibrated out of time by the same
+number means the scorecard is ahead), measured on only {german_rows} test applications: too few
+to tell the two kinds apart. Both kinds are calibrated out of time by the same
 Platt step, so their calibration errors are comparable.
 
 The final models' points tables, as a bureau would publish them:

@@ -505,8 +505,9 @@ def _table_html(table: pd.DataFrame, title: str, note: str) -> str:
         label = f"{row.label_zh} / {row.label_en}" if first else ""
         rng = row.bin_zh if row.bin_zh == row.bin_en else f"{row.bin_zh} / {row.bin_en}"
         css = ' class="feature"' if first else ""
+        points = f"{row.points:g}" if row.feature == BASE_FEATURE else f"{row.points:+g}"
         lines.append(f"<tr{css}><td>{esc(label)}</td><td>{esc(row.dimension if first else '')}</td>"
-                     f"<td>{esc(rng)}</td><td class=\"points\">{row.points:+g}</td></tr>")
+                     f"<td>{esc(rng)}</td><td class=\"points\">{points}</td></tr>")
     lines += ["</tbody></table>", "</body></html>"]
     return "\n".join(lines) + "\n"
 
