@@ -16,7 +16,7 @@ the grade (:func:`what_ifs`, :func:`contrast`) and a self-contained HTML report
 
 from __future__ import annotations
 
-from riskml.explain._points import DIMENSIONS, points_by_dimension, points_from_contributions
+from riskml.explain._points import points_by_dimension, points_from_contributions
 from riskml.explain._reasons import REASON_KEYS, reasons_frame, top_reasons
 from riskml.explain._treeshap import tree_contributions
 from riskml.explain._batch import model_reasons
@@ -26,7 +26,6 @@ from riskml.explain._report import render_report
 from riskml.explain._whatif import Contrast, contrast, load_actions, what_ifs
 
 __all__ = [
-    "DIMENSIONS",
     "Contrast",
     "Explanation",
     "contrast",

@@ -646,7 +646,7 @@ def build_panel(
     if spec.network is not None:
         values, net_catalog = _network_columns(spec, tables, entities, frame, catalog)
         frame = pd.concat([frame, values], axis=1)
-        feature_catalog = pd.concat([feature_catalog, net_catalog])
+        feature_catalog = pd.concat([feature_catalog, spec.group(net_catalog)])
     logger.info(
         "panel: %d rows x %d features over %d as-of dates in %.2f s",
         len(frame), len(feature_catalog), len(as_of_days), time.perf_counter() - started,
