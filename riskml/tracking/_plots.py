@@ -6,7 +6,7 @@ so plotting is safe in threads and never opens a window.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-__all__ = ["calibration_curve", "contribution_bar", "grade_distribution", "lift_curve"]
+__all__ = ["calibration_curve", "grade_distribution", "lift_curve", "shap_beeswarm"]
 
 
 def _figure(width: float = 5.5, height: float = 4.0) -> Figure:
@@ -102,19 +102,28 @@ def grade_distribution(as_of: ArrayLike, grade: ArrayLike) -> Figure:
     return figure
 
 
-def contribution_bar(mean_abs: Mapping[str, float], top: int = 20) -> Figure:
-    """Horizontal bars of the largest mean |SHAP contributions| (log-odds).
+def shap_beeswarm(explanation: Any, max_display: int = 20) -> Figure:
+    """shap's beeswarm of a ``shap.Explanation`` (e.g. ``BatchExplanation.to_shap()``).
+
+    One dot per row and feature: its contribution on the x axis, coloured by the
+    feature's value; features ordered by mean |contribution|.
 
     Examples
     --------
-    >>> contribution_bar({"a": 0.3, "b": 0.1}).axes[0].get_xlabel()
-    'mean |contribution| (log-odds)'
+    >>> import shap
+    >>> rng = np.random.default_rng(0)
+    >>> exp = shap.Explanation(values=rng.normal(size=(50, 3)), base_values=np.zeros(50),
+    ...                        data=rng.normal(size=(50, 3)), feature_names=["a", "b", "c"])
+    >>> shap_beeswarm(exp).axes[0].get_xlabel()
+    'contribution (points)'
     """
-    items = sorted(mean_abs.items(), key=lambda kv: kv[1], reverse=True)[:top][::-1]
-    figure = _figure(6.5, max(2.5, 0.3 * len(items) + 1))
+    import shap
+
+    figure = _figure(7.5, max(3.0, 0.35 * min(max_display, explanation.values.shape[1]) + 1.5))
     ax = figure.add_subplot()
-    ax.barh([k for k, _ in items], [v for _, v in items])
-    ax.set_xlabel("mean |contribution| (log-odds)")
-    ax.set_title("SHAP summary (sample of the training panel)")
+    shap.plots.beeswarm(explanation, max_display=max_display, ax=ax, show=False, plot_size=None)
+    unit = "log-odds" if explanation.output_names == "log-odds" else "points"
+    ax.set_xlabel(f"contribution ({unit})")
+    ax.set_title("SHAP beeswarm (sample of the training panel)")
     figure.tight_layout()
     return figure

@@ -61,7 +61,7 @@ def test_run_artifacts_hold_specs_schema_plots_scores_and_model(store, logged, t
     client.download_artifacts(logged[1], "", str(local))
     files = {p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file()}
     assert {"specs/model.yaml", "specs/backtest.yaml", "panel/schema.json", "backtest/scores.parquet",
-            "plots/calibration.png", "plots/lift.png", "plots/grades.png", "plots/shap_summary.png",
+            "plots/calibration.png", "plots/lift.png", "plots/grades.png", "plots/shap_beeswarm.png",
             "explain/mean_abs_contribution.json"} <= files
     assert (local / "specs/model.yaml").read_text(encoding="utf-8").startswith("# Credit-risk model")
     schema = json.loads((local / "panel/schema.json").read_text(encoding="utf-8"))
