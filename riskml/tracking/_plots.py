@@ -1,7 +1,9 @@
 """Backtest plots logged with each training run (matplotlib Agg, no global pyplot state).
 
 Each function returns a :class:`matplotlib.figure.Figure` built with the object API,
-so plotting is safe in threads and never opens a window.
+so plotting is safe in threads and never opens a window. The calibration plot is
+scikit-learn's ``CalibrationDisplay``, the SHAP plot shap's beeswarm; the lift (gains)
+curve is drawn here, as neither library has one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ def _figure(width: float = 5.5, height: float = 4.0) -> Figure:
 def calibration_curve(probability: ArrayLike, label: ArrayLike, bins: int = 10) -> Figure:
     """Observed positive rate against mean predicted probability, by quantile bin.
 
+    scikit-learn's ``CalibrationDisplay`` (``strategy="quantile"``) drawn on an
+    object-API figure.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -33,23 +38,20 @@ def calibration_curve(probability: ArrayLike, label: ArrayLike, bins: int = 10) 
     >>> calibration_curve(p, rng.uniform(size=500) < p).axes[0].get_xlabel()
     'mean predicted probability'
     """
+    from sklearn.calibration import CalibrationDisplay
+
     p = np.asarray(probability, dtype="float64")
     y = np.asarray(label, dtype="float64")
-    edges = np.unique(np.quantile(p, np.linspace(0, 1, bins + 1)))
-    which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
-    count = np.bincount(which)
-    keep = count > 0
-    mean_p = np.bincount(which, weights=p)[keep] / count[keep]
-    rate = np.bincount(which, weights=y)[keep] / count[keep]
     figure = _figure()
     ax = figure.add_subplot()
-    top = float(max(mean_p.max(initial=0), rate.max(initial=0), 1e-3))
-    ax.plot([0, top], [0, top], linestyle="--", color="grey", label="perfect")
-    ax.plot(mean_p, rate, marker="o", label="model")
+    display = CalibrationDisplay.from_predictions(y, p, n_bins=bins, strategy="quantile", name="model", ax=ax)
+    # zoom on the probabilities that occur (mostly near 0), not the unit square
+    top = float(max(display.prob_pred.max(initial=0), display.prob_true.max(initial=0), 1e-3)) * 1.05
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
     ax.set_xlabel("mean predicted probability")
     ax.set_ylabel("observed positive rate")
     ax.set_title("Calibration (latest test date)")
-    ax.legend()
     return figure
 
 
