@@ -54,6 +54,13 @@ class IndicatorGroup(SpecModel):
     features : list of str
         Feature-name patterns (fnmatch, e.g. ``judicial_*``) that belong to this group
         whatever their file; a pattern wins over ``includes``.
+
+    Examples
+    --------
+    >>> group = IndicatorGroup(name="sanctions", label_zh="惩戒记录", label_en="Sanctions",
+    ...                        includes=["penalties"], features=["judicial_*"])
+    >>> DimensionSpec(dimensions=[group]).group_of("judicial_open_count", "financing")
+    'sanctions'
     """
 
     name: str

@@ -258,6 +258,16 @@ def fairness_warnings(
     list of dict
         ``check`` (``fairness_<metric>_ratio``), ``subject`` (``<by>=<group>``),
         ``value`` (the ratio), ``threshold`` (the band), ``interval`` and ``message``.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"n": [900, 800], "false_negative_rate_ratio": [1.0, 1.9],
+    ...     "false_negative_rate_ratio_low": [1.0, 1.4], "false_negative_rate_ratio_high": [1.0, 2.5],
+    ...     **{f"{m}_ratio{s}": [1.0, 1.1] for m in ERROR_RATES[1:] for s in ("", "_low", "_high")}},
+    ...     index=pd.Index(["D01", "D02"], name="district"))
+    >>> table.attrs.update(by="district", reference="D01")
+    >>> [w["subject"] for w in fairness_warnings(table)]
+    ['district=D02']
     """
     low, high = float(band[0]), float(band[1])
     by, ref = table.attrs.get("by", "group"), table.attrs.get("reference", "reference")
