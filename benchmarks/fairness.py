@@ -120,8 +120,8 @@ def main() -> None:
         f"flagged = grade D (bands and overrides of `models/credit.yaml`); {args.n_boot} bootstrap replicates "
         "over entities; ratios to the largest group of each kind.", "",
         summary, "",
-        "| group | rows | flag rate ratio | FNR ratio [95%] | FPR ratio [95%] | FDR ratio [95%] | warned before (flag rate) "
-        "| warned before (labels) | warns now |",
+        "| group | rows | flag rate ratio | FNR ratio [95%] | FPR ratio [95%] | FDR ratio [95%] "
+        "| warned before (flag rate) | warned before (labels) | warns now |",
         "|---|---:|---:|---:|---:|---:|:-:|:-:|:-:|",
     ]
     text = "\n".join(header + lines)
@@ -136,7 +136,9 @@ def main() -> None:
             "hit compliant entities), each as a ratio to a reference group with a bootstrap interval over "
             "entities, through fairlearn's `MetricFrame`; `fairness_warnings` warns only when an error-rate "
             "ratio's whole interval lies outside the parity band `group_ratio` of `experiments/monitor.yaml`. "
-            "`riskml.monitor.monitor(..., outcomes=fit.predictions)` adds the audit to a report. The "
+            "`riskml.monitor.monitor(..., outcomes=rows)` adds the audit to a report, with `rows` the "
+            "backtest's predictions (`fit.predictions`) graded by the model's policy and joined to their "
+            "group columns, as this benchmark does. A ratio below the band warns as well as one above it. The "
             "flag-rate view of the current quarter (`group_metrics` without labels) stays, and its warnings "
             "say that it cannot tell bias from risk.\n\n"
         )

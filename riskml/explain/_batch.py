@@ -160,7 +160,8 @@ class BatchExplanation:
         if units == "points":
             values, base = self.points.to_numpy(dtype=np.float64), np.asarray(self.base_points, dtype=np.float64)
         else:
-            values, base = np.asarray(self.contributions, dtype=np.float64), np.asarray(self.base_value, dtype=np.float64)
+            values = np.asarray(self.contributions, dtype=np.float64)
+            base = np.asarray(self.base_value, dtype=np.float64)
         numeric = np.column_stack([_as_numbers(self.data[c]) for c in self.features]) if self.features else None
         names = None
         if {"entity_id", "as_of"} <= set(self.rows.columns):

@@ -76,7 +76,8 @@ def _metric_frame(y: np.ndarray, flagged: np.ndarray, group: np.ndarray) -> pd.D
     cells = (pd.DataFrame({"group": group, "y": y, "flagged": flagged})
              .groupby(["group", "y", "flagged"], sort=True).size().rename("count").reset_index())
     metrics = {
-        "flag_rate": lambda t, p, sample_weight=None: float(selection_rate(t, p, pos_label=1, sample_weight=sample_weight)),
+        "flag_rate": lambda t, p, sample_weight=None: float(
+            selection_rate(t, p, pos_label=1, sample_weight=sample_weight)),
         "false_negative_rate": _defined_only(false_negative_rate, 1),
         "false_positive_rate": _defined_only(false_positive_rate, 0),
         "false_discovery_rate": _false_discovery_rate,
@@ -186,9 +187,13 @@ def fairness_audit(
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1); got {level}")
     if labels is None and "label" not in scores.columns:
-        raise ValueError("the audit needs outcomes: pass labels= or scores with a 'label' column (backtest predictions)")
+        raise ValueError("the audit needs outcomes: pass labels= or scores with a 'label' column "
+                         "(backtest predictions)")
     group = group_column(scores, by, entities).astype(object).to_numpy()
-    y = usable_labels(scores, labels) if labels is not None else pd.to_numeric(scores["label"]).to_numpy(dtype="float64")
+    if labels is not None:
+        y = usable_labels(scores, labels)
+    else:
+        y = pd.to_numeric(scores["label"]).to_numpy(dtype="float64")
     flagged = flag_mask(scores, flag)
     keep = ~np.isnan(y) & pd.notna(group)
     if not keep.any():
@@ -225,7 +230,8 @@ def fairness_audit(
         out[metric] = value
         out[f"{metric}_low"], out[f"{metric}_high"] = _interval(reps, tail)
         out[f"{metric}_ratio"] = ratio
-        out[f"{metric}_ratio_low"], out[f"{metric}_ratio_high"] = _interval(np.where(np.isfinite(ratio_reps), ratio_reps, np.nan), tail)
+        ratio_reps = np.where(np.isfinite(ratio_reps), ratio_reps, np.nan)
+        out[f"{metric}_ratio_low"], out[f"{metric}_ratio_high"] = _interval(ratio_reps, tail)
     out.attrs.update(by=by, reference=ref, level=level, n_boot=n_boot, kind="outcomes")
     return out
 
@@ -277,7 +283,8 @@ def fairness_warnings(
     for metric in ERROR_RATES:
         lo, hi = checked[f"{metric}_ratio_low"], checked[f"{metric}_ratio_high"]
         for group in checked.index[(hi < low) | (lo > high)]:
-            v, a, b = (float(checked.at[group, c]) for c in (f"{metric}_ratio", f"{metric}_ratio_low", f"{metric}_ratio_high"))
+            columns = (f"{metric}_ratio", f"{metric}_ratio_low", f"{metric}_ratio_high")
+            v, a, b = (float(checked.at[group, c]) for c in columns)
             out.append({
                 "check": f"fairness_{metric}_ratio", "subject": f"{by}={group}", "value": v, "threshold": [low, high],
                 "interval": [a, b],

@@ -50,7 +50,8 @@ def test_a_folders_own_dimensions_file_is_used(tmp_path):
         {"source": "penalties", "windows": ["365d"], "aggregations": ["count"]}]}), encoding="utf-8")
     _groups_file(tmp_path / "dimensions.yaml", [{"name": "sanctions", "label_zh": "处罚", "label_en": "Sanctions"}])
     catalog = load_feature_spec(tmp_path).catalog()
-    assert catalog[["dimension", "dimension_zh", "dimension_en"]].values.tolist() == [["sanctions", "处罚", "Sanctions"]]
+    labels = catalog[["dimension", "dimension_zh", "dimension_en"]].values.tolist()
+    assert labels == [["sanctions", "处罚", "Sanctions"]]
 
 
 @pytest.mark.parametrize(("groups", "key", "expected"), [
