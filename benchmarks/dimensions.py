@@ -52,7 +52,10 @@ def main() -> None:
         rows.append((name, len(features), float(latest["auc"]), time.perf_counter() - started))
         print(f"{name:>24}: {len(features):3d} features, AUC {latest['auc']:.3f}", flush=True)
 
-    lines = [machine_line(), "",
+    command = f".venv/bin/python benchmarks/dimensions.py --entities {args.entities}"
+    command += f" --dimensions {args.dimensions}" if args.dimensions else ""
+    lines = [f"Run: `{command}` (indicator groups of the loaded dimension file; default SAMR's five).", "",
+             machine_line(), "",
              f"Credit label, synthetic market of {args.entities:,} entities, out-of-time test date "
              f"{str(table['split'].max())[:10]}; LightGBM (150 trees) on one indicator group at a time.", "",
              "| features | count | AUC | seconds |", "|---|---:|---:|---:|"]
