@@ -241,6 +241,9 @@ def plan_splits(
     complete_dates: Any,
     spec: BacktestSpec,
     horizon_days: int,
+    *,
+    positives: pd.Series | None = None,
+    min_positives: int = 0,
 ) -> list[Split]:
     """The backtest splits (test dates ascending), then the final split.
 
@@ -253,6 +256,14 @@ def plan_splits(
     spec : BacktestSpec
     horizon_days : int
         The label horizon (the default gap).
+    positives : Series, optional
+        Usable positive labels per as-of date (index: dates). With
+        ``min_positives``, the calibration slice grows to earlier eligible dates
+        until it holds ``min_positives`` positives, as long as ``min_train_dates``
+        remain for the booster; a warning says when it cannot.
+    min_positives : int, default 0
+        The positives the calibration slice should hold (the model spec's
+        ``training.calibration_min_positives``).
 
     Raises
     ------
@@ -296,7 +307,13 @@ def plan_splits(
                 "use fewer or later test dates, a smaller gap, or a longer panel"
             )
         cal = eligible[-spec.calibration.dates:]
-        train = eligible[(eligible < cal[0]) & (eligible <= cal[0] - cal_gap)]  # held out even at gap 0
+
+        def train_of(cal: pd.DatetimeIndex) -> pd.DatetimeIndex:
+            return eligible[(eligible < cal[0]) & (eligible <= cal[0] - cal_gap)]  # held out even at gap 0
+
+        if positives is not None and min_positives > 0:
+            cal = _grow(cal, eligible, train_of, positives, min_positives, spec.min_train_dates, where)
+        train = train_of(cal)
         if len(train) < spec.min_train_dates:
             raise ValueError(
                 f"{where}: {len(train)} as-of date(s) remain for the booster fit after holding out the calibration "
@@ -307,3 +324,24 @@ def plan_splits(
     splits = [split(str(t.date()), t, complete[complete <= t - gap]) for t in tests]
     splits.append(split("final", None, complete))
     return splits
+
+
+def _grow(cal: pd.DatetimeIndex, eligible: pd.DatetimeIndex, train_of: Any, positives: pd.Series,
+          min_positives: int, min_train_dates: int, where: str) -> pd.DatetimeIndex:
+    """The calibration slice widened to earlier dates until it holds ``min_positives`` positives."""
+    count = positives.reindex(eligible, fill_value=0)
+
+    def held(c: pd.DatetimeIndex) -> int:
+        return int(count.loc[c].sum())
+
+    while held(cal) < min_positives:
+        earlier = eligible[eligible < cal[0]]
+        if len(earlier) == 0 or len(train_of(eligible[eligible >= earlier[-1]])) < min_train_dates:
+            logger.warning(
+                "%s: the calibration slice %s..%s holds %d positive label(s), fewer than the %d asked for "
+                "(training.calibration_min_positives), and cannot grow without leaving fewer than %d training "
+                "date(s); the calibration is uncertain: use a longer panel or lower the minimum",
+                where, cal[0].date(), cal[-1].date(), held(cal), min_positives, min_train_dates)
+            break
+        cal = eligible[eligible >= earlier[-1]][: len(cal) + 1]
+    return cal
