@@ -374,18 +374,18 @@ def _holds(
     if rule.aggregation == "count":
         agg = count.astype(np.float64)
     elif rule.aggregation in ("sum", "mean"):
-        csum = np.concatenate([[0.0], np.cumsum(values)])
-        total = csum[hi] - csum[lo]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            agg = total if rule.aggregation == "sum" else np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        total = np.nan_to_num(_range_reduce(values, lo, hi, np.add), nan=0.0)
+        agg = total if rule.aggregation == "sum" else np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        # a mean of exactly 90 is not below 90, whatever the order of the additions
+        agg = np.round(agg, 9)
     else:
-        agg = _range_extreme(values, lo, hi, np.minimum if rule.aggregation == "min" else np.maximum)
+        agg = _range_reduce(values, lo, hi, np.minimum if rule.aggregation == "min" else np.maximum)
     op, value = rule.threshold
     with np.errstate(invalid="ignore"):
         return {">=": agg >= value, "<=": agg <= value, ">": agg > value, "<": agg < value}[op] & ~np.isnan(agg)
 
 
-def _range_extreme(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, ufunc: np.ufunc) -> np.ndarray:
+def _range_reduce(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, ufunc: np.ufunc) -> np.ndarray:
     """``ufunc.reduce(values[lo:hi])`` for every row at once (NaN where the range is empty)."""
     out = np.full(len(lo), np.nan)
     full = hi > lo
