@@ -22,7 +22,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import Field, field_validator
@@ -53,18 +53,29 @@ class CalibrationSpec(SpecModel):
         Boosting stops when the AUC on the calibration slice has not improved for this
         many rounds, and the model keeps its best round; 0: train every round of
         ``training.params``.
+    early_stopping_metric : {"auc", "binary_logloss"}
+        What early stopping watches. AUC on a slice with a hundred positives is
+        noisy and may peak after a couple of rounds; the log-loss is smoother (small
+        data).
+    refit : bool
+        After the calibrator is fitted, refit the booster with the rounds found on
+        the training and calibration dates together (the calibration slice and its
+        gap are then not lost to the booster; small data); the calibrator fitted on
+        the held-out slice is kept. False: the booster fitted before the slice ships.
 
     Examples
     --------
     >>> from riskml.models import CalibrationSpec
     >>> cal = CalibrationSpec(dates=4)
-    >>> cal.dates, cal.gap_days, cal.early_stopping_rounds
-    (4, None, 30)
+    >>> cal.dates, cal.gap_days, cal.early_stopping_rounds, cal.refit
+    (4, None, 30, False)
     """
 
     dates: int = Field(default=1, ge=1)
     gap_days: int | None = Field(default=None, ge=0)
     early_stopping_rounds: int = Field(default=30, ge=0)
+    early_stopping_metric: Literal["auc", "binary_logloss"] = "auc"
+    refit: bool = False
 
 
 class BacktestSpec(SpecModel):

@@ -268,7 +268,7 @@ def lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: Backtest
     rounds = int(merged.pop("num_iterations", DEFAULT_ROUNDS))
     merged.update({
         "objective": "binary",
-        "metric": "auc",
+        "metric": bt.calibration.early_stopping_metric,
         "verbose": -1,
         "seed": bt.random_seed,
         "deterministic": True,
@@ -321,6 +321,8 @@ def fit_split(
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     margin = booster.predict(X.iloc[cal_rows], raw_score=True)
     a, b = fit_platt(margin, y[cal_rows], weight=rows_weight(cal_rows))
+    if bt.calibration.refit:
+        booster = _refit(params, X, y, np.concatenate([train_rows, cal_rows]), best, rows_weight, rate, seed)
     info = {
         "split": split.name,
         "test_as_of": split.test_as_of,
@@ -339,6 +341,22 @@ def fit_split(
         "seconds": round(time.perf_counter() - started, 3),
     }
     return booster, a, b, info
+
+
+def _refit(params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, rows: np.ndarray, rounds: int, rows_weight: Any,
+           rate: float, seed: int) -> lgb.Booster:
+    """The booster refitted on ``rows`` for exactly ``rounds`` rounds (calibration ``refit``).
+
+    Negatives of the calibration rows are subsampled at the training rows' ``rate``
+    so the margin keeps the shift the calibrator was fitted to undo.
+    """
+    if rate < 1.0:
+        rng = np.random.default_rng(seed + 1)
+        rows = rows[(y[rows] == 1) | (rng.uniform(size=len(rows)) < rate)]
+    rows = np.unique(rows)
+    data = lgb.Dataset(X.iloc[rows], y[rows], weight=rows_weight(rows), params={"verbose": -1}, free_raw_data=True)
+    booster = lgb.train(params, data, num_boost_round=rounds)
+    return lgb.Booster(model_str=booster.model_to_string())
 
 
 @dataclass(frozen=True)
