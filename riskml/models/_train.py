@@ -537,6 +537,7 @@ def fit_model(
     if truth is not None:
         tested = [s.test_as_of for s in splits if s.test_as_of is not None]
         lab_rows = pd.concat([frame[["entity_id", "as_of"]], lab], axis=1)
+        lab_rows["complete"] = usable  # unobserved rows are unlabeled for the oracle too
         lab_rows = lab_rows[lab_rows["as_of"].isin(tested)]
         oracle = oracle_auc(truth, lab_rows, spec.horizon_days)
         metrics = pd.concat([metrics, pd.DataFrame({
