@@ -171,7 +171,8 @@ def run_riskml(work: Path, attributes: pd.DataFrame, y: pd.Series):
     # the usable labels of every panel row, as riskml made them, for the baselines
     label = riskml.models.load_model_spec(spec_path, sources=records.catalog).label
     labels = riskml.make_labels(records, result.panel, label)
-    labels = labels.loc[labels["complete"] & labels["in_population"] & labels["observed"], ["entity_id", "as_of", "label"]]
+    usable = labels["complete"] & labels["in_population"] & labels["observed"]
+    labels = labels.loc[usable, ["entity_id", "as_of", "label"]]
     return result, labels
 
 

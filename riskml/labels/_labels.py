@@ -311,8 +311,8 @@ def check_label(spec: LabelSpec, sources: SourceCatalog | None, where: str | Pat
         rules.append(("label.random_inspection", spec.random_inspection))
     for key, rule in rules:
         if rule.source not in catalog:
-            raise SpecError(where, f"{key}.source", f"a source declared in {origin}; declared: {sorted(catalog.sources)}",
-                            rule.source)
+            raise SpecError(where, f"{key}.source",
+                            f"a source declared in {origin}; declared: {sorted(catalog.sources)}", rule.source)
         declared = catalog[rule.source]
         try:
             check_where(rule.where, declared, where, f"{key}.where")
