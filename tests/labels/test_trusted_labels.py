@@ -219,3 +219,13 @@ def test_unobserved_rows_are_unlabeled(tmp_path):
     labels = make_labels(recs, _grid(20, ["2016-01-01"]), spec)
     assert labels["observed"].tolist() == [True] * 10 + [False] * 10
     assert labels.loc[~labels["observed"], "label"].eq(0).all() and labels["complete"].all()
+
+
+def test_a_declared_end_lets_the_last_full_year_be_used(tmp_path):
+    # the records end with the 2019 checks, but the source is known complete to the end of 2020
+    grid = _grid(5, ["2020-01-01"])
+    derived = make_labels(_world(tmp_path, _yearly(5, range(2015, 2020)), 5), grid, _spec())
+    declared = make_labels(_world(tmp_path, _yearly(5, range(2015, 2020)), 5, coverage={"end": "2020-12-31"}),
+                           grid, _spec())
+    assert not derived["complete"].any()
+    assert declared["complete"].all() and declared["label"].eq(0).all()  # a known clean year, not a guess
