@@ -339,20 +339,28 @@ def plan_splits(
 
 def _grow(cal: pd.DatetimeIndex, eligible: pd.DatetimeIndex, train_of: Any, positives: pd.Series,
           min_positives: int, min_train_dates: int, where: str) -> pd.DatetimeIndex:
-    """The calibration slice widened to earlier dates until it holds ``min_positives`` positives."""
+    """The calibration slice widened to earlier dates until it holds ``min_positives`` positives.
+
+    A date joins the slice only while the booster keeps ``min_train_dates`` dates
+    holding at least as many positives as the slice: the booster needs the data more
+    than the two-parameter calibrator does.
+    """
     count = positives.reindex(eligible, fill_value=0)
 
-    def held(c: pd.DatetimeIndex) -> int:
-        return int(count.loc[c].sum())
+    def held(dates: pd.DatetimeIndex) -> int:
+        return int(count.loc[dates].sum())
 
     while held(cal) < min_positives:
         earlier = eligible[eligible < cal[0]]
-        if len(earlier) == 0 or len(train_of(eligible[eligible >= earlier[-1]])) < min_train_dates:
+        wider = eligible[eligible >= earlier[-1]] if len(earlier) else cal
+        train = train_of(wider)
+        if len(earlier) == 0 or len(train) < min_train_dates or held(train) < held(wider):
             logger.warning(
                 "%s: the calibration slice %s..%s holds %d positive label(s), fewer than the %d asked for "
-                "(training.calibration_min_positives), and cannot grow without leaving fewer than %d training "
-                "date(s); the calibration is uncertain: use a longer panel or lower the minimum",
+                "(training.calibration_min_positives), and cannot grow without leaving the booster fewer than %d "
+                "date(s) or fewer positives than the slice; the calibration is uncertain: use a longer panel, more "
+                "calibration dates or a lower minimum",
                 where, cal[0].date(), cal[-1].date(), held(cal), min_positives, min_train_dates)
             break
-        cal = eligible[eligible >= earlier[-1]][: len(cal) + 1]
+        cal = wider
     return cal

@@ -67,20 +67,34 @@ def test_uncalibrated_and_calibrated_errors_are_both_reported():
 
 
 def test_the_calibration_slice_grows_until_it_holds_the_minimum_of_positives(caplog):
-    dates = pd.date_range("2020-01-01", periods=16, freq="QS")
+    dates = pd.date_range("2020-01-01", periods=20, freq="QS")
     spec = load_backtest_spec({"test_dates": "last 1", "min_train_dates": 2})
     positives = pd.Series(20, index=dates)
-    base = plan_splits(dates, dates[:12], spec, 365)
-    grown = plan_splits(dates, dates[:12], spec, 365, positives=positives, min_positives=50)
+    base = plan_splits(dates, dates[:16], spec, 365)
+    grown = plan_splits(dates, dates[:16], spec, 365, positives=positives, min_positives=50)
     for before, after in zip(base, grown, strict=True):
         assert len(before.calibration_as_of) == 1 and len(after.calibration_as_of) == 3
         assert after.calibration_as_of[-1] == before.calibration_as_of[-1]  # grown to earlier dates
         assert positives.loc[list(after.calibration_as_of)].sum() >= 50
         assert len(after.train_as_of) >= 2 and after.train_as_of[-1] < after.calibration_as_of[0]
     with caplog.at_level(logging.WARNING, logger="riskml.models"):
-        capped = plan_splits(dates, dates[:12], spec, 365, positives=positives, min_positives=10_000)
-    assert all(len(s.train_as_of) == 2 for s in capped)
+        capped = plan_splits(dates, dates[:16], spec, 365, positives=positives, min_positives=10_000)
+    assert all(positives.loc[list(s.train_as_of)].sum() >= positives.loc[list(s.calibration_as_of)].sum()
+               for s in capped)
     assert "fewer than the 10000 asked for (training.calibration_min_positives)" in caplog.text
+
+
+def test_the_calibration_slice_never_leaves_the_booster_fewer_positives_than_itself():
+    # a rare target whose early dates hold no positive: growing further would starve the booster
+    dates = pd.date_range("2020-01-01", periods=20, freq="QS")
+    spec = load_backtest_spec({"test_dates": "last 2", "min_train_dates": 2})
+    positives = pd.Series(np.where(np.arange(20) >= 3, 10, 0), index=dates)
+    base = plan_splits(dates, dates[:16], spec, 365)
+    grown = plan_splits(dates, dates[:16], spec, 365, positives=positives, min_positives=100)
+    assert any(len(g.calibration_as_of) > len(b.calibration_as_of) for g, b in zip(grown, base, strict=True))
+    for split in grown:
+        held = positives.loc[list(split.calibration_as_of)].sum()
+        assert positives.loc[list(split.train_as_of)].sum() >= held and held < 100
 
 
 def test_a_ready_panel_trains_with_a_label_on_a_custom_source(tmp_path):
