@@ -131,8 +131,12 @@ def render(table: pd.DataFrame, args, seconds: float) -> str:
             f"{r['selective: share of violators caught']:.3f} |")
     t, s = table["today: violators in top 5%"].mean(), table["selective: violators in top 5%"].mean()
     better = "the selective label" if s > t else "today's label"
+    n_top = int(np.ceil(TOP * table["entities"].mean()))
+    se = float(np.sqrt(max(s, t) * (1 - max(s, t)) / n_top))
     lines += ["", f"Averaged over the test dates, {better} ranks true violators better: {max(s, t):.3f} vs "
-              f"{min(s, t):.3f} of the top 5% are true violators."]
+              f"{min(s, t):.3f} of the top 5% are true violators; each share has a binomial standard error of "
+              f"about {se:.3f} ({n_top:,} entities in a top 5%)"
+              + (", so a difference this small is not a finding." if abs(s - t) < 2 * se else ".")]
     return "\n".join(lines)
 
 
