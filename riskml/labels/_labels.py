@@ -1,14 +1,23 @@
 """Labels from the future: which entities a future record marks as positive.
 
 A model spec (``models/<target>.yaml``) declares its label under ``label:``: the
-records that make an entity positive (``positive_when``: sources with optional
-``where`` filters), the horizon, the random-inspection sample ("double random", the
-unbiased evaluation sample) and an optional population filter on registry columns.
+rules that make an entity positive (``positive_when``: sources with optional
+``where`` filters, and optionally an aggregate of a column with a threshold), the
+horizon (days or calendar months), what counts as having observed the outcome
+(``observed_when``), the random-inspection sample ("double random", the unbiased
+evaluation sample) and an optional population filter on registry columns.
 
-For a grid row ``(entity, t)`` the label is 1 when a matching record becomes known in
-``[t, t + horizon)``: the mirror image of the features, which see only
-``known_at < t``. Records are sorted once per rule by ``entity_code * 2**20 +
-known_day`` and counted with ``np.searchsorted`` (see :mod:`riskml.features._kernels`).
+For a grid row ``(entity, t)`` a rule holds when a matching record becomes known in
+``[t, t + horizon)`` (or the aggregate of those records passes its threshold): the
+mirror image of the features, which see only ``known_at < t``. Records are sorted
+once per rule by ``entity_code * 2**20 + known_day``; each row's records are the
+contiguous range between two ``np.searchsorted`` positions (see
+:mod:`riskml.features._kernels`), so counts are differences of positions and sums,
+means, minima and maxima are ``ufunc.reduceat`` over those ranges.
+
+A label is only as good as the records behind it: rows whose horizon (or feature
+windows) is not covered by their sources are marked incomplete, never labeled 0
+(:mod:`riskml.labels._coverage`).
 """
 
 from __future__ import annotations
