@@ -49,7 +49,7 @@ from riskml.models._spec import LIGHTGBM_ALIASES  # noqa: E402
 from riskml.models._tune import ParamSpec, PrunerSpec, SamplerSpec, TuningSpec  # noqa: E402
 from riskml.monitor import BlindSpotSpec, MonitorSpec, PlanSpec, SelectionSpec, SourceFilter, Thresholds  # noqa: E402
 from riskml.monitor._warnings import DateWindow, WarningRule, WarningRules  # noqa: E402
-from riskml.records import ColumnSpec, SourceCatalog, SourceSpec  # noqa: E402
+from riskml.records import ColumnSpec, Coverage, Period, SourceCatalog, SourceSpec  # noqa: E402
 from riskml.tracking._promotion import AbsoluteGates, PromotionGates, RelativeGates  # noqa: E402
 
 
@@ -102,7 +102,7 @@ SPEC_FILES: tuple[SpecFile, ...] = (
         "personal data. A user's file either declares its own world (its own `entity_source`) "
         "or adds sources to the built-in ones with the top-level key `extends: builtin`. Read by "
         "`riskml.records.load_sources`; see `docs/data.md`.",
-        (SourceCatalog, SourceSpec, ColumnSpec), ("features/sources.yaml",),
+        (SourceCatalog, SourceSpec, ColumnSpec, Coverage, Period), ("features/sources.yaml",),
     ),
     SpecFile(
         "features", "<dimension>.yaml", "Feature files",

@@ -12,7 +12,15 @@ from __future__ import annotations
 from riskml.records._io import FORMATS, from_frames, read, write
 from riskml.records._privacy import KEY_ENV_VAR, PrivacyError, is_pseudonym, pseudonymise
 from riskml.records._records import COUNT_COLUMNS, QUARANTINE_COLUMNS, Records
-from riskml.records._sources import ColumnSpec, SourceCatalog, SourceSpec, example_sources_path, load_sources
+from riskml.records._sources import (
+    ColumnSpec,
+    Coverage,
+    Period,
+    SourceCatalog,
+    SourceSpec,
+    example_sources_path,
+    load_sources,
+)
 from riskml.records._validate import MODES, REASONS, Problem, RecordsError, coerce_column, validate
 
 __all__ = [
@@ -23,6 +31,8 @@ __all__ = [
     "QUARANTINE_COLUMNS",
     "REASONS",
     "ColumnSpec",
+    "Coverage",
+    "Period",
     "PrivacyError",
     "Problem",
     "Records",
