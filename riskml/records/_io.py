@@ -99,6 +99,11 @@ def from_frames(
             )
             out[name] = frame
             continue
+        if frame.columns.duplicated().any():
+            repeated = sorted(set(frame.columns[frame.columns.duplicated()]))
+            logger.warning("source %r repeats column(s) %s; validation will report it", name, repeated)
+            out[name] = frame
+            continue
         spec = catalog[name]
         columns = {}
         for col in frame.columns:
