@@ -147,3 +147,151 @@ def test_a_corrupt_model_json_names_the_file(tmp_path, tiny):
     (folder / "model.json").write_text('{"format": "riskml.RiskModel/1", "target": ')
     with pytest.raises(ModelFileError, match=r"model.json is not valid JSON"):
         RiskModel.load(folder)
+
+
+# ----------------------------------------------------------- tracking server faults
+
+
+@pytest.fixture
+def silent_server():
+    """A real socket on loopback that accepts connections and never answers."""
+    import socket
+    import threading
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+                held.append(conn)  # read nothing, answer nothing
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(timeout=2)
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+@pytest.fixture
+def closed_port():
+    """A loopback port nobody listens on (connection refused)."""
+    import socket
+
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def short_budget(monkeypatch, home):
+    """1 s per request and 1 retry, so a dead server is given up within ~4 s."""
+    from riskml.tracking import configure
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "1")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0")
+    yield 1 * 2 + 1 + 3  # two 1 s attempts, 1 s backoff, slack for a loaded machine
+    monkeypatch.undo()
+    os.environ["RISKML_HOME"] = str(home)
+    configure()
+
+
+@pytest.mark.parametrize("server", ["closed_port", "silent_server"])
+def test_a_dead_tracking_server_is_a_named_error_within_the_budget(request, short_budget, monkeypatch, server):
+    from riskml.tracking import TrackingUnreachableError, configure
+
+    uri = request.getfixturevalue(server)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    started = time.monotonic()
+    with pytest.raises(TrackingUnreachableError, match=rf"server at {uri} cannot be reached.*MLFLOW_TRACKING_URI"):
+        configure()
+    assert time.monotonic() - started < short_budget
+
+
+@pytest.mark.parametrize("server", ["closed_port", "silent_server"])
+def test_a_server_that_dies_after_configure_is_not_reported_as_a_missing_champion(
+    request, short_budget, monkeypatch, server
+):
+    """``predict`` used to retry for minutes, then say there is no champion."""
+    from riskml.tracking import TrackingConfig, TrackingUnreachableError, load_model
+
+    uri = request.getfixturevalue(server)
+    config = TrackingConfig(home=Path(os.environ["RISKML_HOME"]), tracking_uri=uri, artifact_root=None)
+    started = time.monotonic()
+    with pytest.raises(TrackingUnreachableError, match=rf"server at {uri} cannot be reached") as info:
+        load_model("credit", config=config)
+    assert "champion" not in str(info.value)
+    assert time.monotonic() - started < short_budget
+
+
+def test_the_default_budget_is_well_under_a_minute():
+    from riskml.tracking._health import HTTP_DEFAULTS
+
+    timeout = float(HTTP_DEFAULTS["MLFLOW_HTTP_REQUEST_TIMEOUT"])
+    retries = int(HTTP_DEFAULTS["MLFLOW_HTTP_REQUEST_MAX_RETRIES"])
+    factor = float(HTTP_DEFAULTS["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"])
+    jitter = float(HTTP_DEFAULTS["MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"])
+    worst = (retries + 1) * timeout + sum(factor * 2**k + jitter for k in range(retries))
+    assert worst < 45
+
+
+# ----------------------------------------------------------- a killed process
+
+
+_LOGGING_CHILD = """
+import sys
+from riskml.models._bundle import _tiny_model
+from riskml.tracking import configure, log_model
+configure()
+log_model(_tiny_model())
+"""
+
+
+def test_a_run_of_a_killed_process_is_marked_failed_at_the_next_start(home):
+    import signal
+    import subprocess
+    import sys
+
+    import mlflow
+
+    from riskml.tracking import configure, ensure_experiment
+    from riskml.tracking._health import process_tags
+
+    config = configure()
+    client = config.client()
+    experiment = ensure_experiment("fraud", config)
+    env = {**os.environ, "RISKML_HOME": str(home)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    child = subprocess.Popen([sys.executable, "-c", _LOGGING_CHILD], env=env)
+
+    def running() -> list:
+        return client.search_runs([experiment], filter_string="attributes.status = 'RUNNING'")
+
+    deadline = time.monotonic() + 60
+    while not running() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=10)
+    [orphan] = running()
+    assert orphan.data.tags["riskml.process"].split(":")[1] == str(child.pid)
+
+    with mlflow.start_run(experiment_id=experiment, tags=process_tags()) as alive:
+        ensure_experiment("fraud", config)  # the next start
+        assert client.get_run(orphan.info.run_id).info.status == "FAILED"
+        assert "ended without finishing" in client.get_run(orphan.info.run_id).data.tags["riskml.failure"]
+        assert client.get_run(alive.info.run_id).info.status == "RUNNING"  # a live process's run is left alone
+    assert not running()

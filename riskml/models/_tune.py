@@ -449,8 +449,11 @@ class _Tracker:
                      specs: Mapping[str, Any]) -> str:
         import yaml
 
+        from riskml.tracking._health import process_tags
+
         run = self.client.create_run(self.experiment_id, run_name=run_name,
-                                     tags={"riskml.target": self.target, "riskml.kind": "tuning", **tags})
+                                     tags={"riskml.target": self.target, "riskml.kind": "tuning",
+                                           **process_tags(), **tags})
         self.parent_id = run.info.run_id
         self._log(self.parent_id, params=params)
         for name, spec in specs.items():
@@ -459,9 +462,11 @@ class _Tracker:
         return self.parent_id
 
     def start_trial(self, number: int, params: Mapping[str, Any]) -> str:
+        from riskml.tracking._health import process_tags
+
         run = self.client.create_run(self.experiment_id, run_name=f"trial-{number:03d}", tags={
             PARENT_TAG: self.parent_id, "riskml.target": self.target, "riskml.kind": "tuning-trial",
-            "riskml.trial_number": str(number), STATE_TAG: "running"})
+            "riskml.trial_number": str(number), STATE_TAG: "running", **process_tags()})
         self._log(run.info.run_id, params=params)
         return run.info.run_id
 

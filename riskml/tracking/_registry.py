@@ -26,6 +26,7 @@ from riskml.models._integrity import (
     file_digests,
     verify_digests,
 )
+from riskml.tracking._health import process_tags, reaching
 from riskml.tracking._store import TrackingConfig, configure, ensure_experiment, registered_model_name
 
 __all__ = ["clear_model_cache", "load_model", "log_model", "resolve_version"]
@@ -97,7 +98,7 @@ def log_pyfunc(model: Any, *, name: str = "model", registered_model_name: str | 
     config = config or configure()
     started = None
     if mlflow.active_run() is None:
-        started = mlflow.start_run(experiment_id=ensure_experiment(model.target, config))
+        started = mlflow.start_run(experiment_id=ensure_experiment(model.target, config), tags=process_tags())
     try:
         with tempfile.TemporaryDirectory(prefix="riskml-model-") as tmp, warnings.catch_warnings():
             # An input example would carry values; the signature already fixes the schema.
@@ -143,6 +144,9 @@ def resolve_version(target: str, *, alias: str | None = "champion", version: int
     ------
     LookupError
         If the model, the version or the alias does not exist.
+    TrackingUnreachableError
+        If the tracking server does not answer (the URI is named; never reported as
+        a missing alias).
 
     Examples
     --------
@@ -156,11 +160,12 @@ def resolve_version(target: str, *, alias: str | None = "champion", version: int
     client = config.client()
     name = registered_model_name(target)
     try:
-        if version is not None:
-            return client.get_model_version(name, str(version))
-        if alias is None:
-            raise ValueError("give an alias (e.g. 'champion') or a version number")
-        return client.get_model_version_by_alias(name, alias)
+        with reaching(config.tracking_uri):
+            if version is not None:
+                return client.get_model_version(name, str(version))
+            if alias is None:
+                raise ValueError("give an alias (e.g. 'champion') or a version number")
+            return client.get_model_version_by_alias(name, alias)
     except MlflowException as exc:
         wanted = f"version {version}" if version is not None else f"alias {alias!r}"
         raise LookupError(f"registered model {name!r} has no {wanted} in {config.registry_uri} "
@@ -218,7 +223,7 @@ def load_model(target: str, *, alias: str = "champion", version: int | str | Non
         cached = _cache.get(key)
         if cached is not None:
             return cached
-        model = _load_version(found.name, str(found.version), dict(found.tags or {}))
+        model = _load_version(found.name, str(found.version))
         _cache[key] = model
         return model
 
@@ -235,12 +240,16 @@ def clear_model_cache() -> None:
         _load_locks.clear()
 
 
-def _load_version(name: str, version: str, tags: dict[str, str]) -> Any:
+def _load_version(name: str, version: str) -> Any:
     """Download a version, verify every file against its logged digest, then load it."""
+    import mlflow
     import mlflow.artifacts
     import mlflow.pyfunc
 
     logger.info("loading models:/%s/%s", name, version)
+    uri = mlflow.get_registry_uri()
+    with reaching(uri):
+        tags = dict(mlflow.MlflowClient(registry_uri=uri).get_model_version(name, version).tags or {})
     with tempfile.TemporaryDirectory(prefix="riskml-load-") as tmp:
         try:
             local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=tmp)
