@@ -69,7 +69,7 @@ def digest_of(digests: Mapping[str, str]) -> str:
     Examples
     --------
     >>> digest_of({"a.txt": "00"})[:12]
-    '5c1f0ab8d6c5'
+    '187a438e8f7e'
     """
     text = json.dumps(dict(sorted(digests.items())), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -49,6 +49,7 @@ from riskml.models._bundle import _sigmoid
 from riskml.models._metrics import auc
 from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
 from riskml.models._train import fit_split, lightgbm_params, prepare_rows
+from riskml.records._spreadsheet import write_csv
 
 __all__ = [
     "ParamSpec",
@@ -497,7 +498,7 @@ class _Tracker:
             metrics.append(Metric("best_value", best_value, now, 0))
         params = {f"best.{k}": v for k, v in (best_params or {}).items()}
         self._log(self.parent_id, metrics=metrics, params=params, tags=tags)
-        self.client.log_text(self.parent_id, trials.to_csv(index=False), TRIALS_ARTIFACT)
+        self.client.log_text(self.parent_id, write_csv(trials, index=False), TRIALS_ARTIFACT)
         self.client.set_terminated(self.parent_id, status)
 
     def _log(self, run_id: str, *, metrics: Sequence[Any] = (), params: Mapping[str, Any] | None = None,

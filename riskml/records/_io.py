@@ -26,6 +26,7 @@ import pandas as pd
 from riskml.records._privacy import PrivacyError, _raw_personal
 from riskml.records._records import Records
 from riskml.records._sources import SourceCatalog, load_sources
+from riskml.records._spreadsheet import restore_formulas, write_csv
 from riskml.records._validate import coerce_column
 
 __all__ = ["FORMATS", "from_frames", "read", "write"]
@@ -192,7 +193,9 @@ def read(
         if file.suffix == ".parquet":
             tables[name] = pd.read_parquet(file)
         else:
-            tables[name] = pd.read_csv(file, dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8")
+            tables[name] = restore_formulas(
+                pd.read_csv(file, dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8")
+            )
     logger.info("read %d source file(s) from %s", len(tables), folder)
     return from_frames(tables, sources)
 
@@ -205,8 +208,11 @@ def write(
     """Write one file per source into a folder, refusing anything personal.
 
     Each file is written to a temporary name and moved into place, so a reader never
-    sees half a file. Dates are written as ``YYYY-MM-DD`` in CSV. The quarantine table
-    is not written.
+    sees half a file. Dates are written as ``YYYY-MM-DD`` in CSV. CSV text cells that
+    a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab
+    or carriage return) get a leading ``'`` (:func:`neutralise_formulas`), which
+    :func:`read` removes again; Parquet is written exactly. The quarantine table is
+    not written.
 
     Parameters
     ----------
@@ -278,7 +284,7 @@ def write(
             if format == "parquet":
                 table.to_parquet(tmp, index=False)
             else:
-                table.to_csv(tmp, index=False, date_format="%Y-%m-%d", encoding="utf-8")
+                write_csv(table, tmp, index=False, date_format="%Y-%m-%d", encoding="utf-8")
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
