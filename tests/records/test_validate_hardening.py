@@ -87,3 +87,25 @@ def test_validated_records_survive_a_csv_round_trip(frames, tmp_path):
     }
     for name, table in clean.tables.items():
         pd.testing.assert_frame_equal(again[name], table, check_dtype=False, check_categorical=False)
+
+
+BAD_FILES = {
+    "empty": b"",
+    "not_utf8": "change_id,entity_id,change_type,changed\nC1,E0000001,name,2023-06-01 \u6539\n".encode("gbk"),
+    "garbage": bytes(range(256)) * 4,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+def test_an_unreadable_file_is_named_and_in_lenient_mode_does_not_stop_the_others(frames, tmp_path, kind):
+    from riskml.records import RecordsFileError
+
+    clean = validate(from_frames(frames), "strict", now=NOW)
+    write(clean, tmp_path, format="csv")
+    (tmp_path / "changes.csv").write_bytes(BAD_FILES[kind])
+    with pytest.raises(RecordsFileError, match=r"changes\.csv"):
+        read(tmp_path)
+    kept = read(tmp_path, mode="lenient")
+    assert "changes" not in kept.tables
+    assert set(kept.tables) == set(clean.tables) - {"changes"}
+    assert len(validate(kept, "strict", now=NOW)["penalties"]) == len(clean["penalties"])
