@@ -76,10 +76,10 @@ def validate(
     """Validate a folder of records; strict by default (exit code 1 on any problem)."""
     from riskml import records as rec
 
-    raw = rec.read(folder, sources=sources)
+    mode = "lenient" if lenient else "strict"
     try:
-        clean = rec.validate(raw, mode="lenient" if lenient else "strict")
-    except rec.RecordsError as exc:
+        clean = rec.validate(rec.read(folder, sources=sources, mode=mode), mode=mode)
+    except (rec.RecordsError, rec.RecordsFileError) as exc:
         console.print(f"[red]invalid records[/red]\n{exc}")
         raise typer.Exit(code=1) from None
     console.print(_summary_table("Validated records", clean.counts.reset_index()))
