@@ -34,12 +34,11 @@ def _is_text(values: pd.Series | pd.Index) -> bool:
 
 
 def _neutralise(values: pd.Series) -> pd.Series:
-    text = values.astype("object").where(values.notna())
-    as_str = text.map(lambda v: v if isinstance(v, str) else "")
-    risky = as_str.str.contains(_RISKY, regex=True).to_numpy(dtype=bool)
+    text = values.astype("str")  # missing values stay missing
+    risky = text.str.contains(_RISKY, regex=True).fillna(False).to_numpy(dtype=bool)
     if not risky.any():
         return values
-    return text.where(~risky, _QUOTE + as_str)
+    return text.where(~risky, _QUOTE + text)
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
