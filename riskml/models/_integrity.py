@@ -35,11 +35,25 @@ _INNER_ARRAYS = ("split_feature", "threshold", "decision_type", "left_child", "r
 
 
 class ModelFileError(ValueError):
-    """A file of a saved model is missing, unreadable or malformed (named in the message)."""
+    """A file of a saved model is missing, unreadable or malformed (named in the message).
+
+    Examples
+    --------
+    >>> from riskml.models import ModelFileError
+    >>> issubclass(ModelFileError, ValueError)
+    True
+    """
 
 
 class ModelIntegrityError(ModelFileError):
-    """A logged model's file differs from the digest recorded when it was logged, or is missing."""
+    """A logged model's file differs from the digest recorded when it was logged, or is missing.
+
+    Examples
+    --------
+    >>> from riskml.models import ModelFileError, ModelIntegrityError
+    >>> issubclass(ModelIntegrityError, ModelFileError)
+    True
+    """
 
 
 def file_digests(folder: str | Path) -> dict[str, str]:

@@ -215,7 +215,20 @@ def read(
 
 
 class RecordsFileError(ValueError):
-    """A record file cannot be read; the message names the file and the cause."""
+    """A record file cannot be read; the message names the file and the cause.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from riskml.records import RecordsFileError, read
+    >>> folder = Path(tempfile.mkdtemp()); _ = (folder / "changes.csv").write_bytes(b"")
+    >>> try:
+    ...     read(folder)
+    ... except RecordsFileError as exc:
+    ...     print(str(exc).splitlines()[1].endswith("changes.csv: the file is empty (0 bytes); write the table with its header row"))
+    True
+    """
 
 
 def _read_file(file: Path) -> pd.DataFrame:

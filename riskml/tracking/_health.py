@@ -44,7 +44,14 @@ _reachable: set[str] = set()
 
 
 class TrackingUnreachableError(ConnectionError):
-    """The MLflow tracking server cannot be reached within riskml's time budget."""
+    """The MLflow tracking server cannot be reached within riskml's time budget.
+
+    Examples
+    --------
+    >>> from riskml.tracking import TrackingUnreachableError
+    >>> issubclass(TrackingUnreachableError, ConnectionError)
+    True
+    """
 
 
 def apply_http_defaults() -> None:
@@ -124,7 +131,18 @@ def fail_orphaned_runs(client: Any, experiment_id: str) -> list[str]:
     """Mark RUNNING runs of this host whose process is gone as FAILED; their ids.
 
     Only runs tagged by :func:`process_tags` on this host are judged: a run of
-    another machine, or one without the tag, is left alone.
+    another machine, or one without the tag, is left alone. Called by
+    :func:`~riskml.tracking.ensure_experiment`, so every riskml run starts with it.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from riskml.tracking import configure, ensure_experiment, fail_orphaned_runs
+    >>> server = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    >>> cfg = configure(tempfile.mkdtemp())
+    >>> fail_orphaned_runs(cfg.client(), ensure_experiment("credit", cfg))
+    []
+    >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     host = socket.gethostname()
     runs = client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000)
@@ -132,7 +150,7 @@ def fail_orphaned_runs(client: Any, experiment_id: str) -> list[str]:
     for run in runs:
         tag = run.data.tags.get(PROCESS_TAG, "")
         parts = tag.rsplit(":", 2)
-        if len(parts) != 3 or parts[0] != host:
+        if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
             continue
         pid, ticks = int(parts[1]), parts[2]
         if _alive(pid, ticks):
