@@ -295,3 +295,17 @@ def test_a_run_of_a_killed_process_is_marked_failed_at_the_next_start(home):
         assert "ended without finishing" in client.get_run(orphan.info.run_id).data.tags["riskml.failure"]
         assert client.get_run(alive.info.run_id).info.status == "RUNNING"  # a live process's run is left alone
     assert not running()
+
+
+def test_a_model_uri_scored_through_spark_is_verified_first(home, tiny):
+    """Spark scoring loads by URI (``models:/name/version`` or ``@alias``): the same check applies."""
+    from riskml.tracking import configure
+    from riskml.tracking._registry import verify_model_uri
+
+    version, folder = _register(tiny)
+    configure().client().set_registered_model_alias("riskml-fraud", "spark_test", version)
+    verify_model_uri(f"models:/riskml-fraud/{version}")
+    (folder / "artifacts/risk_model/catalog.parquet").write_bytes(b"PAR1")
+    for uri in (f"models:/riskml-fraud/{version}", "models:/riskml-fraud@spark_test"):
+        with pytest.raises(ModelIntegrityError, match=rf"version {version}: file artifacts/risk_model/catalog.parquet"):
+            verify_model_uri(uri)

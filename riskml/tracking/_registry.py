@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import tempfile
 import threading
 import warnings
@@ -240,6 +241,64 @@ def clear_model_cache() -> None:
         _load_locks.clear()
 
 
+def _verified_copy(name: str, version: str, folder: str) -> str:
+    """Download a registered version into ``folder`` and verify every file; its local path."""
+    import mlflow
+    import mlflow.artifacts
+
+    uri = mlflow.get_registry_uri()
+    with reaching(uri):
+        tags = dict(mlflow.MlflowClient(registry_uri=uri).get_model_version(name, version).tags or {})
+    try:
+        local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=folder)
+    except Exception as exc:  # the artifact store raises many types; all mean "cannot read"
+        raise ModelIntegrityError(
+            f"model {name} version {version}: its files cannot be read from the artifact store "
+            f"({type(exc).__name__}: {exc}); restore the artifact store from a backup, or retrain and "
+            "register a new version"
+        ) from None
+    recorded = tags.get(DIGEST_TAG)
+    if recorded is None:
+        logger.warning("model %s version %s has no recorded digests (logged by an older riskml); "
+                       "its files cannot be verified", name, version)
+    else:
+        verify_digests(local, json.loads(recorded), model=name, version=version)
+    return local
+
+
+def verify_model_uri(uri: str, config: TrackingConfig | None = None) -> None:
+    """Check a registered model URI's files against their logged digests before MLflow loads it.
+
+    For ``models:/<name>/<version>`` and ``models:/<name>@<alias>``; other URIs
+    (``runs:/``, ``models:/m-<id>``) are not registered versions and are not checked.
+
+    Raises
+    ------
+    ModelIntegrityError
+        Naming the model, version and file that differ or are missing.
+
+    Examples
+    --------
+    >>> verify_model_uri("runs:/0123/model")  # not a registered version: nothing to check
+    """
+    match = re.fullmatch(r"models:/([^/@]+)(?:/(\d+)|@([^/]+))/?", uri)
+    if match is None or match.group(1).startswith("m-"):
+        return
+    from mlflow.exceptions import MlflowException
+
+    config = config or configure()
+    name, number, alias = match.groups()
+    client = config.client()
+    try:
+        with reaching(config.tracking_uri):
+            version = number if number is not None else str(client.get_model_version_by_alias(name, alias).version)
+            client.get_model_version(name, version)
+    except MlflowException:
+        return  # no such version or alias: the loader reports it
+    with tempfile.TemporaryDirectory(prefix="riskml-verify-") as tmp:
+        _verified_copy(name, version, tmp)
+
+
 def _load_version(name: str, version: str) -> Any:
     """Download a version, verify every file against its logged digest, then load it."""
     import mlflow
@@ -247,24 +306,8 @@ def _load_version(name: str, version: str) -> Any:
     import mlflow.pyfunc
 
     logger.info("loading models:/%s/%s", name, version)
-    uri = mlflow.get_registry_uri()
-    with reaching(uri):
-        tags = dict(mlflow.MlflowClient(registry_uri=uri).get_model_version(name, version).tags or {})
     with tempfile.TemporaryDirectory(prefix="riskml-load-") as tmp:
-        try:
-            local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=tmp)
-        except Exception as exc:  # the artifact store raises many types; all mean "cannot read"
-            raise ModelIntegrityError(
-                f"model {name} version {version}: its files cannot be read from the artifact store "
-                f"({type(exc).__name__}: {exc}); restore the artifact store from a backup, or retrain and "
-                "register a new version"
-            ) from None
-        recorded = tags.get(DIGEST_TAG)
-        if recorded is None:
-            logger.warning("model %s version %s has no recorded digests (logged by an older riskml); "
-                           "its files cannot be verified", name, version)
-        else:
-            verify_digests(local, json.loads(recorded), model=name, version=version)
+        local = _verified_copy(name, version, tmp)
         try:
             pyfunc = mlflow.pyfunc.load_model(local)
         except ModelFileError as exc:
