@@ -13,21 +13,32 @@ import warnings
 import numpy as np
 
 import riskml
-warnings.simplefilter("ignore")
 from riskml.features import build_panel
-m = riskml.synth.make_market(n_entities=1500, seed=0).records
-AS = "quarterly"
-before = build_panel(m, AS, show_progress=False).frame
-pen = m.tables["penalties"].copy()
-row = int(np.argmin(pen["entity_id"].to_numpy()))
-owner = pen["entity_id"].iloc[row]
-pen.loc[row, "amount"] = np.inf
-after = build_panel(dataclasses.replace(m, tables={**m.tables, "penalties": pen}), AS, show_progress=False).frame
-o = before["entity_id"] != owner
-a, b = before[o].reset_index(drop=True), after[after["entity_id"] != owner].reset_index(drop=True)
-num = [c for c in a.columns if a[c].dtype.kind == "f"]
-diff = np.zeros(len(a), bool); cols = []
-for c in num:
-    d = ~np.isclose(a[c].to_numpy(), b[c].to_numpy(), equal_nan=True) | (np.isnan(a[c].to_numpy()) != np.isnan(b[c].to_numpy()))
-    if d.any(): cols.append(c); diff |= d
-print(riskml.__file__, "rows of other entities changed:", int(diff.sum()), "entities:", a.loc[diff, "entity_id"].nunique(), "features:", cols)
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")
+    records = riskml.synth.make_market(n_entities=1500, seed=0).records
+    before = build_panel(records, "quarterly", show_progress=False).frame
+    penalties = records.tables["penalties"].copy()
+    row = int(np.argmin(penalties["entity_id"].to_numpy()))  # sorted first: every later entity at risk
+    owner = penalties["entity_id"].iloc[row]
+    penalties.loc[row, "amount"] = np.inf
+    tampered = dataclasses.replace(records, tables={**records.tables, "penalties": penalties})
+    after = build_panel(tampered, "quarterly", show_progress=False).frame
+    a = before[before["entity_id"] != owner].reset_index(drop=True)
+    b = after[after["entity_id"] != owner].reset_index(drop=True)
+    changed = np.zeros(len(a), dtype=bool)
+    columns = []
+    for col in (c for c in a.columns if a[c].dtype.kind == "f"):
+        x, y = a[col].to_numpy(), b[col].to_numpy()
+        differs = ~np.isclose(x, y, equal_nan=True) | (np.isnan(x) != np.isnan(y))
+        if differs.any():
+            columns.append(col)
+            changed |= differs
+    print(f"rows of other entities changed: {int(changed.sum()):,} "
+          f"({a.loc[changed, 'entity_id'].nunique():,} entities); features: {columns}")
+
+
+if __name__ == "__main__":
+    main()
