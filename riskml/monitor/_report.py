@@ -25,6 +25,7 @@ from riskml.monitor._drift import feature_psi, grade_distribution, migration_mat
 from riskml.monitor._fairness import fairness_audit, fairness_warnings
 from riskml.monitor._groups import group_metrics
 from riskml.monitor._spec import MonitorSpec, Thresholds, load_monitor_spec
+from riskml.records._spreadsheet import write_csv
 
 __all__ = ["MONITOR_EXPERIMENT", "MonitorReport", "check_thresholds", "monitor"]
 
@@ -147,7 +148,7 @@ class MonitorReport:
             folder = Path(tmp) / "monitor"
             folder.mkdir()
             for name, table in self.tables().items():
-                table.to_csv(folder / f"{name}.csv", index=False)
+                write_csv(table, folder / f"{name}.csv", index=False)
                 (folder / f"{name}.json").write_text(table.to_json(orient="records", date_format="iso", force_ascii=False), encoding="utf-8")
             (folder / "warnings.json").write_text(json.dumps(self.warnings, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
             (folder / "summary.json").write_text(json.dumps(self.summary(), ensure_ascii=False, indent=1, default=str), encoding="utf-8")

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from riskml.explain._batch import explain_rows
+from riskml.tracking._health import process_tags
 from riskml.tracking._registry import log_pyfunc
 from riskml.tracking._store import TrackingConfig, configure, ensure_experiment, registered_model_name
 
@@ -191,7 +192,8 @@ def log_training_run(
     schema = _schema_of(panel_schema, spec_hash=model.spec_hash)
     experiment_id = ensure_experiment(model.target, config)
     run_tags = {"riskml.target": model.target, "riskml.spec_hash": str(model.spec_hash),
-                "riskml.version": _riskml_version(), **{str(k): str(v) for k, v in (tags or {}).items()}}
+                "riskml.version": _riskml_version(), **process_tags(),
+                **{str(k): str(v) for k, v in (tags or {}).items()}}
     with mlflow.start_run(experiment_id=experiment_id, tags=run_tags) as run:
         mlflow.log_params(_params(model))
         mlflow.log_metrics(_metric_values(long))
