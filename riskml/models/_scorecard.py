@@ -48,6 +48,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from riskml.grading import GradePolicy
 from riskml.models._bundle import RiskModel
+from riskml.models._integrity import ModelFileError
 from riskml.models._spec import ModelKindSpec
 
 __all__ = [
@@ -589,8 +590,11 @@ class ScorecardModel(RiskModel):
     _booster_file: ClassVar[str] = SCORECARD_FILE
 
     @classmethod
-    def _read_booster(cls, text: str) -> PointsTable:
-        return PointsTable.from_string(text)
+    def _read_booster(cls, text: str, path: Path) -> PointsTable:
+        try:
+            return PointsTable.from_string(text)
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path} is not a riskml points table ({exc}); the file is corrupt") from None
 
     def score_points(self, frame: Any) -> np.ndarray:
         """Base points plus the points of each row's bins (exact: no logit round trip)."""
