@@ -85,6 +85,11 @@ def test_scorecard_saves_loads_and_explains_in_table_points(card, tmp_path):
     loaded = ScorecardModel.load(model.save(tmp_path / "m"))
     rows = panel.frame.tail(300).reset_index(drop=True)
     pd.testing.assert_frame_equal(loaded.score(rows), model.score(rows))
+    from riskml.models import ModelFileError
+
+    (tmp_path / "m" / "scorecard.json").write_text('{"format": "riskml.ScorecardModel/1", "rows"', encoding="utf-8")
+    with pytest.raises(ModelFileError, match="scorecard.json"):
+        ScorecardModel.load(tmp_path / "m")
     assert predict_frame(loaded, rows)["score"].tolist() == model.score(rows)["score"].tolist()
     # explanations are the table's rows: each feature's points are the points of the entity's bin
     base, points = points_from_contributions(tree_contributions(model.booster, model.matrix(rows)), model.policy,
