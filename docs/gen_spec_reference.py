@@ -39,18 +39,18 @@ if str(ROOT) not in sys.path:  # run as a script from a source checkout
 
 from riskml._specs import bundled_dir  # noqa: E402
 from riskml.explain._whatif import AppealAction, AppealActions  # noqa: E402
-from riskml.features import AGGREGATIONS, DIMENSIONS, STATES  # noqa: E402
+from riskml.features import AGGREGATIONS, STATES, DimensionSpec, IndicatorGroup  # noqa: E402
 from riskml.features._network import MEASURES, InvoiceSource, NetworkFeature, NetworkSpec  # noqa: E402
 from riskml.features._spec import ColumnLabel, FeatureEntry, FeatureFile, Range  # noqa: E402
 from riskml.grading import GradeBand, GradeOverride, GradePolicy, Scorecard, WhiteListRule  # noqa: E402
 from riskml.labels import LabelRule, LabelSpec  # noqa: E402
-from riskml.models import BacktestSpec, CalibrationSpec, ModelSpec, TrainingSpec  # noqa: E402
+from riskml.models import BacktestSpec, CalibrationSpec, ModelKindSpec, ModelSpec, TrainingSpec  # noqa: E402
 from riskml.models._grade_model import GradeScoreSpec  # noqa: E402
 from riskml.models._spec import LIGHTGBM_ALIASES  # noqa: E402
 from riskml.models._tune import ParamSpec, PrunerSpec, SamplerSpec, TuningSpec  # noqa: E402
 from riskml.monitor import BlindSpotSpec, MonitorSpec, PlanSpec, SelectionSpec, SourceFilter, Thresholds  # noqa: E402
 from riskml.monitor._warnings import DateWindow, WarningRule, WarningRules  # noqa: E402
-from riskml.records import ColumnSpec, SourceCatalog, SourceSpec  # noqa: E402
+from riskml.records import ColumnSpec, Coverage, Period, SourceCatalog, SourceSpec  # noqa: E402
 from riskml.tracking._promotion import AbsoluteGates, PromotionGates, RelativeGates  # noqa: E402
 
 
@@ -82,6 +82,8 @@ def _model_spec_keys() -> str:
          "Which future records make a row positive, and over what horizon."),
         ("training", f"[{TrainingSpec.__name__}](#{TrainingSpec.__name__.lower()})", "`{}`",
          "How the booster is trained."),
+        ("model", f"[{ModelKindSpec.__name__}](#{ModelKindSpec.__name__.lower()})", "`{}`",
+         "The kind of model (`lightgbm` or a publishable `scorecard`) and features it leaves out."),
         ("grade_score", f"[{GradeScoreSpec.__name__}](#{GradeScoreSpec.__name__.lower()}) or null", "`null`",
          "The credit grade's own footing: the through-the-cycle grade model (features, calibration); "
          "null grades the point-in-time probability."),
@@ -106,17 +108,18 @@ SPEC_FILES: tuple[SpecFile, ...] = (
         "personal data. A user's file either declares its own world (its own `entity_source`) "
         "or adds sources to the built-in ones with the top-level key `extends: builtin`. Read by "
         "`riskml.records.load_sources`; see `docs/data.md`.",
-        (SourceCatalog, SourceSpec, ColumnSpec), ("features/sources.yaml",),
+        (SourceCatalog, SourceSpec, ColumnSpec, Coverage, Period), ("features/sources.yaml",),
     ),
     SpecFile(
         "features", "<dimension>.yaml", "Feature files",
-        "One file per indicator group (dimension). Each entry names a source, an optional "
+        "One file per topic of records. Each entry names a source, an optional "
         "filter, and what to compute: window aggregates, state features at the as-of date, "
         "static registry values. Read by `riskml.features.load_feature_spec(folder)`, which "
-        "validates every entry against the declared sources.",
+        "validates every entry against the declared sources. The file's `dimension` says which "
+        "indicator group its features belong to, through the loaded dimension file "
+        "(`features/dimensions/`).",
         (FeatureFile, FeatureEntry, ColumnLabel, Range), ("features/penalties.yaml",),
         "\n\n".join([
-            _vocabulary("Dimensions (`dimension`)", DIMENSIONS),
             _vocabulary("Window aggregations (`aggregations`, over records known in `[t - w, t)`)", AGGREGATIONS),
             _vocabulary("State features (`state`, at the as-of date `t`)", STATES),
             "Windows: `<n>d` (a positive number of days) or `all`. A `where` filter maps a "
@@ -125,9 +128,21 @@ SPEC_FILES: tuple[SpecFile, ...] = (
         ]),
     ),
     SpecFile(
+        "features", "dimensions/<name>.yaml", "Indicator groups",
+        "The indicator groups (指标维度) score points are summed by in explanations, reports "
+        "and benchmarks, in reporting order, with Chinese and English labels, and which "
+        "features belong to each. riskml ships SAMR's five groups (`samr`, the default; "
+        "国市监信发〔2022〕6号) and Dezhou's five (`dezhou`). Choose one with "
+        "`riskml.features.load_feature_spec(dimensions=\"dezhou\")` or a path to your own "
+        "file; a `dimensions.yaml` in a feature folder is used for that folder. Regrouping "
+        "leaves the spec hash unchanged.",
+        (DimensionSpec, IndicatorGroup), ("features/dimensions/samr.yaml", "features/dimensions/dezhou.yaml"),
+        whole=True,
+    ),
+    SpecFile(
         "features", "network.yaml", "Cross-entity features",
         "The VAT-invoice network between entities and the identities they share. Present in "
-        "a feature folder, it adds its features to the panel (dimension `invoices`, kind "
+        "a feature folder, it adds its features to the panel (dimension `network`, kind "
         "`cross`).",
         (NetworkSpec, InvoiceSource, NetworkFeature), ("features/network.yaml",),
         _vocabulary("Measures (`measure`)", MEASURES),
@@ -137,7 +152,7 @@ SPEC_FILES: tuple[SpecFile, ...] = (
         "Everything that defines one model besides the data: its label, how it is trained and "
         "the grade policy. Read by `riskml.models.load_model_spec` (a name such as `credit`, a "
         "path, or a mapping); the grade policy by `riskml.grading.GradePolicy.from_model_spec`.",
-        (LabelSpec, LabelRule, TrainingSpec, GradeScoreSpec, Scorecard, GradeBand, GradeOverride, WhiteListRule),
+        (LabelSpec, LabelRule, TrainingSpec, ModelKindSpec, GradeScoreSpec, Scorecard, GradeBand, GradeOverride, WhiteListRule),
         ("models/credit.yaml",), whole=True,
     ),
     SpecFile(

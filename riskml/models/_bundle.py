@@ -23,12 +23,14 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from riskml.grading import score_from_logit
+from riskml.models._integrity import ModelFileError, check_booster_text
 from riskml.models._policy import grade_frame, policy_features, policy_from_spec
 
 __all__ = ["FORMAT", "RiskModel"]
@@ -41,6 +43,7 @@ BOOSTER_FILE = "booster.txt"
 META_FILE = "model.json"
 CATALOG_FILE = "catalog.parquet"
 GRADE_DIR = "grade"
+_META_KEYS = ("target", "features", "categories", "spec_hash", "calib_a", "calib_b", "model_spec", "metadata")
 ID_COLUMNS = ("entity_id", "as_of")
 SCORE_COLUMNS = ("entity_id", "as_of", "probability", "score", "grade_by_score", "grade", "override",
                  "points_to_next_grade")
@@ -142,6 +145,17 @@ class RiskModel:
         True
         """
         return self.grade_model if self.grade_model is not None else self
+
+    #: format tag and file of the scoring model; a subclass with another model kind
+    #: (:class:`riskml.models.ScorecardModel`) sets its own
+    _format: ClassVar[str] = FORMAT
+    _booster_file: ClassVar[str] = BOOSTER_FILE
+
+    @classmethod
+    def _read_booster(cls, text: str, path: Path) -> Any:
+        # LightGBM aborts the process on some malformed texts: check the structure first.
+        check_booster_text(text, path)
+        return lgb.Booster(model_str=text)
 
     def __post_init__(self) -> None:
         if self.booster.num_feature() != len(self.features):
@@ -290,6 +304,18 @@ class RiskModel:
         """
         return _sigmoid(self.calibrated_logit(frame))
 
+    def score_points(self, frame: Any) -> np.ndarray:
+        """Score points of each row: ``offset - factor * calibrated_logit``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> bool(_tiny_model().score_points(pd.DataFrame({"entity_id": ["E0000001"], "as_of": [pd.Timestamp(0)],
+        ...                                                "x": [0.5]}))[0] > 0)
+        True
+        """
+        return score_from_logit(self.calibrated_logit(frame), self.policy)
+
     def score(self, frame: Any) -> pd.DataFrame:
         """Probability, score points and grades for each panel row.
 
@@ -316,7 +342,7 @@ class RiskModel:
         grade_logit = logit if self.grade_model is None else self.grade_model.calibrated_logit(frame)
         override_cols = list(dict.fromkeys(policy_features(self.policy)))
         features = pd.DataFrame({c: frame[c].to_numpy() for c in override_cols}, index=pd.RangeIndex(len(frame)))
-        graded = grade_frame(grade_logit, features, self.policy)
+        graded = grade_frame(grade_logit, features, self.policy, score=self.grading.score_points(frame))
         out = pd.DataFrame({
             "entity_id": frame["entity_id"].to_numpy(),
             "as_of": frame["as_of"].to_numpy(),
@@ -343,9 +369,9 @@ class RiskModel:
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / BOOSTER_FILE).write_text(self.booster.model_to_string(), encoding="utf-8")
+        (directory / self._booster_file).write_text(self.booster.model_to_string(), encoding="utf-8")
         meta = {
-            "format": FORMAT,
+            "format": self._format,
             "target": self.target,
             "features": list(self.features),
             "categories": {k: list(v) for k, v in self.categories.items()},
@@ -372,8 +398,11 @@ class RiskModel:
         ------
         FileNotFoundError
             When a file of the bundle is missing.
-        ValueError
-            When ``model.json`` is not a riskml model.
+        ModelFileError
+            When a file is corrupt: ``model.json`` not a riskml model, ``booster.txt``
+            truncated or malformed (checked before LightGBM reads it, which would
+            abort the process), ``catalog.parquet`` unreadable. The message names
+            the file.
 
         Examples
         --------
@@ -383,25 +412,40 @@ class RiskModel:
         ('x',)
         """
         directory = Path(directory)
-        for name in (BOOSTER_FILE, META_FILE, CATALOG_FILE):
+        for name in (cls._booster_file, META_FILE, CATALOG_FILE):
             if not (directory / name).is_file():
-                raise FileNotFoundError(f"{directory} is not a saved RiskModel: {name} is missing")
-        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{directory / META_FILE}: expected format {FORMAT!r}, got {meta.get('format')!r}")
-        booster = lgb.Booster(model_str=(directory / BOOSTER_FILE).read_text(encoding="utf-8"))
+                raise FileNotFoundError(f"{directory} is not a saved {cls.__name__}: {name} is missing")
+        meta_path, booster_path = directory / META_FILE, directory / cls._booster_file
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFileError(f"{meta_path} is not valid JSON ({exc}); the file is corrupt") from None
+        if not isinstance(meta, dict) or meta.get("format") != cls._format:
+            got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+            raise ModelFileError(f"{meta_path}: expected format {cls._format!r}, got {got!r}")
+        missing = [k for k in _META_KEYS if k not in meta]
+        if missing:
+            raise ModelFileError(f"{meta_path} lacks {missing}; the file is corrupt or not a riskml model")
+        try:
+            text = booster_path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ModelFileError(f"{booster_path} is not UTF-8 text; the file is corrupt") from None
+        booster = cls._read_booster(text, booster_path)
+        try:
+            catalog = pd.read_parquet(directory / CATALOG_FILE)
+        except Exception as exc:  # pyarrow raises several types for a corrupt file
+            raise ModelFileError(f"{directory / CATALOG_FILE} cannot be read ({exc}); the file is corrupt") from None
         grade_model = None
         if meta.get("grade_model"):
             if not (directory / GRADE_DIR).is_dir():
                 raise FileNotFoundError(f"{directory} is not a complete RiskModel: its grade model folder "
                                         f"{GRADE_DIR}/ is missing")
-            grade_model = cls.load(directory / GRADE_DIR)
+            grade_model = RiskModel.load(directory / GRADE_DIR)
         return cls(
             target=meta["target"], features=tuple(meta["features"]), categories=meta["categories"],
             spec_hash=meta["spec_hash"], booster=booster, calib_a=float(meta["calib_a"]),
             calib_b=float(meta["calib_b"]), policy=policy_from_spec(meta["model_spec"]),
-            catalog=pd.read_parquet(directory / CATALOG_FILE), model_spec=meta["model_spec"],
-            metadata=meta["metadata"], grade_model=grade_model,
+            catalog=catalog, model_spec=meta["model_spec"], metadata=meta["metadata"], grade_model=grade_model,
         )
 
 

@@ -40,7 +40,9 @@ from riskml._progress import track
 from riskml.models._backtest import BacktestSpec, Split, load_backtest_spec, plan_splits
 from riskml.models._bundle import RiskModel, _sigmoid
 from riskml.models._grade_model import grade_features, grade_score_spec, long_run_intercept
-from riskml.models._metrics import METRIC_COLUMNS, evaluate, oracle_auc
+from riskml.models._metrics import METRIC_COLUMNS, evaluate, expected_calibration_error, oracle_auc
+from riskml.models._policy import policy_from_spec
+from riskml.models._scorecard import PointsTable, ScorecardModel, fit_woe_regression
 from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
 
 __all__ = ["FitResult", "fit_model", "fit_platt", "monotone_constraints"]
@@ -219,7 +221,10 @@ def _aligned_labels(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
         and np.array_equal(labels["entity_id"].to_numpy(dtype=object), frame["entity_id"].to_numpy(dtype=object))
     )
     if same_rows:
-        return labels[list(LABEL_COLUMNS)].reset_index(drop=True)
+        out = labels[list(LABEL_COLUMNS)].reset_index(drop=True)
+        out["observed"] = (labels["observed"].to_numpy(bool) if "observed" in labels.columns
+                           else np.ones(len(out), dtype=bool))
+        return out
     if labels.duplicated(["entity_id", "as_of"]).any():
         raise ValueError("labels have duplicate (entity_id, as_of) rows")
     merged = frame[["entity_id", "as_of"]].merge(labels, on=["entity_id", "as_of"], how="left", validate="one_to_one")
@@ -231,6 +236,8 @@ def _aligned_labels(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
         "random_inspected": merged["random_inspected"].fillna(False).astype(bool).to_numpy(),
         "complete": (merged["complete"].fillna(False).astype(bool) & merged["label"].notna()).to_numpy(),
         "in_population": merged["in_population"].fillna(False).astype(bool).to_numpy(),
+        "observed": (merged["observed"].fillna(False).astype(bool).to_numpy() if "observed" in merged.columns
+                     else np.ones(len(merged), dtype=bool)),
     })
 
 
@@ -269,7 +276,7 @@ def lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: Backtest
     rounds = int(merged.pop("num_iterations", DEFAULT_ROUNDS))
     merged.update({
         "objective": "binary",
-        "metric": "auc",
+        "metric": bt.calibration.early_stopping_metric,
         "verbose": -1,
         "seed": bt.random_seed,
         "deterministic": True,
@@ -280,6 +287,64 @@ def lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: Backtest
     if any(monotone):
         merged["monotone_constraints"] = monotone
     return merged, rounds
+
+
+def split_rows(split: Split, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray, max_rows: int,
+               seed: int) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """Training rows (negatives subsampled to ``max_rows``), calibration rows, positives and the rate."""
+    train_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.train_as_of, dtype="datetime64[ns]")))
+    cal_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.calibration_as_of, dtype="datetime64[ns]")))
+    n_pos = int(y[train_rows].sum())
+    n_neg = len(train_rows) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(f"split {split.name}: the training rows have {n_pos} positive and {n_neg} negative labels")
+    rate = 1.0
+    if len(train_rows) > max_rows:
+        rate = max(max_rows - n_pos, 1) / n_neg
+        if rate < 1.0:
+            rng = np.random.default_rng(seed)
+            keep = (y[train_rows] == 1) | (rng.uniform(size=len(train_rows)) < rate)
+            train_rows = train_rows[keep]
+    return train_rows, cal_rows, n_pos, float(rate)
+
+
+def fit_scorecard_split(
+    split: Split, prep: PreparedRows, spec: ModelSpec, bt: BacktestSpec, seed: int, weight: np.ndarray | None = None,
+) -> tuple[PointsTable, dict[str, Any]]:
+    """One scorecard fit of the backtest: binning and WoE regression, Platt calibration, points.
+
+    The same rows as :func:`fit_split` (negatives subsampled to the smaller of the
+    backtest's and the scorecard's ``max_train_rows``); the calibration is folded
+    into the points (see :mod:`riskml.models._scorecard`).
+    """
+    started = time.perf_counter()
+    settings = spec.model
+    max_rows = min(bt.max_train_rows, settings.max_train_rows)
+    train_rows, cal_rows, n_pos, rate = split_rows(split, prep.y, prep.usable, prep.as_of, max_rows, seed)
+    woe = fit_woe_regression(prep.X.iloc[train_rows], prep.y[train_rows], prep.catalog, prep.categorical, settings,
+                             weight=None if weight is None else weight[train_rows])
+    margin = woe.logit(prep.X.iloc[cal_rows])
+    a, b = fit_platt(margin, prep.y[cal_rows], weight=None if weight is None else weight[cal_rows])
+    table = woe.points_table(policy_from_spec(spec.raw), a, b, settings.points_decimals)
+    info = {
+        "split": split.name,
+        "test_as_of": split.test_as_of,
+        "train_from": split.train_as_of[0],
+        "train_to": split.train_as_of[-1],
+        "train_dates": len(split.train_as_of),
+        "calibration_as_of": ",".join(str(d.date()) for d in split.calibration_as_of),
+        "train_rows": int(len(train_rows)),
+        "train_positives": n_pos,
+        "negative_rate": rate,
+        "calibration_rows": int(len(cal_rows)),
+        "calibration_positives": int(prep.y[cal_rows].sum()),
+        "rounds": 0,
+        "scorecard_features": len(table.rows),
+        "calib_a": a,
+        "calib_b": b,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return table, info
 
 
 def fit_split(
@@ -293,19 +358,8 @@ def fit_split(
     one training weight per panel row, or None. Shared by fit and tune.
     """
     started = time.perf_counter()
-    train_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.train_as_of, dtype="datetime64[ns]")))
-    cal_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.calibration_as_of, dtype="datetime64[ns]")))
-    n_pos = int(y[train_rows].sum())
-    n_neg = len(train_rows) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError(f"split {split.name}: the training rows have {n_pos} positive and {n_neg} negative labels")
-    rate = 1.0
-    if len(train_rows) > bt.max_train_rows:
-        rate = max(bt.max_train_rows - n_pos, 1) / n_neg
-        if rate < 1.0:
-            rng = np.random.default_rng(seed)
-            keep = (y[train_rows] == 1) | (rng.uniform(size=len(train_rows)) < rate)
-            train_rows = train_rows[keep]
+    train_rows, cal_rows, n_pos, rate = split_rows(split, y, usable, as_of, bt.max_train_rows, seed)
+
     def rows_weight(rows: np.ndarray) -> np.ndarray | None:
         return None if weight is None else weight[rows]
 
@@ -322,6 +376,8 @@ def fit_split(
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     margin = booster.predict(X.iloc[cal_rows], raw_score=True)
     a, b = fit_platt(margin, y[cal_rows], weight=rows_weight(cal_rows))
+    if bt.calibration.refit:
+        booster = _refit(params, X, y, np.concatenate([train_rows, cal_rows]), best, rows_weight, rate, seed)
     info = {
         "split": split.name,
         "test_as_of": split.test_as_of,
@@ -340,6 +396,22 @@ def fit_split(
         "seconds": round(time.perf_counter() - started, 3),
     }
     return booster, a, b, info
+
+
+def _refit(params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, rows: np.ndarray, rounds: int, rows_weight: Any,
+           rate: float, seed: int) -> lgb.Booster:
+    """The booster refitted on ``rows`` for exactly ``rounds`` rounds (calibration ``refit``).
+
+    Negatives of the calibration rows are subsampled at the training rows' ``rate``
+    so the margin keeps the shift the calibrator was fitted to undo.
+    """
+    if rate < 1.0:
+        rng = np.random.default_rng(seed + 1)
+        rows = rows[(y[rows] == 1) | (rng.uniform(size=len(rows)) < rate)]
+    rows = np.unique(rows)
+    data = lgb.Dataset(X.iloc[rows], y[rows], weight=rows_weight(rows), params={"verbose": -1}, free_raw_data=True)
+    booster = lgb.train(params, data, num_boost_round=rounds)
+    return lgb.Booster(model_str=booster.model_to_string())
 
 
 @dataclass(frozen=True)
@@ -369,16 +441,28 @@ def prepare_rows(panel: Any, labels: pd.DataFrame, spec: ModelSpec, bt: Backtest
     unknown = [c for c in names if c not in frame.columns]
     if unknown:
         raise ValueError(f"features not in the panel: {unknown[:10]}")
+    dropped = set(spec.model.drop_features)
+    if dropped:
+        stale = sorted(dropped - set(frame.columns))
+        if stale:
+            raise ValueError(f"model.drop_features names {stale[:10]}, which the panel does not have; remove them "
+                             "from the model spec or check the feature spec")
+        names = [c for c in names if c not in dropped]
     X, categorical = _training_frame(frame, names)
     monotone = (monotone_constraints(names, catalog, categorical) if spec.training.monotone_from_catalog
                 else [0] * len(names))
     complete = lab["complete"].to_numpy(bool)
     as_of = frame["as_of"].to_numpy(dtype="datetime64[ns]")
-    splits = plan_splits(pd.unique(as_of), pd.unique(as_of[complete]), bt, spec.horizon_days)
+    usable = complete & lab["in_population"].to_numpy(bool)
+    if getattr(spec.label, "unobserved", "exclude") == "exclude":
+        usable &= lab["observed"].to_numpy(bool)
+    y = lab["label"].to_numpy(dtype=np.int8).astype(np.float64)
+    positives = pd.Series(y[usable]).groupby(as_of[usable]).sum()
+    splits = plan_splits(pd.unique(as_of), pd.unique(as_of[complete]), bt, spec.horizon_days,
+                         positives=positives, min_positives=spec.training.calibration_min_positives)
     return PreparedRows(
         frame=frame, catalog=catalog, spec_hash=spec_hash, labels=lab, names=names, X=X, categorical=categorical,
-        monotone=monotone, y=lab["label"].to_numpy(dtype=np.int8).astype(np.float64),
-        usable=complete & lab["in_population"].to_numpy(bool), as_of=as_of, splits=splits,
+        monotone=monotone, y=y, usable=usable, as_of=as_of, splits=splits,
     )
 
 
@@ -462,7 +546,7 @@ def fit_model(
     ['all', 'random']
     """
     started = time.perf_counter()
-    spec = load_model_spec(target)
+    spec = load_model_spec(target, check_sources=False)  # the labels are made: no records to check against
     bt = load_backtest_spec(backtest).for_target(spec.name)
     prep = prepare_rows(panel, labels, spec, bt, features)
     frame, catalog, spec_hash, lab = prep.frame, prep.catalog, prep.spec_hash, prep.labels
@@ -470,21 +554,31 @@ def fit_model(
     y, usable, as_of, splits = prep.y, prep.usable, prep.as_of, prep.splits
     weight = _row_weights(weights, len(frame))
     lgb_params, rounds = lightgbm_params(spec, params, bt, monotone)
-    logger.info("fit %s: %d rows, %d features (%d categorical, %d monotone), %d test date(s) + final",
-                spec.name, len(frame), len(names), len(categorical), sum(m != 0 for m in monotone), len(splits) - 1)
+    logger.info("fit %s (%s): %d rows, %d features (%d categorical, %d monotone), %d test date(s) + final",
+                spec.name, spec.model.kind, len(frame), len(names), len(categorical), sum(m != 0 for m in monotone),
+                len(splits) - 1)
 
     metric_parts, prediction_parts, infos = [], [], []
-    final: tuple[lgb.Booster, float, float] | None = None
+    final: tuple[Any, float, float] | None = None
+    scorecard = spec.model.kind == "scorecard"
+    if scorecard and params:
+        raise ValueError(f"params are LightGBM parameters, but the {spec.name} spec has model kind 'scorecard'; set "
+                         "its settings in the spec's model: section (max_bins, min_iv, ...)")
     for i, split in enumerate(track(splits, f"backtest {spec.name}", show=show_progress)):
-        booster, a, b, info = fit_split(split, X, y, usable, as_of, lgb_params, rounds, bt, bt.random_seed + i,
-                                         weight)
+        if scorecard:  # the calibration is folded into the points: the table's logit is calibrated
+            booster, info = fit_scorecard_split(split, prep, spec, bt, bt.random_seed + i, weight)
+            a, b = 1.0, 0.0
+        else:
+            booster, a, b, info = fit_split(split, X, y, usable, as_of, lgb_params, rounds, bt,
+                                             bt.random_seed + i, weight)
         if split.test_as_of is None:
             final = (booster, a, b)
             infos.append(info)
             logger.info("final model: %d rounds, calibration a=%.3f b=%.3f (%.1f s)", info["rounds"], a, b,
                         info["seconds"])
             continue
-        test_rows = np.flatnonzero(usable & (as_of == np.datetime64(split.test_as_of, "ns")))
+        at_test = as_of == np.datetime64(split.test_as_of, "ns")
+        test_rows = np.flatnonzero(usable & at_test)
         margin = booster.predict(X.iloc[test_rows], raw_score=True)
         pred = pd.DataFrame({
             "split": split.test_as_of,
@@ -497,7 +591,11 @@ def fit_model(
         })
         pred["entity_id"] = pred["entity_id"].astype("str")
         metrics = evaluate(pred, split=split.test_as_of, top_k=bt.top_k, n_bins=bt.ece_bins)
+        counts = label_counts(lab, at_test, usable)
+        metrics = pd.concat([metrics, _extra_metrics(split.test_as_of, pred, margin, counts, bt.ece_bins)],
+                            ignore_index=True)
         info["test_rows"] = len(test_rows)
+        info.update({f"test_{k}": v for k, v in counts.items()})
         infos.append(info)
         prediction_parts.append(pred)
         metric_parts.append(metrics)
@@ -510,6 +608,7 @@ def fit_model(
     if truth is not None:
         tested = [s.test_as_of for s in splits if s.test_as_of is not None]
         lab_rows = pd.concat([frame[["entity_id", "as_of"]], lab], axis=1)
+        lab_rows["complete"] = usable  # unobserved rows are unlabeled for the oracle too
         lab_rows = lab_rows[lab_rows["as_of"].isin(tested)]
         oracle = oracle_auc(truth, lab_rows, spec.horizon_days)
         metrics = pd.concat([metrics, pd.DataFrame({
@@ -523,9 +622,12 @@ def fit_model(
     if final is None:  # plan_splits always ends with the final split
         raise RuntimeError("the backtest plan has no final split")
     booster, a, b = final
-    model = RiskModel.from_parts(
+    model_class = ScorecardModel if scorecard else RiskModel
+    used_params = {"kind": "scorecard", **spec.model.model_dump(exclude={"kind"})} if scorecard else lgb_params
+    model = model_class.from_parts(
         spec.name, booster, X.iloc[:0], spec_hash=spec_hash, calib_a=a, calib_b=b, model_spec=spec.raw,
-        catalog=catalog, metadata=_metadata(spec, bt, lgb_params, rounds, splits, metrics, split_table),
+        catalog=catalog, metadata=_metadata(spec, bt, used_params, 0 if scorecard else rounds, splits, metrics,
+                                            split_table),
     )
     grade = _fit_grade_model(panel, labels, spec, backtest, params, features, weights, show_progress)
     if grade is not None:
@@ -545,6 +647,8 @@ def _fit_grade_model(panel: Any, labels: pd.DataFrame, spec: ModelSpec, backtest
     declared = grade_score_spec(spec.raw, spec.path or "<model spec>")
     if declared is None or declared.basis == "point_in_time":
         return None
+    if getattr(getattr(spec, "model", None), "kind", "lightgbm") == "scorecard":
+        return None  # a published scorecard is its own grade
     frame, catalog, _ = _panel_parts(panel)
     try:
         names = grade_features(catalog, declared, available=list(features) if features is not None else
@@ -573,6 +677,39 @@ def _fit_grade_model(panel: Any, labels: pd.DataFrame, spec: ModelSpec, backtest
                                                                  "calibration": "long_run",
                                                                  "latest_calib_b": fit.model.calib_b})
     return dataclasses.replace(fit, model=model)
+
+
+def label_counts(lab: pd.DataFrame, rows: np.ndarray, usable: np.ndarray) -> dict[str, int]:
+    """Rows of one date by label status: in the population with a covered horizon
+    (``complete``), of which ``observed`` / ``unobserved``, and ``labeled`` (used).
+
+    Examples
+    --------
+    >>> lab = pd.DataFrame({"complete": [True, True, True, False], "in_population": True,
+    ...                     "observed": [True, False, True, True]})
+    >>> label_counts(lab, np.ones(4, bool), np.array([True, False, True, False]))
+    {'complete': 3, 'observed': 2, 'unobserved': 1, 'labeled': 2}
+    """
+    base = rows & lab["complete"].to_numpy(bool) & lab["in_population"].to_numpy(bool)
+    observed = base & lab["observed"].to_numpy(bool)
+    return {"complete": int(base.sum()), "observed": int(observed.sum()), "unobserved": int((base & ~observed).sum()),
+            "labeled": int((rows & usable).sum())}
+
+
+def _extra_metrics(split: Any, pred: pd.DataFrame, margin: np.ndarray, counts: dict[str, int],
+                   n_bins: int) -> pd.DataFrame:
+    """Row counts by label status and the booster's own (uncalibrated) calibration error."""
+    rows = [("all", f"rows_{k}", float(v)) for k, v in counts.items() if k != "complete"]
+    y = pred["label"].to_numpy()
+    raw = _sigmoid(margin)
+    if len(y):
+        rows.append(("all", "calibration_error_uncalibrated", expected_calibration_error(y, raw, n_bins)))
+        rnd = pred["random_inspected"].to_numpy(bool)
+        if rnd.any():
+            rows.append(("random", "calibration_error_uncalibrated",
+                         expected_calibration_error(y[rnd], raw[rnd], n_bins)))
+    return pd.DataFrame({"split": split, "population": [r[0] for r in rows], "metric": [r[1] for r in rows],
+                         "value": [r[2] for r in rows]})
 
 
 def _metadata(spec: ModelSpec, bt: BacktestSpec, params: dict[str, Any], rounds: int, splits: list[Split],
