@@ -19,14 +19,21 @@ Determinism: LightGBM runs with ``deterministic=True``, ``force_row_wise=True``,
 fixed ``seed`` and ``num_threads``; the negative sample is drawn from a NumPy
 generator seeded by the backtest's ``random_seed`` and the split. The same panel,
 labels and specs give the same model.
+
+Speed: the feature frame is converted to LightGBM's numeric layout once per backtest
+(:class:`TrainingMatrix`), and the splits' fits run in ``backtest.workers`` threads
+(LightGBM releases the GIL; each fit keeps its own ``num_threads``). Every fit depends
+only on its split and seed, so the models are the same for any number of workers.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -250,6 +257,68 @@ def _training_frame(frame: pd.DataFrame, features: Sequence[str]) -> tuple[pd.Da
     return pd.DataFrame(columns, index=pd.RangeIndex(len(frame))), categorical
 
 
+@dataclass(frozen=True)
+class TrainingMatrix:
+    """The training frame as ``lightgbm.Dataset`` reads a DataFrame, converted once.
+
+    LightGBM turns a DataFrame into a float64 matrix on every ``Dataset`` and
+    ``predict`` call (categories to their codes, -1 to NaN) and remembers the
+    categories of each categorical column. Doing that conversion once per backtest
+    and handing each fit the rows it needs gives the same booster (same values, same
+    feature names, same categorical features and ``pandas_categorical``).
+
+    Attributes
+    ----------
+    columns : list of numpy.ndarray
+        One float64 array per feature (views of the frame where it is float64 already).
+    feature_name : list of str
+    categorical_feature : list of str
+        The unordered categorical columns (LightGBM's ``"auto"``).
+    pandas_categorical : list of list
+        The categories of every categorical column, stored in the booster.
+    """
+
+    columns: list[np.ndarray]
+    feature_name: list[str]
+    categorical_feature: list[str]
+    pandas_categorical: list[list[Any]]
+
+    @classmethod
+    def from_frame(cls, X: pd.DataFrame) -> TrainingMatrix:
+        """The conversion ``lightgbm.Dataset(X)`` makes, once."""
+        columns, categorical, categories = [], [], []
+        for name in X.columns:
+            col = X[name]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                categories.append(list(col.cat.categories))
+                if not col.cat.ordered:
+                    categorical.append(str(name))
+                codes = col.cat.codes.to_numpy().astype(np.float64)
+                codes[codes == -1] = np.nan
+                columns.append(codes)
+            else:
+                columns.append(col.to_numpy(dtype=np.float64, na_value=np.nan))
+        return cls(columns, [str(c) for c in X.columns], categorical, categories)
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        """The matrix of the given rows (row-major float64)."""
+        out = np.empty((len(index), len(self.columns)), dtype=np.float64)
+        for j, col in enumerate(self.columns):
+            out[:, j] = col[index]
+        return out
+
+    def dataset(self, index: np.ndarray, label: np.ndarray, weight: np.ndarray | None,
+                reference: lgb.Dataset | None = None) -> lgb.Dataset:
+        """A ``lightgbm.Dataset`` of the given rows, as LightGBM builds one from the frame."""
+        if reference is not None:
+            return lgb.Dataset(self.rows(index), label, weight=weight, reference=reference)
+        data = lgb.Dataset(self.rows(index), label, weight=weight, feature_name=self.feature_name,
+                           categorical_feature=self.categorical_feature, params={"verbose": -1},
+                           free_raw_data=True)
+        data.pandas_categorical = self.pandas_categorical  # stored in the booster, as from a DataFrame
+        return data
+
+
 def lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: BacktestSpec,
                     monotone: list[int]) -> tuple[dict[str, Any], int]:
     """LightGBM parameters and boosting rounds of one fit (shared by fit and tune).
@@ -277,16 +346,18 @@ def lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: Backtest
 
 
 def fit_split(
-    split: Split, X: pd.DataFrame, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray, params: dict[str, Any],
+    split: Split, X: pd.DataFrame | TrainingMatrix, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray, params: dict[str, Any],
     rounds: int, bt: BacktestSpec, seed: int, weight: np.ndarray | None = None,
 ) -> tuple[lgb.Booster, float, float, dict[str, Any]]:
     """One booster fit of the backtest, its Platt calibrator and a row of the split table.
 
     Trains on ``split.train_as_of`` (negatives subsampled to ``bt.max_train_rows``),
     early-stops on and calibrates against ``split.calibration_as_of``; ``weight`` is
-    one training weight per panel row, or None. Shared by fit and tune.
+    one training weight per panel row, or None. ``X`` is the feature frame or its
+    :class:`TrainingMatrix` (converted once; the same booster). Shared by fit and tune.
     """
     started = time.perf_counter()
+    matrix = X if isinstance(X, TrainingMatrix) else TrainingMatrix.from_frame(X)
     train_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.train_as_of, dtype="datetime64[ns]")))
     cal_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.calibration_as_of, dtype="datetime64[ns]")))
     n_pos = int(y[train_rows].sum())
@@ -303,18 +374,17 @@ def fit_split(
     def rows_weight(rows: np.ndarray) -> np.ndarray | None:
         return None if weight is None else weight[rows]
 
-    dtrain = lgb.Dataset(X.iloc[train_rows], y[train_rows], weight=rows_weight(train_rows), params={"verbose": -1},
-                         free_raw_data=True)
+    dtrain = matrix.dataset(train_rows, y[train_rows], rows_weight(train_rows))
     callbacks = []
     valid_sets = []
     if bt.calibration.early_stopping_rounds > 0:
-        valid_sets = [lgb.Dataset(X.iloc[cal_rows], y[cal_rows], weight=rows_weight(cal_rows), reference=dtrain)]
+        valid_sets = [matrix.dataset(cal_rows, y[cal_rows], rows_weight(cal_rows), reference=dtrain)]
         callbacks.append(lgb.early_stopping(bt.calibration.early_stopping_rounds, first_metric_only=True, verbose=False))
     booster = lgb.train(params, dtrain, num_boost_round=rounds, valid_sets=valid_sets, callbacks=callbacks)
     best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
     # keep exactly the rounds that are used, so the saved model is the scored one
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    margin = booster.predict(X.iloc[cal_rows], raw_score=True)
+    margin = booster.predict(matrix.rows(cal_rows), raw_score=True)
     a, b = fit_platt(margin, y[cal_rows], weight=rows_weight(cal_rows))
     info = {
         "split": split.name,
@@ -386,6 +456,35 @@ def _row_weights(weights: Any, n_rows: int) -> np.ndarray | None:
     if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
         raise ValueError("weights must be finite, non-negative and not all zero")
     return w
+
+
+def backtest_workers(bt: BacktestSpec, n_fits: int) -> int:
+    """Threads that fit splits at once: ``bt.workers`` (None: the cores), at most one per fit."""
+    wanted = bt.workers if bt.workers is not None else max((os.cpu_count() or 1) // bt.num_threads, 1)
+    return max(1, min(wanted, n_fits))
+
+
+def _fit_splits(
+    splits: list[Split], matrix: TrainingMatrix, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray,
+    params: dict[str, Any], rounds: int, bt: BacktestSpec, weight: np.ndarray | None,
+) -> Any:
+    """The fits of every split, in split order, computed by ``backtest_workers`` threads.
+
+    Split ``i`` is fitted with seed ``random_seed + i`` whatever thread runs it, so the
+    boosters equal the serial run's. The largest fit (the final model) starts first.
+    """
+    def fit(i: int) -> tuple[lgb.Booster, float, float, dict[str, Any]]:
+        return fit_split(splits[i], matrix, y, usable, as_of, params, rounds, bt, bt.random_seed + i, weight)
+
+    workers = backtest_workers(bt, len(splits))
+    if workers == 1:
+        yield from (fit(i) for i in range(len(splits)))
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="riskml-fit") as pool:
+        largest_first = sorted(range(len(splits)), key=lambda i: splits[i].test_as_of is not None)
+        futures = {i: pool.submit(fit, i) for i in largest_first}
+        for i in range(len(splits)):
+            yield futures[i].result()
 
 
 def fit_model(
@@ -467,11 +566,13 @@ def fit_model(
     logger.info("fit %s: %d rows, %d features (%d categorical, %d monotone), %d test date(s) + final",
                 spec.name, len(frame), len(names), len(categorical), sum(m != 0 for m in monotone), len(splits) - 1)
 
+    matrix = TrainingMatrix.from_frame(X)
+    fits = _fit_splits(splits, matrix, y, usable, as_of, lgb_params, rounds, bt, weight)
     metric_parts, prediction_parts, infos = [], [], []
     final: tuple[lgb.Booster, float, float] | None = None
-    for i, split in enumerate(track(splits, f"backtest {spec.name}", show=show_progress)):
-        booster, a, b, info = fit_split(split, X, y, usable, as_of, lgb_params, rounds, bt, bt.random_seed + i,
-                                         weight)
+    progress = track(fits, f"backtest {spec.name}", total=len(splits), show=show_progress)
+    for split, fit in zip(splits, progress, strict=True):
+        booster, a, b, info = fit
         if split.test_as_of is None:
             final = (booster, a, b)
             infos.append(info)
@@ -479,7 +580,7 @@ def fit_model(
                         info["seconds"])
             continue
         test_rows = np.flatnonzero(usable & (as_of == np.datetime64(split.test_as_of, "ns")))
-        margin = booster.predict(X.iloc[test_rows], raw_score=True)
+        margin = booster.predict(matrix.rows(test_rows), raw_score=True)
         pred = pd.DataFrame({
             "split": split.test_as_of,
             "entity_id": frame["entity_id"].to_numpy()[test_rows],
