@@ -346,8 +346,8 @@ def lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: Backtest
 
 
 def fit_split(
-    split: Split, X: pd.DataFrame | TrainingMatrix, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray, params: dict[str, Any],
-    rounds: int, bt: BacktestSpec, seed: int, weight: np.ndarray | None = None,
+    split: Split, X: pd.DataFrame | TrainingMatrix, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray,
+    params: dict[str, Any], rounds: int, bt: BacktestSpec, seed: int, weight: np.ndarray | None = None,
 ) -> tuple[lgb.Booster, float, float, dict[str, Any]]:
     """One booster fit of the backtest, its Platt calibrator and a row of the split table.
 
