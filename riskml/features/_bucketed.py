@@ -313,6 +313,17 @@ def read_panel(path: str | Path) -> Panel:
     ------
     ValueError
         When the file was not written by :func:`build_panel_in_buckets`.
+
+    Examples
+    --------
+    >>> import tempfile, riskml
+    >>> from riskml.features import build_panel_in_buckets, read_panel
+    >>> market = riskml.synth.make_market(n_entities=300, seed=0)
+    >>> folder = tempfile.mkdtemp()
+    >>> path = build_panel_in_buckets(market.records, entities_per_bucket=100, path=f"{folder}/panel.parquet")
+    >>> panel = read_panel(path)
+    >>> panel.frame["penalties_count_365d"].dtype, len(panel.catalog) == len(panel.feature_names)
+    (dtype('int32'), True)
     """
     import pyarrow.parquet as pq  # noqa: PLC0415
 
