@@ -54,17 +54,15 @@ def worker(data_path: Path, out_path: Path, repeat: int, step: str) -> None:
 
     with open(data_path, "rb") as f:
         data = pickle.load(f)
-    panel, labels = data["panel"], data["labels"]
+    panel, labels = data["panel"], data.get("labels")
     out: dict = {"riskml": riskml.__file__}
     if step == "train":
         started, cpu = time.perf_counter(), _cpu()
         result = riskml.train(panel, "credit", labels=labels, log=False)
         out.update(train_s=time.perf_counter() - started, train_cpu_s=_cpu() - cpu, model=result.model,
-                   predictions=result.predictions)
+                   predictions=result.fit.predictions)
     else:
-        model = data["model"]
-        latest = panel.frame.loc[panel.frame["as_of"] == panel.frame["as_of"].max()].reset_index(drop=True)
-        scoring = Panel(frame=latest, catalog=panel.catalog, spec_hash=panel.spec_hash)
+        model, scoring, latest = data["model"], panel, panel.frame
         for k in (0, 3):
             riskml.predict(scoring, model=model, explain=k)  # warm: compiled kernels, cached tables
             out[f"predict_{k}_s"] = _best_of(lambda k=k: riskml.predict(scoring, model=model, explain=k), repeat)
@@ -74,11 +72,17 @@ def worker(data_path: Path, out_path: Path, repeat: int, step: str) -> None:
         pickle.dump(out, f)
 
 
-def _run(tree: Path, step: str, data_path: Path, repeat: int, tmp: Path) -> dict:
+def _start(tree: Path, step: str, data_path: Path, repeat: int, tmp: Path) -> tuple[subprocess.Popen, Path]:
     out_path = tmp / f"{step}-{tree.name}.pkl"
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", str(data_path), "--out", str(out_path),
-                    "--repeat", str(repeat), "--step", step], env=env, check=True, cwd=tree)
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker", str(data_path), "--out",
+                             str(out_path), "--repeat", str(repeat), "--step", step], env=env, cwd=tree)
+    return proc, out_path
+
+
+def _collect(proc: subprocess.Popen, out_path: Path) -> dict:
+    if proc.wait() != 0:
+        raise RuntimeError(f"{' '.join(map(str, proc.args))} failed with code {proc.returncode}")
     with open(out_path, "rb") as f:
         return pickle.load(f)
 
@@ -120,6 +124,11 @@ def main() -> None:
     n_records = records.n_records
     del market, records
 
+    from riskml.features import Panel
+
+    latest = panel.frame.loc[panel.frame["as_of"] == panel.frame["as_of"].max()].reset_index(drop=True)
+    scoring = Panel(frame=latest, catalog=panel.catalog, spec_hash=panel.spec_hash)
+    n_panel = len(panel.frame)
     trees = {"now": ROOT}
     with tempfile.TemporaryDirectory(prefix="riskml-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -132,13 +141,15 @@ def main() -> None:
             data_path = tmp / "data.pkl"
             with open(data_path, "wb") as f:
                 pickle.dump({"panel": panel, "labels": labels}, f)
-            trained = {name: _run(tree, "train", data_path, args.repeat, tmp) for name, tree in trees.items()}
-            scored = {}
-            for name, tree in trees.items():
-                # every version scores the same model: this tree's
-                with open(data_path, "wb") as f:
-                    pickle.dump({"panel": panel, "labels": labels, "model": trained["now"]["model"]}, f)
-                scored[name] = _run(tree, "score", data_path, args.repeat, tmp)
+            del panel, labels
+            # Every version trains at the same time (same load), then scores this tree's model.
+            running = {name: _start(tree, "train", data_path, args.repeat, tmp) for name, tree in trees.items()}
+            trained = {name: _collect(*job) for name, job in running.items()}
+            score_path = tmp / "score.pkl"
+            with open(score_path, "wb") as f:
+                pickle.dump({"panel": scoring, "model": trained["now"]["model"]}, f)
+            running = {name: _start(tree, "score", score_path, args.repeat, tmp) for name, tree in trees.items()}
+            scored = {name: _collect(*job) for name, job in running.items()}
         finally:
             if args.baseline:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tmp / "baseline")],
@@ -163,15 +174,16 @@ def main() -> None:
             raise SystemExit("the baseline and this tree trained different models")
         lines += [
             f"Command: `python benchmarks/predict.py --baseline {args.baseline}`: this tree (now) and the code of "
-            f"`{args.baseline}` (baseline) on the same panel and labels, each step in a fresh process per version "
-            f"(load average {load:.1f} at the start). Both trained the identical model (booster text, calibrator, "
+            f"`{args.baseline}` (baseline) on the same panel and labels, each step in a fresh process per version, "
+            f"the two versions side by side at the same time (load average {load:.1f} at the start; the machine is "
+            "shared, so CPU seconds are given beside wall seconds). Both trained the identical model (booster text, calibrator, "
             "backtest predictions) and gave identical scores and reason texts for every row.",
             "",
             "| step | rows | baseline s | now s | speed-up |",
             "|---|---:|---:|---:|---:|",
-            f"| train credit (4-date backtest + final model), wall | {len(panel.frame):,} | {base_t['train_s']:.1f} | "
+            f"| train credit (4-date backtest + final model), wall | {n_panel:,} | {base_t['train_s']:.1f} | "
             f"{now_t['train_s']:.1f} | {base_t['train_s'] / now_t['train_s']:.2f}x |",
-            f"| train credit, CPU seconds | {len(panel.frame):,} | {base_t['train_cpu_s']:.1f} | "
+            f"| train credit, CPU seconds | {n_panel:,} | {base_t['train_cpu_s']:.1f} | "
             f"{now_t['train_cpu_s']:.1f} | {base_t['train_cpu_s'] / now_t['train_cpu_s']:.2f}x |",
         ]
         for k, label in ((0, "scores and grades"), (3, "with 3 reasons (exact TreeSHAP points)")):
@@ -185,9 +197,9 @@ def main() -> None:
         "| step | rows | seconds | rows per second |",
         "|---|---:|---:|---:|",
         f"| generate + validate records | {n_records:,} | {t_data:.1f} | {n_records / t_data:,.0f} |",
-        f"| build the quarterly panel | {len(panel.frame):,} | {t_panel:.1f} | {len(panel.frame) / t_panel:,.0f} |",
-        f"| train credit (4-date backtest + final model) | {len(panel.frame):,} | {now_t['train_s']:.1f} | "
-        f"{len(panel.frame) / now_t['train_s']:,.0f} |",
+        f"| build the quarterly panel | {n_panel:,} | {t_panel:.1f} | {n_panel / t_panel:,.0f} |",
+        f"| train credit (4-date backtest + final model) | {n_panel:,} | {now_t['train_s']:.1f} | "
+        f"{n_panel / now_t['train_s']:,.0f} |",
     ]
     for k, label in ((0, "scores and grades"), (3, "with 3 reasons (exact TreeSHAP points)")):
         seconds = now_s[f"predict_{k}_s"]
