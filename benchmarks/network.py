@@ -29,7 +29,7 @@ START, END, SEED = "2019-01-01", "2025-01-01", 0
 
 
 def worker(n: int, out: Path) -> dict:
-    sys.path.insert(0, str(HERE.parent))
+    # riskml and benchmarks come from PYTHONPATH (the measured tree), never from this file's tree
     import numpy as np
     import pandas as pd
 
@@ -97,6 +97,9 @@ def main() -> int:
             for _ in range(args.repeat):
                 for name, tree in (("baseline", base), ("now", ROOT)):
                     runs[name].append(_run(tree, args.entities, tmp / f"{name}.parquet"))
+            trees = {k: {r["riskml"] for r in v} for k, v in runs.items()}
+            if trees["baseline"] == trees["now"]:
+                raise RuntimeError(f"both versions imported the same riskml: {trees}")
             a = pd.read_parquet(tmp / "baseline.parquet")
             b = pd.read_parquet(tmp / "now.parquet")
         finally:
