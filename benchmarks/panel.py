@@ -338,13 +338,13 @@ def worker(kind: str, size: Size, out: Path, method: str = "delta", sample: int 
     """Run one measured step in this process and return its measurements."""
     from riskml.features import build_panel  # noqa: PLC0415
 
+    profiled = kind.endswith("+profile")  # the profile is a run of its own: timed runs have no profiler
+    kind = kind.removesuffix("+profile")
     recs, gen_s = _records(size, full=(kind == "riskml-full"))
     n_records = int(sum(len(t) for n, t in recs.items() if n != "entities"))
     input_gib = _reset_peak()
     res: dict[str, Any] = {"kind": kind, "size": size.name, "gen_seconds": gen_s, "records": n_records,
                            "input_gib": input_gib}
-    profiled = kind.endswith("+profile")  # the profile is a run of its own: timed runs have no profiler
-    kind = kind.removesuffix("+profile")
     if kind in ("riskml-full", "riskml-subset"):
         spec = write_subset_spec(out / "spec") if kind == "riskml-subset" else None
         profile = cProfile.Profile() if profiled else None
