@@ -204,7 +204,7 @@ def build_panel_in_buckets(
     network = None
     if spec.network is not None:
         network = _network_values(spec, tables, entities, ids[by_id], grid, catalog, compact)
-        feature_catalog = pd.concat([feature_catalog, network[1]])
+        feature_catalog = pd.concat([feature_catalog, spec.group(network[1])])
         network = network[0]
 
     sorted_ids = ids[by_id]
