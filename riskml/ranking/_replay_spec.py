@@ -127,7 +127,9 @@ class ReplayTraining(SpecModel):
     retrain_every: int = Field(default=4, ge=1)
     sample: Literal["all", "inspected", "weighted"] = "all"
     params: dict[str, Any] = Field(default_factory=dict)
-    backtest: dict[str, Any] = Field(default_factory=lambda: {"test_dates": "last 1", "min_train_dates": 1})
+    backtest: dict[str, Any] = Field(
+        default_factory=lambda: {"test_dates": "last 1", "min_train_dates": 1, "targets": {"fraud": {"gap_days": 0}}}
+    )
 
 
 class OutcomeSpec(SpecModel):
