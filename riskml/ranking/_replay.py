@@ -539,7 +539,7 @@ def replay(
         quarter = pd.to_datetime(eq["quarter_start"]).astype("datetime64[ns]")
         truth_index = pd.MultiIndex.from_arrays([quarter, eq["entity_id"].astype(str)])
 
-    monitor = load_monitor_spec(sources=catalog)
+    monitor = load_monitor_spec(rspec.monitor, sources=catalog)
     credit = _Target.load(rspec.target, catalog)
     fraud = _Target.load("fraud", catalog) if rspec.fraud else None
     loop_from = start if rspec.labels == "replayed" else None

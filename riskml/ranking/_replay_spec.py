@@ -173,6 +173,9 @@ class ReplaySpec(SpecModel):
         market only).
     baseline : str
         The policy "days earlier" is measured against (a policy name).
+    monitor : str
+        The ranking spec (name or YAML path) whose blind-spot look-back, touch sources
+        and selection settings the replay uses (default ``experiments/monitor.yaml``).
     seed : int
         Seed of every draw; the same data and spec give the same replay.
     inspectors : int
@@ -197,6 +200,7 @@ class ReplaySpec(SpecModel):
     fraud: bool = True
     labels: Literal["records", "replayed"] = "records"
     baseline: str
+    monitor: str = "monitor"
     seed: int = 0
     inspectors: int = Field(default=0, ge=0)
     top_k: int = Field(default=100, ge=1)

