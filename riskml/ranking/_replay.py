@@ -351,6 +351,10 @@ def _fit(panel: Panel, world: _World, t: pd.Timestamp, target: _Target, spec: Re
         labels["label"] = (labels["label"].astype(bool) | extra).astype(np.int8)
     weights = None
     if sample != "all":
+        # only rows whose horizon ended before t: a cut-off horizon would look unobserved
+        keep = (labels["complete"] & labels["in_population"]).to_numpy()
+        sub = dataclasses.replace(sub, frame=sub.frame.loc[keep].reset_index(drop=True))
+        labels = labels.loc[keep].reset_index(drop=True)
         chosen = selection_aware_sample(sub, labels, known, how=sample, spec=monitor)
         sub, labels, weights = chosen.panel, chosen.labels, chosen.weights
     result = fit_model(sub, labels, target.model, backtest=spec.training.backtest, params=spec.training.params or None,

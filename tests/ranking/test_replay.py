@@ -211,3 +211,13 @@ def test_replay_on_records_counts_only_inspections_the_records_show() -> None:
         quarter = insp.loc[(insp["closed"] >= as_of) & (insp["closed"] < as_of + pd.DateOffset(months=3))]
         failed = set(quarter.loc[quarter["result"] == "violation", "restaurant_id"])
         assert plan["found"].tolist() == plan["entity_id"].isin(failed).tolist()
+
+
+def test_replay_plot_draws_one_line_per_policy(two_quarters: riskml.ranking.Replay) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = two_quarters.plot("vs_random")
+    assert [line.get_label() for line in ax.get_lines()] == ["top", "rand", "grades"]
+    with pytest.raises(ValueError, match="unknown metric"):
+        two_quarters.plot("nope")
