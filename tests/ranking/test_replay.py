@@ -36,10 +36,11 @@ def features() -> riskml.features.FeatureSpec:
     return load_feature_spec()
 
 
-def _replay(records: Records, market: riskml.synth.Market, features: object, **kw: object) -> riskml.ranking.Replay:
+def _replay(records: Records, market: riskml.synth.Market, features: object, training: dict = FAST,
+            **kw: object) -> riskml.ranking.Replay:
     """A one-quarter replay at T whose panel is built from ``records``."""
     panel = build_panel(records, as_of="quarterly", spec=features)
-    return replay(records, market, panel=panel, start=T, end=T, fraud=False, training=FAST, policies=POLICIES,
+    return replay(records, market, panel=panel, start=T, end=T, fraud=False, training=training, policies=POLICIES,
                   baseline="rand", inspectors=5, **kw)
 
 
@@ -221,3 +222,13 @@ def test_replay_plot_draws_one_line_per_policy(two_quarters: riskml.ranking.Repl
     assert [line.get_label() for line in ax.get_lines()] == ["top", "rand", "grades"]
     with pytest.raises(ValueError, match="unknown metric"):
         two_quarters.plot("nope")
+
+
+def test_selection_aware_replay_trains_on_observed_complete_rows(market: riskml.synth.Market, features: object,
+                                                                 base: riskml.ranking.Replay) -> None:
+    sample = "inspected"  # "weighted" reads the same rows (and fits a propensity model: slow for a unit test)
+    out = _replay(market.records, market, features, training={**FAST, "sample": sample})
+    fit, naive = out.fits.iloc[0], base.fits.iloc[0]
+    assert fit["sample"] == sample
+    assert 0 < fit["train_rows"] < naive["train_rows"]  # only rows with an inspection known in their horizon
+    assert fit["latest_complete"] <= T - pd.Timedelta(days=365)
