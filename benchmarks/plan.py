@@ -73,7 +73,8 @@ def _summary(out: Replay, year: int | None = None) -> pd.DataFrame:
 def _replay_report(market: riskml.synth.Market, panel: riskml.Panel, args: argparse.Namespace,
                    timings: dict[str, float]) -> dict[str, object]:
     training = {"retrain_every": args.retrain_every, "params": {"n_estimators": args.n_estimators}}
-    spec = load_replay_spec(args.spec, start=args.start, end=args.end, training=training, seed=args.seed)
+    spec = load_replay_spec(args.spec, start=args.start, end=args.end, training=training, seed=args.seed,
+                            fraud=not args.no_fraud)
     t0 = time.perf_counter()
     out = replay(market.records, market, spec, panel=panel)
     timings["replay (records labels)"] = time.perf_counter() - t0
@@ -193,6 +194,7 @@ def main() -> None:
     parser.add_argument("--n-estimators", type=int, default=300, help="trees at most per fit (early stopping applies)")
     parser.add_argument("--loop", action="store_true", help="also replay with labels from the replayed inspections")
     parser.add_argument("--no-policies", action="store_true", help="skip the records-label replay")
+    parser.add_argument("--no-fraud", action="store_true", help="do not refit and judge the fraud model")
     parser.add_argument("--look-ahead", action="store_true", help="also run the earlier look-ahead evaluation")
     parser.add_argument("--as-of", default="2024-01-01", help="look-ahead: first evaluated as-of date")
     parser.add_argument("--top", type=int, nargs="+", default=[100, 500, 1000], help="look-ahead: top-N blind spots")
