@@ -562,34 +562,20 @@ def replay(
         t = pd.Timestamp(t)
         later = all_dates[all_dates > t]
         next_t = pd.Timestamp(later[0]) if len(later) else t + pd.DateOffset(months=3)
-        refit = i % rspec.training.retrain_every == 0
-        if refit:
+        if i % rspec.training.retrain_every == 0:
             for world in worlds.values():
                 world.model, info = _fit(panel, world, t, credit, rspec, rspec.training.sample, monitor)
                 world.fitted_at = t
                 fits.append(info)
-            if rspec.fraud:
-                # fraud cases are rare: a small market may hold too few before t to fit on
-                try:
-                    fraud_model, info = _fit(panel, _World("records", records), t, fraud, rspec, "all", monitor)
-                except ValueError as exc:
-                    logger.warning("replay %s: the fraud model cannot be fitted (%s); fraud not judged until the next refit",
-                                   t.date(), exc)
-                    fraud_model, info = None, {"as_of": t, "world": "records", "target": "fraud", "error": str(exc)}
+            if fraud is not None:
+                fraud_model, info = _fit_fraud(panel, records, t, fraud, rspec, monitor)
                 fits.append(info)
         at = panel.frame.loc[panel.frame["as_of"] == t].sort_values("entity_id", kind="stable", ignore_index=True)
-        if fraud_model is not None:
+        if fraud_model is not None and fraud is not None:
             fraud_rows += _judge_fraud(fraud_model, at, records, entities, t, rspec.top_k, fraud)
-        violated = p_true = None
+        truth_now = None
         if truth_index is not None:
-            pos = truth_index.get_indexer(pd.MultiIndex.from_arrays([
-                pd.DatetimeIndex([t] * len(at)).astype("datetime64[ns]"), at["entity_id"].astype(str)]))
-            if (pos < 0).any():
-                logger.info("replay %s: %d scored entities without a truth row left out", t.date(), int((pos < 0).sum()))
-                at = at.loc[pos >= 0].reset_index(drop=True)
-                pos = pos[pos >= 0]
-            violated = eq["violated"].to_numpy(bool)[pos]
-            p_true = eq["p_violation"].to_numpy(np.float64)[pos]
+            at, truth_now = _truth_at(truth_index, eq, at, t)
         per_world = {}
         for name, world in worlds.items():
             scores = world.model.score(at)
@@ -598,41 +584,20 @@ def replay(
         for j, policy in enumerate(rspec.policies):
             rng = np.random.default_rng([rspec.seed, int(t.value // _NS_PER_DAY), j])
             scores, spots, fitted = per_world[world_of[policy.name]]
-            plan = _draw(policy, scores, spots, rng, monitor)
-            entity = plan["entity_id"].to_numpy(dtype=object)
-            row_of = pd.Index(scores["entity_id"].to_numpy(dtype=object)).get_indexer(entity)
-            is_spot = np.isin(entity, spots["entity_id"].to_numpy(dtype=object))
-            log = pd.DataFrame({
-                "policy": policy.name, "as_of": t, "entity_id": pd.Series(entity, dtype="str"),
-                "grade": scores["grade"].astype(str).to_numpy()[row_of],
-                "probability": scores["probability"].to_numpy()[row_of], "reason": plan["reason"].to_numpy(),
-                "day": _days(t, next_t, len(plan)), "blind_spot": is_spot,
-            })  # fmt: skip
+            log, row_of = _plan_log(policy, t, next_t, scores, spots, rng, monitor)
             if pool:
                 log["inspector"] = pd.Series(assign_inspectors(log["entity_id"], pool, rng, previous[policy.name]),
                                              dtype="str")
                 previous[policy.name] = log[["entity_id", "inspector"]]
             spot_rows = scores["entity_id"].isin(spots["entity_id"]).to_numpy()
             row = {"as_of": t, "policy": policy.name, "n_alive": len(scores), "inspections": len(log),
-                   "blind_spots": int(spot_rows.sum()), "blind_spot_inspections": int(is_spot.sum()), "model_fitted": fitted}
-            if violated is not None:
-                found = violated[row_of]
-                limit, limit_p = _top(p_true, violated, len(log))
-                spot_limit, _ = _top(p_true[spot_rows], violated[spot_rows], int(is_spot.sum()))
-                row.update({
-                    "violators_total": int(violated.sum()), "violators_found": int(found.sum()),
-                    "random_expected": len(log) * violated.mean(), "limit_found": limit,
-                    "expected_found": float(p_true[row_of].sum()), "limit_expected": limit_p,
-                    "blind_spot_found": int(found[is_spot].sum()), "blind_spot_limit_found": spot_limit,
-                })  # fmt: skip
-                log["p_violation"] = p_true[row_of]
+                   "blind_spots": int(spot_rows.sum()), "blind_spot_inspections": int(log["blind_spot"].sum()),
+                   "model_fitted": fitted}
+            if truth_now is not None:
+                found, judged = _judge_on_truth(log, row_of, spot_rows, *truth_now)
             else:
-                window = (np.full(len(log), row_days(pd.Series([t]))[0]), np.full(len(log), row_days(pd.Series([next_t]))[0]))
-                happened = known_in_window(records, [rspec.outcome.happened], log["entity_id"], *window, catalog)
-                found = happened & known_in_window(records, [rspec.outcome.found], log["entity_id"], *window, catalog)
-                row.update(_records_baseline(records, rspec, catalog, scores, t, next_t, int(happened.sum())))
-                row.update({"happened": int(happened.sum()), "violators_found": int(found.sum()),
-                            "blind_spot_found": int(found[is_spot].sum())})
+                found, judged = _judge_on_records(log, scores, records, rspec, catalog, t, next_t)
+            row.update(judged)
             log["found"] = found
             row["compliant_disturbed"] = len(log) - int(found.sum())
             quarter_rows.append(row)
@@ -643,6 +608,72 @@ def replay(
     inspections = pd.concat(logs, ignore_index=True)
     fraud = pd.DataFrame(fraud_rows)
     return Replay(spec=rspec, quarters=quarters, inspections=inspections, fits=pd.DataFrame(fits), fraud=fraud)
+
+
+def _fit_fraud(panel: Panel, records: Mapping[str, pd.DataFrame], t: pd.Timestamp, fraud: _Target, spec: ReplaySpec,
+               monitor: MonitorSpec) -> tuple[RiskModel | None, dict[str, Any]]:
+    """The fraud model of quarter ``t``, or None (logged) when the records hold too few cases to fit."""
+    try:
+        return _fit(panel, _World("records", records), t, fraud, spec, "all", monitor)
+    except ValueError as exc:
+        logger.warning("replay %s: the fraud model cannot be fitted (%s); fraud not judged until the next refit",
+                       t.date(), exc)
+        return None, {"as_of": t, "world": "records", "target": fraud.model.name, "error": str(exc)}
+
+
+def _truth_at(truth_index: pd.MultiIndex, eq: pd.DataFrame, at: pd.DataFrame,
+              t: pd.Timestamp) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+    """The panel rows of ``t`` that have a truth row, and their ``violated`` and ``p_violation``."""
+    key = pd.MultiIndex.from_arrays([pd.DatetimeIndex([t] * len(at)).astype("datetime64[ns]"), at["entity_id"].astype(str)])
+    pos = truth_index.get_indexer(key)
+    if (pos < 0).any():
+        logger.info("replay %s: %d scored entities without a truth row left out", t.date(), int((pos < 0).sum()))
+        at = at.loc[pos >= 0].reset_index(drop=True)
+        pos = pos[pos >= 0]
+    return at, (eq["violated"].to_numpy(bool)[pos], eq["p_violation"].to_numpy(np.float64)[pos])
+
+
+def _plan_log(policy: PolicySpec, t: pd.Timestamp, next_t: pd.Timestamp, scores: pd.DataFrame, spots: pd.DataFrame,
+              rng: np.random.Generator, monitor: MonitorSpec) -> tuple[pd.DataFrame, np.ndarray]:
+    """The policy's inspections of the quarter (one row each) and their rows in ``scores``."""
+    plan = _draw(policy, scores, spots, rng, monitor)
+    entity = plan["entity_id"].to_numpy(dtype=object)
+    row_of = pd.Index(scores["entity_id"].to_numpy(dtype=object)).get_indexer(entity)
+    log = pd.DataFrame({
+        "policy": policy.name, "as_of": t, "entity_id": pd.Series(entity, dtype="str"),
+        "grade": scores["grade"].astype(str).to_numpy()[row_of],
+        "probability": scores["probability"].to_numpy()[row_of], "reason": plan["reason"].to_numpy(),
+        "day": _days(t, next_t, len(plan)), "blind_spot": np.isin(entity, spots["entity_id"].to_numpy(dtype=object)),
+    })  # fmt: skip
+    return log, row_of
+
+
+def _judge_on_truth(log: pd.DataFrame, row_of: np.ndarray, spot_rows: np.ndarray, violated: np.ndarray,
+                    p_true: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """Found = the inspected entity violated that quarter; random and the truth's limit beside it."""
+    found = violated[row_of]
+    is_spot = log["blind_spot"].to_numpy(bool)
+    limit, limit_p = _top(p_true, violated, len(log))
+    spot_limit, _ = _top(p_true[spot_rows], violated[spot_rows], int(is_spot.sum()))
+    log["p_violation"] = p_true[row_of]
+    return found, {
+        "violators_total": int(violated.sum()), "violators_found": int(found.sum()),
+        "random_expected": len(log) * violated.mean(), "limit_found": limit,
+        "expected_found": float(p_true[row_of].sum()), "limit_expected": limit_p,
+        "blind_spot_found": int(found[is_spot].sum()), "blind_spot_limit_found": spot_limit,
+    }  # fmt: skip
+
+
+def _judge_on_records(log: pd.DataFrame, scores: pd.DataFrame, records: Mapping[str, pd.DataFrame], spec: ReplaySpec,
+                      catalog: SourceCatalog, t: pd.Timestamp, next_t: pd.Timestamp) -> tuple[np.ndarray, dict[str, Any]]:
+    """Found = the records show an inspection of the planned entity in the quarter, with a violation."""
+    window = (np.full(len(log), row_days(pd.Series([t]))[0]), np.full(len(log), row_days(pd.Series([next_t]))[0]))
+    happened = known_in_window(records, [spec.outcome.happened], log["entity_id"], *window, catalog)
+    found = happened & known_in_window(records, [spec.outcome.found], log["entity_id"], *window, catalog)
+    judged = _records_baseline(records, spec, catalog, scores, t, next_t, int(happened.sum()))
+    judged.update({"happened": int(happened.sum()), "violators_found": int(found.sum()),
+                   "blind_spot_found": int(found[log["blind_spot"].to_numpy(bool)].sum())})
+    return found, judged
 
 
 def _records_baseline(records: Mapping[str, pd.DataFrame], spec: ReplaySpec, catalog: SourceCatalog,
