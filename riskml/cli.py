@@ -76,10 +76,10 @@ def validate(
     """Validate a folder of records; strict by default (exit code 1 on any problem)."""
     from riskml import records as rec
 
-    raw = rec.read(folder, sources=sources)
+    mode = "lenient" if lenient else "strict"
     try:
-        clean = rec.validate(raw, mode="lenient" if lenient else "strict")
-    except rec.RecordsError as exc:
+        clean = rec.validate(rec.read(folder, sources=sources, mode=mode), mode=mode)
+    except (rec.RecordsError, rec.RecordsFileError) as exc:
         console.print(f"[red]invalid records[/red]\n{exc}")
         raise typer.Exit(code=1) from None
     console.print(_summary_table("Validated records", clean.counts.reset_index()))
@@ -100,10 +100,11 @@ def panel(
     """Build the entity x as-of feature panel from a records folder."""
     from riskml._pipeline import _as_records
     from riskml.features import build_panel
+    from riskml.records._spreadsheet import write_csv
 
     built = build_panel(_as_records(folder), as_of or "quarterly", spec, show_progress=True)
     built.frame.to_parquet(out, index=False)
-    built.catalog.to_csv(out.with_suffix(".catalog.csv"))
+    write_csv(built.catalog, out.with_suffix(".catalog.csv"))
     console.print(f"panel: {len(built.frame):,} rows x {len(built.feature_names)} features -> {out} "
                   f"(spec hash {built.spec_hash})")
 
@@ -212,6 +213,7 @@ def plan(
 
     from riskml._pipeline import _as_records
     from riskml.ranking import blind_spots, inspection_plan
+    from riskml.records._spreadsheet import restore_formulas, write_csv
 
     table = pd.read_parquet(scores)
     rates = None
@@ -222,9 +224,9 @@ def plan(
             raise typer.BadParameter(f"--rate takes GRADE=RATE, e.g. D=0.9; got {rate}") from None
     spots = blind_spots(table, _as_records(records)) if blind else None
     pool = [ln.strip() for ln in inspectors.read_text(encoding="utf-8").splitlines() if ln.strip()] if inspectors else None
-    prev = pd.read_csv(previous, dtype=str) if previous else None
+    prev = restore_formulas(pd.read_csv(previous, dtype=str)) if previous else None
     drawn = inspection_plan(table, rates, blind_spots=spots, k=blind, inspectors=pool, seed=seed, previous=prev)
-    drawn.to_csv(out, index=False)
+    write_csv(drawn, out, index=False)
     counts = drawn.groupby("reason", observed=True).size().rename("entities").reset_index()
     console.print(_summary_table(f"Inspection plan: {len(drawn):,} inspections", counts))
     console.print(f"plan written to {out}")

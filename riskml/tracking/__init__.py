@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+from riskml.tracking._health import TrackingUnreachableError, fail_orphaned_runs
 from riskml.tracking._promotion import GateResult, PromotionDecision, PromotionGates, load_gates, promote
 from riskml.tracking._psi import psi
 from riskml.tracking._registry import clear_model_cache, load_model, log_model, resolve_version
@@ -27,10 +28,12 @@ __all__ = [
     "PromotionDecision",
     "PromotionGates",
     "TrackingConfig",
+    "TrackingUnreachableError",
     "clear_model_cache",
     "configure",
     "ensure_experiment",
     "experiment_name",
+    "fail_orphaned_runs",
     "load_gates",
     "load_model",
     "log_model",
