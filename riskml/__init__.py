@@ -47,6 +47,7 @@ _LAZY: dict[str, str] = {
     "blind_spots": "riskml.ranking:blind_spots",
     "inspection_plan": "riskml.ranking:inspection_plan",
     "evaluate_plan": "riskml.ranking:evaluate_plan",
+    "replay": "riskml.ranking:replay",
 }
 
 __all__ = ["SpecError", "__version__", *_LAZY]
@@ -71,6 +72,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from riskml import features, grading, labels, models, monitor, ranking, records, synth, tracking
     from riskml._pipeline import TrainResult, predict, promote, train
     from riskml.models import tune
-    from riskml.ranking import blind_spots, evaluate_plan, inspection_plan
+    from riskml.ranking import blind_spots, evaluate_plan, inspection_plan, replay
     from riskml.features import Panel, build_panel
     from riskml.labels import make_labels
