@@ -35,6 +35,7 @@ _LAZY: dict[str, str] = {
     "tracking": "riskml.tracking",
     "ranking": "riskml.ranking",
     "monitor": "riskml.monitor",
+    "spark": "riskml.spark",  # pyspark itself loads only when a Spark function runs
     # verbs
     "build_panel": "riskml.features:build_panel",
     "Panel": "riskml.features:Panel",
@@ -68,7 +69,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from riskml import features, grading, labels, models, monitor, ranking, records, synth, tracking
+    from riskml import features, grading, labels, models, monitor, ranking, records, spark, synth, tracking
     from riskml._pipeline import TrainResult, predict, promote, train
     from riskml.models import tune
     from riskml.ranking import blind_spots, evaluate_plan, inspection_plan

@@ -60,8 +60,8 @@ def synth(
     rec.write(clean, out)
     truth_dir = out / "_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
-    market.truth.entity_quarters.to_parquet(truth_dir / "entity_quarters.parquet", index=False)
-    market.truth.entities.to_parquet(truth_dir / "entities.parquet", index=False)
+    rec.to_parquet(market.truth.entity_quarters, truth_dir / "entity_quarters.parquet")
+    rec.to_parquet(market.truth.entities, truth_dir / "entities.parquet")
     console.print(_summary_table(f"Synthetic market: {entities:,} entities, {years} years", market.summary()))
     console.print(f"wrote {clean.n_records:,} records to {out} in {time.perf_counter() - t0:.1f} s")
 
@@ -86,7 +86,7 @@ def validate(
     if len(clean.quarantine):
         console.print(f"[yellow]{len(clean.quarantine):,} rows quarantined[/yellow]")
         if quarantine is not None:
-            clean.quarantine.to_parquet(quarantine, index=False)
+            rec.to_parquet(clean.quarantine, quarantine)
             console.print(f"quarantine written to {quarantine}")
 
 
@@ -100,9 +100,10 @@ def panel(
     """Build the entity x as-of feature panel from a records folder."""
     from riskml._pipeline import _as_records
     from riskml.features import build_panel
+    from riskml.records import to_parquet
 
     built = build_panel(_as_records(folder), as_of or "quarterly", spec, show_progress=True)
-    built.frame.to_parquet(out, index=False)
+    to_parquet(built.frame, out)
     built.catalog.to_csv(out.with_suffix(".catalog.csv"))
     console.print(f"panel: {len(built.frame):,} rows x {len(built.feature_names)} features -> {out} "
                   f"(spec hash {built.spec_hash})")
@@ -172,9 +173,10 @@ def predict(
 ) -> None:
     """Score every entity with the champion model: probability, score, grade, reasons."""
     from riskml._pipeline import predict as _predict
+    from riskml.records import to_parquet
 
     scores = _predict(records, target=target, as_of=as_of, model=model, explain=reasons, show_progress=True)
-    scores.to_parquet(out, index=False)
+    to_parquet(scores, out)
     console.print(_summary_table("Grades", scores["grade"].value_counts().sort_index().rename_axis("grade").reset_index()))
     console.print(f"{len(scores):,} entities scored -> {out}")
 

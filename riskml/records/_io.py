@@ -8,6 +8,10 @@ them (nothing is turned into a null silently). A file for a source the catalog d
 declare is kept too: strict validation rejects it, lenient validation quarantines all
 its rows with the reason ``undeclared_source``.
 
+Every Parquet file riskml writes goes through :func:`to_parquet`, which stores
+timestamps in microseconds: Spark refuses the nanosecond timestamps pandas writes by
+default (``TIMESTAMP(NANOS)``), and record dates never carry sub-microsecond parts.
+
 Writing refuses anything that could carry personal data: raw (non-pseudonymised)
 values in personal columns, and sources or columns the catalog does not declare.
 """
@@ -19,7 +23,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -28,11 +32,32 @@ from riskml.records._records import Records
 from riskml.records._sources import SourceCatalog, load_sources
 from riskml.records._validate import coerce_column
 
-__all__ = ["FORMATS", "from_frames", "read", "write"]
+__all__ = ["FORMATS", "from_frames", "read", "to_parquet", "write"]
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("parquet", "csv")
+
+
+def to_parquet(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
+    """Write a DataFrame to Parquet with microsecond timestamps, readable by Spark.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Written without its index.
+    path : str, PathLike or file-like
+        The target file (or a binary buffer).
+
+    Examples
+    --------
+    >>> import io, pandas as pd, pyarrow.parquet as pq
+    >>> buffer = io.BytesIO()
+    >>> to_parquet(pd.DataFrame({"as_of": pd.to_datetime(["2024-01-01"])}), buffer)
+    >>> str(pq.read_schema(io.BytesIO(buffer.getvalue())).field("as_of").type)
+    'timestamp[us]'
+    """
+    frame.to_parquet(path, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
 
 
 def _catalog(sources: SourceCatalog | str | os.PathLike[str] | None) -> SourceCatalog:
@@ -271,7 +296,7 @@ def write(
         os.close(fd)
         try:
             if format == "parquet":
-                table.to_parquet(tmp, index=False)
+                to_parquet(table, tmp)
             else:
                 table.to_csv(tmp, index=False, date_format="%Y-%m-%d", encoding="utf-8")
             os.replace(tmp, target)
