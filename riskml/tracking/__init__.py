@@ -16,7 +16,14 @@ Examples
 
 from __future__ import annotations
 
-from riskml.tracking._promotion import GateResult, PromotionDecision, PromotionGates, load_gates, promote
+from riskml.tracking._promotion import (
+    GateResult,
+    PromotionDecision,
+    PromotionGates,
+    evaluation_shortfall,
+    load_gates,
+    promote,
+)
 from riskml.tracking._psi import psi
 from riskml.tracking._registry import clear_model_cache, load_model, log_model, resolve_version
 from riskml.tracking._runs import log_training_run, metric_table, panel_schema
@@ -30,6 +37,7 @@ __all__ = [
     "clear_model_cache",
     "configure",
     "ensure_experiment",
+    "evaluation_shortfall",
     "experiment_name",
     "load_gates",
     "load_model",
