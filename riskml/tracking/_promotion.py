@@ -316,6 +316,8 @@ def _gate(name: str, value: float | None, threshold: float, rule: str, detail: s
 
 
 def _shortfall(metrics: Mapping[str, float], population: str) -> str | None:
+    if "n" not in metrics or "base_rate" not in metrics:  # a run logged without counts: nothing to judge
+        return None
     return positives_shortfall(metrics.get("n", math.nan), metrics.get("base_rate", math.nan), population)
 
 
