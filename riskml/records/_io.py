@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from riskml.records._database import is_database_url, read_database, write_database
 from riskml.records._privacy import PrivacyError, _raw_personal
 from riskml.records._records import Records
 from riskml.records._sources import SourceCatalog, load_sources
@@ -151,18 +152,33 @@ def from_frames(
 def read(
     path: str | os.PathLike[str] | Mapping[str, pd.DataFrame],
     sources: SourceCatalog | str | os.PathLike[str] | None = None,
+    *,
+    tables: Mapping[str, str] | None = None,
+    since: Any = None,
 ) -> Records:
-    """Read raw records from a folder with one ``<source>.parquet`` or ``<source>.csv`` per source.
+    """Read raw records from a folder of files or from a database.
 
-    CSV files are read as UTF-8 text; an empty field is null, every other text is kept
-    for coercion. A mapping of DataFrames is passed on to :func:`from_frames`.
+    A folder holds one ``<source>.parquet`` or ``<source>.csv`` per source. CSV files
+    are read as UTF-8 text; an empty field is null, every other text is kept for
+    coercion. A database URL (``postgresql://user@host:port/db``) is read through
+    Arrow with the ADBC PostgreSQL driver, one table or query per source (see
+    ``tables``). Either way the tables then go through :func:`from_frames`: the same
+    coercion, and :func:`validate` gives the same checks and quarantine. A mapping of
+    DataFrames is passed on to :func:`from_frames`.
 
     Parameters
     ----------
     path : str, PathLike or mapping of str to DataFrame
-        The folder (or the tables).
+        The folder, a database URL, or the tables.
     sources : SourceCatalog or path, optional
         The declaration to follow (see :func:`from_frames`). Default: built-in.
+    tables : mapping of str to str, optional
+        Database only: source name -> table (``schema.table``) or ``SELECT`` query.
+        Default: every declared source with a table of the same name.
+    since : date-like, optional
+        Database only: the incremental read, only records whose ``known_at`` is on
+        or after ``since`` (the filter runs in the database). Pass the as-of date of
+        the last run: those records are the ones it could not use.
 
     Returns
     -------
@@ -172,9 +188,13 @@ def read(
     Raises
     ------
     FileNotFoundError
-        When the folder does not exist or holds no record file.
+        When the folder does not exist or holds no record file (or the database no
+        table named after a source).
     ValueError
-        When one source has both a Parquet and a CSV file.
+        When one source has both a Parquet and a CSV file, or a database query fails
+        (the message names the source).
+    ConnectionError
+        When the database cannot be reached (the message hides the password).
 
     See Also
     --------
@@ -192,6 +212,11 @@ def read(
     """
     if isinstance(path, Mapping):
         return from_frames(path, sources)
+    if is_database_url(path):
+        catalog = _catalog(sources)
+        return from_frames(read_database(str(path), tables, catalog, since=since), catalog)
+    if tables is not None or since is not None:
+        raise ValueError(f"tables= and since= apply to a database URL, not to the folder {str(path)!r}")
     folder = Path(path)
     if not folder.is_dir():
         raise FileNotFoundError(f"records folder {str(folder)!r} does not exist or is not a folder")
@@ -221,8 +246,9 @@ def write(
     records: Records,
     path: str | os.PathLike[str],
     format: Literal["parquet", "csv"] = "parquet",
-) -> list[Path]:
-    """Write one file per source into a folder, refusing anything personal.
+) -> list[Path] | list[str]:
+    """Write one file per source into a folder (or one table per source into a database),
+    refusing anything personal.
 
     Each file is written to a temporary name and moved into place, so a reader never
     sees half a file. Dates are written as ``YYYY-MM-DD`` in CSV. The quarantine table
@@ -234,13 +260,14 @@ def write(
         Usually validated (hence pseudonymised) records.
     path : str or PathLike
         The folder; created when missing. Existing files of the same sources are
-        replaced.
+        replaced. A database URL (``postgresql://...``) gets one table per source,
+        replaced, in one transaction.
     format : {"parquet", "csv"}
 
     Returns
     -------
-    list of Path
-        The files written.
+    list of Path or str
+        The files (or table names) written.
 
     Raises
     ------
@@ -287,6 +314,8 @@ def write(
             f"refusing to write raw personal values ({listed}); validate the records first, which pseudonymises them"
         )
 
+    if is_database_url(path):
+        return write_database(str(path), records.tables)
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
