@@ -50,6 +50,7 @@ _LAZY: dict[str, str] = {
     "inspection_plan": "riskml.ranking:inspection_plan",
     "evaluate_plan": "riskml.ranking:evaluate_plan",
     "publish": "riskml.ledger:publish",
+    "score_quarter": "riskml._job:score_quarter",
 }
 
 __all__ = ["SpecError", "__version__", *_LAZY]
@@ -72,6 +73,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from riskml import features, grading, labels, ledger, models, monitor, ranking, records, spark, synth, tracking
+    from riskml._job import score_quarter
     from riskml.ledger import publish
     from riskml._pipeline import TrainResult, predict, promote, train
     from riskml.models import tune

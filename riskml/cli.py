@@ -182,6 +182,39 @@ def predict(
 
 
 @app.command()
+def score(
+    records: Annotated[str, typer.Option("--records", help="Records folder or database URL (postgresql://...).")],
+    ledger: Annotated[str, typer.Option("--ledger", help="Ledger: database URL or Parquet folder.")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="As-of date; default the latest quarter.")] = None,
+    target: Annotated[Optional[list[str]], typer.Option("--target", help="Target (repeatable); default credit and fraud.")] = None,
+    table: Annotated[Optional[list[str]], typer.Option("--table", help="SOURCE=TABLE or SOURCE=QUERY for a database (repeatable).")] = None,
+    reasons: Annotated[int, typer.Option("--reasons", min=0, max=3, help="Top reasons per entity in the ledger.")] = 3,
+    monitor_run: Annotated[bool, typer.Option("--monitor/--no-monitor", help="Log a monitoring run per target.")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """The quarterly job: read, validate, score with the champions, explain, publish to the ledger, monitor."""
+    _setup_logging(verbose)
+    from riskml._job import ScoringJobError, score_quarter
+
+    tables = None
+    if table:
+        if any("=" not in t for t in table):
+            raise typer.BadParameter(f"--table takes SOURCE=TABLE or SOURCE=QUERY; got {table}")
+        tables = dict(t.split("=", 1) for t in table)
+    try:
+        done = score_quarter(records, ledger, as_of=as_of, targets=tuple(target or ("credit", "fraud")), tables=tables,
+                             reasons=reasons, monitor=monitor_run)
+    except (ScoringJobError, ValueError) as exc:
+        console.print(f"[red]scoring job failed[/red]: {exc}")
+        raise typer.Exit(code=1) from None
+    for name, n in done.scored.items():
+        console.print(f"riskml-{name} v{done.versions[name]}: {n:,} entities scored at {done.as_of.date()}")
+    console.print(f"ledger: {done.added:,} rows added, {done.already:,} already there; {done.n_records:,} records read")
+    for name, run in done.monitor_runs.items():
+        console.print(f"monitoring run for {name}: {run}")
+
+
+@app.command()
 def explain(
     entity: Annotated[str, typer.Argument(help="Entity id (as in the records).")],
     as_of: Annotated[str, typer.Option("--as-of", help="As-of date of the grade, e.g. 2024-10-01.")],

@@ -72,8 +72,8 @@ class PublishResult:
     ledger: str
 
 
-def _sql(name: str, **parts: str) -> str:
-    text = (_SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+def _sql(file: str, **parts: str) -> str:
+    text = (_SQL_DIR / f"{file}.sql").read_text(encoding="utf-8")
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
     return body.format(**parts).strip()
 
@@ -352,5 +352,8 @@ def _read_database(url: str, table: str, target: str | None, entity_id: str | No
     filters = [f"{quote(c)} = {_literal(v)}" for c, v in (("target", target), ("entity_id", entity_id)) if v is not None]
     where = "WHERE " + " AND ".join(filters) if filters else ""
     with connect(url) as conn, conn.cursor() as cur:
+        cur.execute(_sql("exists", name=_literal(quote(table))))
+        if not cur.fetchone()[0]:  # nothing published yet
+            return pd.DataFrame({c: [] for c in LEDGER_COLUMNS})
         cur.execute(_sql("select", table=quote(table), where=where))
         return _to_frame(cur.fetch_arrow_table())
