@@ -65,6 +65,11 @@ class PublishResult:
         Rows whose key was already in the ledger (left untouched).
     ledger : str
         Where (password hidden).
+
+    Examples
+    --------
+    >>> PublishResult(added=3, already=0, ledger="ledger/").added
+    3
     """
 
     added: int
