@@ -154,7 +154,7 @@ def synth(
 
 @app.command()
 def validate(
-    folder: Annotated[Path, typer.Argument(help="Folder with one Parquet/CSV file per source.")],
+    folder: Annotated[str, typer.Argument(help="Folder with one Parquet/CSV file per source, or a database URL.")],
     lenient: Annotated[bool, typer.Option("--lenient", help="Quarantine bad rows instead of failing.")] = False,
     sources: Annotated[Optional[Path], typer.Option("--sources", help="A custom sources.yaml.")] = None,
     quarantine: Annotated[Optional[Path], typer.Option("--quarantine", help="Write quarantined rows here (Parquet).")] = None,
@@ -178,7 +178,7 @@ def validate(
 
 @app.command()
 def panel(
-    folder: Annotated[Path, typer.Argument(help="Records folder (one Parquet/CSV file per source).")],
+    folder: Annotated[str, typer.Argument(help="Records folder (one Parquet/CSV file per source) or database URL.")],
     out: Annotated[Path, typer.Option("--out", help="Parquet file for the panel.")] = Path("panel.parquet"),
     as_of: Annotated[Optional[list[str]], typer.Option("--as-of", help="As-of date(s); default quarterly.")] = None,
     spec: Annotated[Optional[Path], typer.Option("--spec", help="A feature spec folder.")] = None,
@@ -322,7 +322,7 @@ def score(
 def explain(
     entity: Annotated[str, typer.Argument(help="Entity id (as in the records).")],
     as_of: Annotated[str, typer.Option("--as-of", help="As-of date of the grade, e.g. 2024-10-01.")],
-    records: Annotated[Path, typer.Option("--records", help="Records folder.")],
+    records: Annotated[str, typer.Option("--records", help="Records folder or database URL.")],
     out: Annotated[Path, typer.Option("--out", help="HTML report to write.")] = Path("report.html"),
     target: Annotated[str, typer.Option("--target")] = "credit",
     model: Annotated[Optional[str], typer.Option("--model", help="Version number or alias; default champion.")] = None,
@@ -338,7 +338,7 @@ def explain(
 @app.command()
 def plan(
     scores: Annotated[Path, typer.Argument(help="Scores Parquet file from `riskml predict`.")],
-    records: Annotated[Path, typer.Option("--records", help="Records folder (for blind spots).")],
+    records: Annotated[str, typer.Option("--records", help="Records folder or database URL (for blind spots).")],
     out: Annotated[Path, typer.Option("--out", help="CSV file for the plan.")] = Path("plan.csv"),
     rate: Annotated[Optional[list[str]], typer.Option("--rate", help="Grade rate, e.g. D=0.9 (repeatable).")] = None,
     blind: Annotated[int, typer.Option("--blind-spots", min=0, help="Top blind spots to add.")] = 0,

@@ -131,3 +131,17 @@ def test_tables_wider_than_the_terminal_split_into_column_groups_without_cutting
     groups = _column_groups([10, 30, 30, 30, 5], keys=1, room=75)
     assert groups == [[0, 1, 2], [0, 3, 4]]
     assert all(sum([10, 30, 30, 30, 5][i] for i in g) <= 75 for g in groups)
+
+
+def test_the_other_verbs_stay_readable_at_80_columns(work):
+    folder, _ = work
+    _readable(_ok("validate", "records"))
+    _readable(_ok("panel", "records", "--as-of", "2024-10-01", "--out", "panel.parquet"))
+    scores = pd.read_parquet(folder / "scores.parquet")
+    scores.loc[scores["as_of"] == "2024-10-01"].to_parquet(folder / "latest.parquet")
+    _readable(_ok("plan", "latest.parquet", "--records", "records", "--blind-spots", "3", "--out", "plan.csv"))
+    worst = scores.sort_values("score").iloc[0]
+    out = _ok("explain", worst["entity_id"], "--as-of", str(worst["as_of"].date()), "--records", "records",
+              "--out", "report.html")
+    _readable(out)
+    assert (folder / "report.html").exists()
