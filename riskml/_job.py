@@ -20,6 +20,12 @@ from typing import Any
 
 import pandas as pd
 
+from riskml import records as rec
+from riskml._pipeline import _resolve_model, _warning_counts, predict
+from riskml.features import as_of_grid, build_panel, load_feature_spec
+from riskml.ledger import ledger_rows, publish, read_ledger
+from riskml.monitor import monitor as monitor_report
+
 __all__ = ["ScoringJobError", "ScoringJobResult", "score_quarter"]
 
 logger = logging.getLogger(__name__)
@@ -127,11 +133,6 @@ def score_quarter(
     >>> callable(riskml.score_quarter)
     True
     """
-    from riskml import records as rec
-    from riskml._pipeline import _resolve_model, predict
-    from riskml.features import as_of_grid, build_panel, load_feature_spec
-    from riskml.ledger import ledger_rows, publish
-
     if not 0 <= reasons <= 3:
         raise ValueError(f"reasons must be between 0 and 3 (the ledger keeps three); got {reasons}")
     seconds: dict[str, float] = {}
@@ -163,8 +164,6 @@ def score_quarter(
 
 
 def _add_warnings(rows: list[pd.DataFrame], records: Any) -> None:
-    from riskml._pipeline import _warning_counts
-
     for frame in rows:
         counts = _warning_counts(records, frame)
         if counts is not None:
@@ -172,9 +171,6 @@ def _add_warnings(rows: list[pd.DataFrame], records: Any) -> None:
 
 
 def _monitor(rows: list[pd.DataFrame], ledger: Any, records: Any) -> dict[str, str]:
-    from riskml.ledger import read_ledger
-    from riskml.monitor import monitor
-
     runs = {}
     for current in rows:
         target, when = current["target"].iloc[0], current["as_of"].iloc[0]
@@ -185,6 +181,6 @@ def _monitor(rows: list[pd.DataFrame], ledger: Any, records: Any) -> dict[str, s
             continue
         last = earlier.loc[earlier["as_of"] == earlier["as_of"].max()]
         last = last.loc[last["model_version"] == last["model_version"].iloc[-1]]
-        report = monitor(last, current, entities=records)
+        report = monitor_report(last, current, entities=records)
         runs[target] = report.log_to_mlflow()
     return runs

@@ -266,7 +266,8 @@ def _resolve_model(target: str, model: Any) -> Any:
 
 
 def _dates(as_of: Any) -> list[pd.Timestamp]:
-    values = [as_of] if isinstance(as_of, str) or not isinstance(as_of, Sequence | pd.Index) else list(as_of)
+    many = isinstance(as_of, Sequence | pd.Index | np.ndarray) and not isinstance(as_of, str)
+    values = list(as_of) if many else [as_of]
     return [pd.Timestamp(v) for v in values]
 
 
