@@ -180,7 +180,8 @@ def _monitor(rows: list[pd.DataFrame], ledger: Any, records: Any) -> dict[str, s
             logger.info("monitor: no quarter before %s of %s in the ledger; no monitoring run", when, target)
             continue
         last = earlier.loc[earlier["as_of"] == earlier["as_of"].max()]
-        last = last.loc[last["model_version"] == last["model_version"].iloc[-1]]
+        newest = max(last["model_version"].unique(), key=lambda v: (len(v), v))  # "10" after "9"
+        last = last.loc[last["model_version"] == newest]
         report = monitor_report(last, current, entities=records)
         runs[target] = report.log_to_mlflow()
     return runs
