@@ -39,7 +39,7 @@ if str(ROOT) not in sys.path:  # run as a script from a source checkout
 
 from riskml._specs import bundled_dir  # noqa: E402
 from riskml.explain._whatif import AppealAction, AppealActions  # noqa: E402
-from riskml.features import AGGREGATIONS, DIMENSIONS, STATES  # noqa: E402
+from riskml.features import AGGREGATIONS, STATES, DimensionSpec, IndicatorGroup  # noqa: E402
 from riskml.features._network import MEASURES, InvoiceSource, NetworkFeature, NetworkSpec  # noqa: E402
 from riskml.features._spec import ColumnLabel, FeatureEntry, FeatureFile, Range  # noqa: E402
 from riskml.grading import GradeBand, GradeOverride, GradePolicy, Scorecard, WhiteListRule  # noqa: E402
@@ -49,7 +49,7 @@ from riskml.models._spec import LIGHTGBM_ALIASES  # noqa: E402
 from riskml.models._tune import ParamSpec, PrunerSpec, SamplerSpec, TuningSpec  # noqa: E402
 from riskml.monitor import BlindSpotSpec, MonitorSpec, PlanSpec, SelectionSpec, SourceFilter, Thresholds  # noqa: E402
 from riskml.monitor._warnings import DateWindow, WarningRule, WarningRules  # noqa: E402
-from riskml.records import ColumnSpec, SourceCatalog, SourceSpec  # noqa: E402
+from riskml.records import ColumnSpec, Coverage, Period, SourceCatalog, SourceSpec  # noqa: E402
 from riskml.tracking._promotion import AbsoluteGates, PromotionGates, RelativeGates  # noqa: E402
 
 
@@ -102,17 +102,18 @@ SPEC_FILES: tuple[SpecFile, ...] = (
         "personal data. A user's file either declares its own world (its own `entity_source`) "
         "or adds sources to the built-in ones with the top-level key `extends: builtin`. Read by "
         "`riskml.records.load_sources`; see `docs/data.md`.",
-        (SourceCatalog, SourceSpec, ColumnSpec), ("features/sources.yaml",),
+        (SourceCatalog, SourceSpec, ColumnSpec, Coverage, Period), ("features/sources.yaml",),
     ),
     SpecFile(
         "features", "<dimension>.yaml", "Feature files",
-        "One file per indicator group (dimension). Each entry names a source, an optional "
+        "One file per topic of records. Each entry names a source, an optional "
         "filter, and what to compute: window aggregates, state features at the as-of date, "
         "static registry values. Read by `riskml.features.load_feature_spec(folder)`, which "
-        "validates every entry against the declared sources.",
+        "validates every entry against the declared sources. The file's `dimension` says which "
+        "indicator group its features belong to, through the loaded dimension file "
+        "(`features/dimensions/`).",
         (FeatureFile, FeatureEntry, ColumnLabel, Range), ("features/penalties.yaml",),
         "\n\n".join([
-            _vocabulary("Dimensions (`dimension`)", DIMENSIONS),
             _vocabulary("Window aggregations (`aggregations`, over records known in `[t - w, t)`)", AGGREGATIONS),
             _vocabulary("State features (`state`, at the as-of date `t`)", STATES),
             "Windows: `<n>d` (a positive number of days) or `all`. A `where` filter maps a "
@@ -121,9 +122,21 @@ SPEC_FILES: tuple[SpecFile, ...] = (
         ]),
     ),
     SpecFile(
+        "features", "dimensions/<name>.yaml", "Indicator groups",
+        "The indicator groups (指标维度) score points are summed by in explanations, reports "
+        "and benchmarks, in reporting order, with Chinese and English labels, and which "
+        "features belong to each. riskml ships SAMR's five groups (`samr`, the default; "
+        "国市监信发〔2022〕6号) and Dezhou's five (`dezhou`). Choose one with "
+        "`riskml.features.load_feature_spec(dimensions=\"dezhou\")` or a path to your own "
+        "file; a `dimensions.yaml` in a feature folder is used for that folder. Regrouping "
+        "leaves the spec hash unchanged.",
+        (DimensionSpec, IndicatorGroup), ("features/dimensions/samr.yaml", "features/dimensions/dezhou.yaml"),
+        whole=True,
+    ),
+    SpecFile(
         "features", "network.yaml", "Cross-entity features",
         "The VAT-invoice network between entities and the identities they share. Present in "
-        "a feature folder, it adds its features to the panel (dimension `invoices`, kind "
+        "a feature folder, it adds its features to the panel (dimension `network`, kind "
         "`cross`).",
         (NetworkSpec, InvoiceSource, NetworkFeature), ("features/network.yaml",),
         _vocabulary("Measures (`measure`)", MEASURES),

@@ -157,7 +157,9 @@ def train(
     if not _is_panel(data):
         data = _as_records(data)
         sources = data.catalog  # a label may read the records' own (custom) sources
-    spec = load_model_spec(target, sources=sources)
+    # a ready panel comes with its labels: the label's sources are not read, so they are
+    # not checked against a catalog the records may not follow
+    spec = load_model_spec(target, sources=sources, check_sources=not _is_panel(data))
     # refused before the panel is built: the weights could not follow its rows anyway
     if weights is not None and not _is_panel(data):
         raise ValueError("weights follow the rows of a panel: pass the panel (and its labels) with weights=")

@@ -87,13 +87,18 @@ def _column_groups(widths: list[int], keys: int, room: int) -> list[list[int]]:
 
 def _show(frame, title: str, fmt: OutputFormat = OutputFormat.table, keys: int = 1) -> None:  # type: ignore[no-untyped-def]
     """Print a DataFrame as readable table(s), CSV or JSON records."""
-    text = _printable(frame.reset_index(drop=True))
-    if fmt is OutputFormat.csv:
-        typer.echo(text.to_csv(index=False), nl=False)
+    frame = frame.reset_index(drop=True)
+    if fmt is not OutputFormat.table:  # numbers stay numbers; dates print as dates
+        dates = [c for c in frame.columns if frame[c].dtype.kind == "M"]
+        plain = frame.assign(**{c: _printable(frame[[c]])[c] for c in dates})
+        if fmt is OutputFormat.csv:
+            from riskml.records import neutralise_formulas
+
+            typer.echo(neutralise_formulas(plain).to_csv(index=False), nl=False)
+        else:
+            typer.echo(plain.to_json(orient="records", force_ascii=False))
         return
-    if fmt is OutputFormat.json:
-        typer.echo(json.dumps(text.to_dict("records"), ensure_ascii=False))
-        return
+    text = _printable(frame)
     from rich.cells import cell_len
 
     keys = min(keys, len(text.columns))
@@ -162,10 +167,10 @@ def validate(
     """Validate a folder of records; strict by default (exit code 1 on any problem)."""
     from riskml import records as rec
 
-    raw = rec.read(folder, sources=sources)
+    mode = "lenient" if lenient else "strict"
     try:
-        clean = rec.validate(raw, mode="lenient" if lenient else "strict")
-    except rec.RecordsError as exc:
+        clean = rec.validate(rec.read(folder, sources=sources, mode=mode), mode=mode)
+    except (rec.RecordsError, rec.RecordsFileError) as exc:
         console.print(f"[red]invalid records[/red]\n{exc}")
         raise typer.Exit(code=1) from None
     _show(clean.counts.reset_index(), "Validated records")
@@ -187,10 +192,11 @@ def panel(
     from riskml._pipeline import _as_records
     from riskml.features import build_panel
     from riskml.records import to_parquet
+    from riskml.records._spreadsheet import write_csv
 
     built = build_panel(_as_records(folder), as_of or "quarterly", spec, show_progress=True)
     to_parquet(built.frame, out)
-    built.catalog.to_csv(out.with_suffix(".catalog.csv"))
+    write_csv(built.catalog, out.with_suffix(".catalog.csv"))
     console.print(f"panel: {len(built.frame):,} rows x {len(built.feature_names)} features -> {out} "
                   f"(spec hash {built.spec_hash})")
 
@@ -351,6 +357,7 @@ def plan(
 
     from riskml._pipeline import _as_records
     from riskml.ranking import blind_spots, inspection_plan
+    from riskml.records._spreadsheet import restore_formulas, write_csv
 
     table = pd.read_parquet(scores)
     rates = None
@@ -361,9 +368,9 @@ def plan(
             raise typer.BadParameter(f"--rate takes GRADE=RATE, e.g. D=0.9; got {rate}") from None
     spots = blind_spots(table, _as_records(records)) if blind else None
     pool = [ln.strip() for ln in inspectors.read_text(encoding="utf-8").splitlines() if ln.strip()] if inspectors else None
-    prev = pd.read_csv(previous, dtype=str) if previous else None
+    prev = restore_formulas(pd.read_csv(previous, dtype=str)) if previous else None
     drawn = inspection_plan(table, rates, blind_spots=spots, k=blind, inspectors=pool, seed=seed, previous=prev)
-    drawn.to_csv(out, index=False)
+    write_csv(drawn, out, index=False)
     counts = drawn.groupby("reason", observed=True).size().rename("entities").reset_index()
     _show(counts, f"Inspection plan: {len(drawn):,} inspections")
     console.print(f"plan written to {out}")

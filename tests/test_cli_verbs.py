@@ -97,7 +97,7 @@ def test_blind_spots_ranks_untouched_risky_entities(work):
     out = _ok("blind-spots", "scores.parquet", "--records", "records", "--top", "5")
     _readable(out)
     rows = json.loads(_ok("blind-spots", "scores.parquet", "--records", "records", "--top", "5", "--format", "json"))
-    assert 0 < len(rows) <= 10 and {r["rank"] for r in rows} <= {"1", "2", "3", "4", "5"}
+    assert 0 < len(rows) <= 10 and {r["rank"] for r in rows} <= {1, 2, 3, 4, 5}
 
 
 def test_evaluate_plan_compares_strategies_at_the_same_budget(work):

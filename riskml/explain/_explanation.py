@@ -43,6 +43,8 @@ from riskml.features._spec import FeatureSpec, load_feature_spec
 __all__ = ["REPRODUCIBILITY_EN", "REPRODUCIBILITY_ZH", "Explanation", "explain_entity"]
 
 logger = logging.getLogger(__name__)
+# Catalog columns of the indicator group a feature belongs to.
+_GROUP_COLUMNS = ("dimension", "dimension_zh", "dimension_en", "dimension_rank")
 
 #: the reproducibility statement every explanation carries
 REPRODUCIBILITY_ZH = (
@@ -135,7 +137,7 @@ class Explanation:
     >>> records, model = _tiny_case()
     >>> e = explain_entity("E0000001", "2024-01-01", records=records, model=model, k=1)
     >>> e.grade, e.next_grade, e.dimensions["dimension"].tolist()
-    ('C', 'B', ['registration', 'penalties'])
+    ('C', 'B', ['basic', 'supervision'])
     """
 
     target: str
@@ -260,13 +262,17 @@ def _catalog_for(model: Any, spec: FeatureSpec) -> pd.DataFrame:
     if spec.network is not None:
         from riskml.features._network import network_catalog
 
-        spec_catalog = pd.concat([spec_catalog, network_catalog(spec.network)])
+        spec_catalog = pd.concat([spec_catalog, spec.group(network_catalog(spec.network))])
     features = list(model.features)
     own = model.catalog if isinstance(getattr(model, "catalog", None), pd.DataFrame) else pd.DataFrame()
     catalog = spec_catalog.reindex(features)
+    known = catalog["dimension"].notna()
     for column in own.columns:
         if column in catalog.columns:
             catalog[column] = own[column].reindex(features).where(own[column].reindex(features).notna(), catalog[column])
+    # Points are grouped by the dimension file loaded now, for the features it knows.
+    for column in _GROUP_COLUMNS:
+        catalog[column] = spec_catalog[column].reindex(features).where(known, catalog[column])
     return catalog
 
 
@@ -409,7 +415,7 @@ def explain_entity(
     })
     dims = points_by_dimension(points.to_numpy()[None, :], features, catalog.fillna({"dimension": ""}))
     dimensions = pd.DataFrame({
-        **dimension_columns(dims.columns),
+        **dimension_columns(dims.columns, catalog),
         "points": dims.iloc[0].to_numpy(dtype=np.float64),
     })
 

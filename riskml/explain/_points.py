@@ -5,6 +5,10 @@ PDO scaling (``score = offset - factor * calibrated_logit``), a contribution ``p
 in raw log-odds is worth ``-factor * a * phi_i`` points and the base value ``phi_0``
 gives ``base_points = offset - factor * (a * phi_0 + b)``; the points add up to the
 score exactly.
+
+Indicator groups come from the feature catalog (``dimension`` with its
+``dimension_zh``/``dimension_en`` labels and ``dimension_rank`` order), i.e. from the
+dimension file the features were loaded with; nothing here names a group.
 """
 
 from __future__ import annotations
@@ -15,14 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskml.features._spec import DIMENSIONS as _DIMENSION_LABELS
 from riskml.grading import GradePolicy
 
-__all__ = ["DIMENSIONS", "points_by_dimension", "points_from_contributions"]
-
-#: indicator groups (指标维度) in reporting order, as the feature library declares them;
-#: others follow in catalog order
-DIMENSIONS: tuple[str, ...] = tuple(_DIMENSION_LABELS)
+__all__ = ["points_by_dimension", "points_from_contributions"]
 
 
 def points_from_contributions(
@@ -68,28 +67,42 @@ def points_from_contributions(
     return base_points, points
 
 
-def dimension_columns(dimensions: Sequence[Any]) -> dict[str, Any]:
-    """``dimension``, ``label_zh`` and ``label_en`` columns for dimension names.
+def dimension_columns(dimensions: Sequence[Any], catalog: pd.DataFrame) -> dict[str, Any]:
+    """``dimension``, ``label_zh`` and ``label_en`` columns for indicator group names.
 
-    A dimension the feature library does not declare is its own label.
+    Labels come from the catalog's ``dimension_zh`` / ``dimension_en``; a group
+    without them is its own label.
 
     Examples
     --------
-    >>> dimension_columns(["penalties", "custom"])["label_en"]
-    ['Penalties & negative lists', 'custom']
+    >>> catalog = pd.DataFrame({"dimension": ["supervision", "custom"], "dimension_zh": ["监管信息", ""],
+    ...                         "dimension_en": ["Supervision records", ""]}, index=["a", "b"])
+    >>> dimension_columns(["supervision", "custom"], catalog)["label_en"]
+    ['Supervision records', 'custom']
     """
     names = [str(d) for d in dimensions]
-    labels = [_DIMENSION_LABELS.get(d, (d, d)) for d in names]
+    rows = catalog.drop_duplicates("dimension").set_index("dimension") if "dimension" in catalog else pd.DataFrame()
+
+    def label(name: str, column: str) -> str:
+        value = rows[column].get(name) if column in rows else None
+        return str(value) if isinstance(value, str) and value else name
+
     return {
         "dimension": pd.array(names, dtype="str"),
-        "label_zh": [zh for zh, _ in labels],
-        "label_en": [en for _, en in labels],
+        "label_zh": [label(d, "dimension_zh") for d in names],
+        "label_en": [label(d, "dimension_en") for d in names],
     }
 
 
-def _dimension_order(dimensions: pd.Series) -> list[str]:
-    present = list(dict.fromkeys(dimensions.astype(str)))
-    return [d for d in DIMENSIONS if d in present] + [d for d in present if d not in DIMENSIONS]
+def _dimension_order(rows: pd.DataFrame) -> list[str]:
+    """Groups present in catalog ``rows``: by ``dimension_rank`` if given, else first appearance."""
+    dims = rows["dimension"].astype(str)
+    if "dimension_rank" not in rows:
+        return list(dict.fromkeys(dims))
+    rank = pd.to_numeric(rows["dimension_rank"], errors="coerce").fillna(np.inf).to_numpy()
+    first = pd.DataFrame({"dimension": dims.to_numpy(), "rank": rank, "at": np.arange(len(dims))})
+    first = first.groupby("dimension", sort=False).min().sort_values(["rank", "at"], kind="stable")
+    return [str(d) for d in first.index]
 
 
 def points_by_dimension(points: Any, features: Sequence[str], catalog: pd.DataFrame) -> pd.DataFrame:
@@ -102,13 +115,14 @@ def points_by_dimension(points: Any, features: Sequence[str], catalog: pd.DataFr
     features : sequence of str
         Feature names of the columns of ``points``.
     catalog : DataFrame
-        Feature catalog indexed by feature, with a ``dimension`` column.
+        Feature catalog indexed by feature, with a ``dimension`` column and, from a
+        loaded feature spec, ``dimension_rank`` (the dimension file's order).
 
     Returns
     -------
     DataFrame
-        One column per dimension present (the built-in groups first, in
-        :data:`DIMENSIONS` order), rows as ``points`` (its index if a DataFrame).
+        One column per indicator group present, in ``dimension_rank`` order (else in
+        order of first appearance), rows as ``points`` (its index if a DataFrame).
 
     Raises
     ------
@@ -117,12 +131,13 @@ def points_by_dimension(points: Any, features: Sequence[str], catalog: pd.DataFr
 
     Examples
     --------
-    >>> catalog = pd.DataFrame({"dimension": ["penalties", "registration", "penalties"]},
+    >>> catalog = pd.DataFrame({"dimension": ["supervision", "basic", "supervision"],
+    ...                         "dimension_rank": [2, 0, 2]},
     ...                        index=["penalty_count_365d", "age_days", "penalty_amount_365d"])
     >>> points = np.array([[-20.0, 3.0, -5.0]])
     >>> points_by_dimension(points, list(catalog.index), catalog)
-       registration  penalties
-    0           3.0      -25.0
+       basic  supervision
+    0    3.0        -25.0
     """
     features = list(features)
     values = np.asarray(points, dtype=np.float64)
@@ -131,8 +146,9 @@ def points_by_dimension(points: Any, features: Sequence[str], catalog: pd.DataFr
     missing = [f for f in features if f not in catalog.index]
     if missing:
         raise KeyError(f"features missing from the catalog: {missing[:5]}{'...' if len(missing) > 5 else ''}")
-    dims = catalog.loc[features, "dimension"].astype(str)
-    order = _dimension_order(dims)
+    rows = catalog.loc[features]
+    dims = rows["dimension"].astype(str)
+    order = _dimension_order(rows)
     membership = (dims.to_numpy()[:, None] == np.asarray(order)[None, :]).astype(np.float64)
     index = points.index if isinstance(points, pd.DataFrame) else pd.RangeIndex(values.shape[0])
     return pd.DataFrame(values @ membership, index=index, columns=order)

@@ -15,6 +15,7 @@ MLflow run, and the reproducibility statement.
 from __future__ import annotations
 
 import html
+import unicodedata
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -57,8 +58,26 @@ svg text{font-family:inherit}
 """
 
 
+# Unicode categories never shown as themselves: controls, format characters (bidi
+# overrides and isolates, zero-width characters), line and paragraph separators.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
 def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    """HTML-escaped text with invisible control and bidirectional characters shown.
+
+    A right-to-left override (U+202E) or another format/control character in an id
+    would reorder or hide what the reviewer reads (visual spoofing); it is shown as a
+    visible ``[U+202E]`` instead.
+    """
+    text = str(value)
+    if any(_hidden(ch) for ch in text):
+        text = "".join(f"[U+{ord(ch):04X}]" if _hidden(ch) else ch for ch in text)
+    return html.escape(text, quote=True)
+
+
+def _hidden(ch: str) -> bool:
+    return ch not in "\n\t" and unicodedata.category(ch) in _HIDDEN
 
 
 def _num(value: Any, digits: int = 1, signed: bool = False) -> str:

@@ -687,7 +687,7 @@ def contrast(
     dims = points_by_dimension(np.vstack([points_row.to_numpy(dtype=np.float64), mean.to_numpy(dtype=np.float64)]),
                                features, catalog.reindex(features).fillna({"dimension": ""}))
     by_dimension = pd.DataFrame({
-        **dimension_columns(dims.columns),
+        **dimension_columns(dims.columns, catalog),
         "points": dims.iloc[0].to_numpy(),
         "band_mean_points": dims.iloc[1].to_numpy(),
     })

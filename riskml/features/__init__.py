@@ -1,7 +1,7 @@
 """Features: the point-in-time entity x as-of panel built from declarative specs.
 
-The feature library lives in ``features/*.yaml`` (one file per indicator group);
-:func:`load_feature_spec` validates it into a :class:`FeatureSpec`, and
+The feature library lives in ``features/*.yaml`` and its indicator groups in
+``features/dimensions/*.yaml``; :func:`load_feature_spec` validates it into a :class:`FeatureSpec`, and
 :func:`build_panel` turns records into a :class:`Panel` (the frame, its feature
 catalog and the spec hash). :func:`compute_bucket` is the per-bucket kernel the Spark
 path runs.
@@ -10,17 +10,17 @@ Examples
 --------
 >>> from riskml.features import load_feature_spec
 >>> spec = load_feature_spec()
->>> sorted(set(spec.catalog()["dimension"]))[:3]
-['commendations', 'complaints', 'financing']
+>>> spec.catalog().sort_values("dimension_rank")["dimension_zh"].unique().tolist()
+['企业基础属性信息', '企业动态信息', '监管信息', '社会评价信息']
 """
 
 from __future__ import annotations
 
+from riskml.features._dimensions import DimensionSpec, IndicatorGroup, load_dimension_spec
 from riskml.features._engine import Panel, as_of_grid, build_panel, compute_bucket
 from riskml.features._spec import (
     AGGREGATIONS,
     CATALOG_COLUMNS,
-    DIMENSIONS,
     STATES,
     FeatureDef,
     FeatureSpec,
@@ -32,14 +32,16 @@ from riskml.features._spec import (
 __all__ = [
     "AGGREGATIONS",
     "CATALOG_COLUMNS",
-    "DIMENSIONS",
     "STATES",
+    "DimensionSpec",
     "FeatureDef",
     "FeatureSpec",
+    "IndicatorGroup",
     "Panel",
     "as_of_grid",
     "build_panel",
     "compute_bucket",
+    "load_dimension_spec",
     "load_feature_spec",
     "parse_window",
     "where_mask",

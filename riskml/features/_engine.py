@@ -227,7 +227,8 @@ def _dense_window_feature(f: FeatureDef, src: _Source, grid: _Grid, n_entities: 
         return dense(None, mask)
     values = src.raw_col(f.column)
     ok = mask & ~np.isnan(values)
-    cents = np.rint(np.where(ok, values, 0.0) * SUM_SCALE)
+    with np.errstate(over="ignore", invalid="ignore"):
+        cents = np.rint(np.where(ok, values, 0.0) * SUM_SCALE)
     if len(cents) and float(np.abs(cents).sum()) >= 2.0**53:
         return _window_feature(f, src, grid, *_bounds(src, grid, w))  # beyond exact float64 cents
     total = dense(cents, ok) / SUM_SCALE
@@ -646,7 +647,7 @@ def build_panel(
     if spec.network is not None:
         values, net_catalog = _network_columns(spec, tables, entities, frame, catalog)
         frame = pd.concat([frame, values], axis=1)
-        feature_catalog = pd.concat([feature_catalog, net_catalog])
+        feature_catalog = pd.concat([feature_catalog, spec.group(net_catalog)])
     logger.info(
         "panel: %d rows x %d features over %d as-of dates in %.2f s",
         len(frame), len(feature_catalog), len(as_of_days), time.perf_counter() - started,

@@ -163,23 +163,64 @@ def sum_in(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Sum of ``values`` (NaN already replaced by 0) in each slice ``[lo, hi)``.
 
     Values are rounded to ``1 / SUM_SCALE`` (the cent) and summed as integers, so a
-    slice's sum does not depend on any record outside it.
+    slice's sum does not depend on any record outside it. That holds for any input:
+    an infinite or NaN value makes only its own slices infinite or NaN (as the plain
+    sum of the slice would be), and values too large for integer cents are summed
+    slice by slice rather than as differences of a running total.
 
     Examples
     --------
     >>> import numpy as np
     >>> sum_in(np.array([1.0, 2.0, 4.0]), np.array([0, 1]), np.array([2, 3])).tolist()
     [3.0, 6.0]
+    >>> sum_in(np.array([1.0, np.inf, 4.0]), np.array([0, 2]), np.array([2, 3])).tolist()
+    [inf, 4.0]
     """
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.all():
+        # inf - inf in a running total would be NaN for every later slice (other
+        # entities): sum the finite part, then apply each slice's own non-finite values.
+        out = sum_in(np.where(finite, values, 0.0), lo, hi)
+        n_pos = count_in(values == np.inf, lo, hi)
+        n_neg = count_in(values == -np.inf, lo, hi)
+        n_nan = count_in(np.isnan(values), lo, hi)
+        out = np.where(n_pos > 0, np.inf, out)
+        out = np.where(n_neg > 0, -np.inf, out)
+        return np.where((n_nan > 0) | ((n_pos > 0) & (n_neg > 0)), np.nan, out)
     # Sums are taken as integer hundredths (exact to the cent): a difference of float
     # prefix sums would depend on the records of the entities sorted before this one,
     # so the same entity could get a different last bit in another bucket (Spark).
-    scaled = np.rint(values.astype(np.float64) * SUM_SCALE)
-    if len(scaled) and float(np.abs(scaled).sum()) >= 2.0**62:
-        c = _prefix(values.astype(np.float64))  # too large for int64: plain float sums
-        return c[hi] - c[lo]
-    c = _prefix(scaled.astype(np.int64))
-    return (c[hi] - c[lo]) / SUM_SCALE
+    with np.errstate(over="ignore"):
+        scaled = np.rint(values * SUM_SCALE)
+    # A value beyond exact float64 cents (2**53 cents, ~9e13) is summed as a float
+    # within its own slices only; every other slice keeps its exact integer sum.
+    big = ~(np.abs(scaled) < 2.0**53)
+    small = np.where(big, 0.0, scaled)
+    if len(small) and float(np.abs(small).sum()) >= 2.0**62:
+        c = _prefix(np.where(big, 0.0, values))  # too large for int64 cents: float sums
+        out = c[hi] - c[lo]
+    else:
+        c = _prefix(small.astype(np.int64))
+        out = (c[hi] - c[lo]) / SUM_SCALE
+    if big.any():
+        out = np.where(count_in(big, lo, hi) > 0, _slice_sums(values, lo, hi), out)
+    return out
+
+
+def _slice_sums(values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Float sum of each slice ``[lo, hi)`` from its own values only (``reduceat``)."""
+    lo = np.asarray(lo, dtype=np.int64)
+    hi = np.asarray(hi, dtype=np.int64)
+    if len(lo) == 0:
+        return np.empty(0, dtype=np.float64)
+    work = np.append(values, 0.0)  # a sentinel keeps every index in range
+    bounds = np.empty(2 * len(lo), dtype=np.int64)
+    bounds[0::2] = lo
+    bounds[1::2] = hi
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.add.reduceat(work, bounds)[0::2]
+    return np.where(hi > lo, out, 0.0)
 
 
 def last_index(mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

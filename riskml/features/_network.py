@@ -557,7 +557,7 @@ def network_features(
         One float64 column per feature, rows aligned with ``grid`` (RangeIndex).
     catalog : DataFrame
         Indexed by feature name, columns ``CATALOG_COLUMNS``; kind ``cross``,
-        dimension ``invoices``.
+        dimension ``network`` (grouped by :meth:`FeatureSpec.group`).
 
     Raises
     ------
@@ -585,7 +585,7 @@ def network_features(
     ...     "shared_legal_rep_entities"]].tolist()
     [1.0, 1.0, 1.0]
     >>> catalog.loc["invoice_counterparties_90d", ["kind", "dimension"]].tolist()
-    ['cross', 'invoices']
+    ['cross', 'network']
     """
     started = time.perf_counter()
     catalog = catalog_sources if catalog_sources is not None else _default_catalog(spec)
@@ -728,7 +728,7 @@ def network_catalog(spec: NetworkSpec, catalog: SourceCatalog | None = None) -> 
             {
                 "name": f.name,
                 "source": source,
-                "dimension": "invoices",
+                "dimension": "network",  # indicator group from the dimension file (FeatureSpec.group)
                 "label_zh": f.label_zh,
                 "label_en": f.label_en,
                 "direction": int(f.direction),

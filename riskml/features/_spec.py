@@ -8,8 +8,9 @@ features at the as-of date (``state``) or static registry values (``static``,
 (``sources.yaml``) and expands the entries into :class:`FeatureDef` objects, one per
 panel column, with deterministic names, bilingual labels and a risk direction.
 
-The vocabulary (``AGGREGATIONS``, ``STATES``, ``DIMENSIONS``) sits at the top of this
-module; error messages list the allowed values.
+The vocabulary (``AGGREGATIONS``, ``STATES``) sits at the top of this module; error
+messages list the allowed values. The indicator groups are data too: a dimension file
+(:mod:`riskml.features._dimensions`) maps each feature to the group its points add up in.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ import pandas as pd
 from pydantic import AfterValidator, Field, model_validator
 
 from riskml._specs import SpecError, SpecModel, bundled_dir, load_yaml, parse_spec, spec_hash
+from riskml.features._dimensions import DIMENSIONS_FILE, DimensionSpec, load_dimension_spec
 from riskml.records._sources import SourceCatalog, SourceSpec
 
 __all__ = [
     "AGGREGATIONS",
     "CATALOG_COLUMNS",
-    "DIMENSIONS",
     "STATES",
     "FeatureDef",
     "FeatureEntry",
@@ -58,20 +59,13 @@ AGGREGATIONS: tuple[str, ...] = (
 )
 #: State features at the as-of date ``t`` (over all records known before ``t``).
 STATES: tuple[str, ...] = ("on_list", "open_count", "open_sum", "days_to_expiry", "latest", "days_since_last")
-#: Indicator groups (指标维度): id -> (label_zh, label_en).
-DIMENSIONS: dict[str, tuple[str, str]] = {
-    "registration": ("登记注册与许可", "Registration & licensing"),
-    "operation": ("经营与变更", "Operation & changes"),
-    "penalties": ("行政处罚与失信名单", "Penalties & negative lists"),
-    "complaints": ("投诉举报", "Complaints & reports"),
-    "commendations": ("评价与表彰", "Evaluations & commendations"),
-    "financing": ("融资与司法", "Financing & judicial"),
-    "invoices": ("发票与关联", "Invoices & counterparties"),
-}
 #: Columns of a panel's feature catalog, in order.
 CATALOG_COLUMNS: tuple[str, ...] = (
     "source",
     "dimension",
+    "dimension_zh",
+    "dimension_en",
+    "dimension_rank",
     "label_zh",
     "label_en",
     "direction",
@@ -322,13 +316,15 @@ class FeatureFile(SpecModel):
     Attributes
     ----------
     dimension : str
-        The indicator group (指标维度) of every feature of the file: ``registration``,
-        ``operation``, ``penalties``, ``complaints``, ``commendations``,
-        ``financing`` or ``invoices``; explanations sum score points by it.
+        Where the file's features belong among the indicator groups (指标维度): a group
+        of the loaded dimension file or a name one of its groups ``includes`` (the
+        built-in files: ``registration``, ``operation``, ``penalties``,
+        ``complaints``, ``commendations``, ``financing``, ``invoices``); explanations
+        sum score points by the group.
     label_zh : str, optional
-        Chinese name of the dimension, for the reader of the file (e.g.
-        ``行政处罚与失信名单``); catalogs and reports name dimensions from the built-in
-        list, not from here.
+        Chinese name of the file's topic, for the reader of the file (e.g.
+        ``行政处罚与失信名单``); catalogs and reports name groups from the dimension
+        file, not from here.
     label_en : str, optional
         English name of the dimension, for the reader of the file (e.g. ``Penalties &
         negative lists``).
@@ -344,12 +340,6 @@ class FeatureFile(SpecModel):
     label_en: str | None = None
     column_labels: dict[str, ColumnLabel] = Field(default_factory=dict)
     features: list[FeatureEntry] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _known_dimension(self) -> FeatureFile:
-        if self.dimension not in DIMENSIONS:
-            raise ValueError(f"'dimension' must be one of {', '.join(DIMENSIONS)}; got {self.dimension!r}")
-        return self
 
 
 class FeatureDef(SpecModel):
@@ -402,6 +392,8 @@ class FeatureSpec(SpecModel):
         One per panel column, in panel order.
     network : Any
         The cross-entity spec (``network.yaml``) when present and supported.
+    dimensions : DimensionSpec, optional
+        The indicator groups the features were assigned to; None: the default.
     folder : str
         Where the spec was loaded from.
 
@@ -416,6 +408,7 @@ class FeatureSpec(SpecModel):
     sources: SourceCatalog
     features: tuple[FeatureDef, ...]
     network: Any = None
+    dimensions: DimensionSpec | None = None
     folder: str = ""
 
     @property
@@ -432,7 +425,10 @@ class FeatureSpec(SpecModel):
         """Stable hash of the features and the declarations of the sources they use."""
         used = {n: self.sources[n] for n in sorted({*self.used_sources, self.sources.entity_source})}
         network = self.network.model_dump(mode="json") if hasattr(self.network, "model_dump") else self.network
-        return spec_hash([f.model_dump(mode="json", exclude={"file"}) for f in self.features], used, network)
+        # The indicator group is how points are reported, not what is computed: regrouping
+        # leaves the hash (and a model's acceptance of the panel) unchanged.
+        features = [f.model_dump(mode="json", exclude={"file", "dimension"}) for f in self.features]
+        return spec_hash(features, used, network)
 
     def subset(self, names: list[str]) -> FeatureSpec:
         """This spec with only the features ``names`` (in spec order).
@@ -450,7 +446,19 @@ class FeatureSpec(SpecModel):
 
     def catalog(self) -> pd.DataFrame:
         """The feature catalog: one row per feature, indexed by name (``CATALOG_COLUMNS``)."""
-        return _catalog_frame(self.features)
+        return self.group(_catalog_frame(self.features))
+
+    def group(self, catalog: pd.DataFrame) -> pd.DataFrame:
+        """``catalog`` (e.g. the cross-entity features' rows) with this spec's indicator groups.
+
+        Examples
+        --------
+        >>> from riskml.features import load_feature_spec
+        >>> spec = load_feature_spec(dimensions="dezhou")
+        >>> spec.catalog().loc["judicial_freeze_count_1095d", ["dimension", "dimension_zh"]].tolist()
+        ['penalties', '处罚与负面清单']
+        """
+        return (self.dimensions or load_dimension_spec()).assign(catalog)
 
 
 def _catalog_frame(features: tuple[FeatureDef, ...] | list[FeatureDef]) -> pd.DataFrame:
@@ -460,6 +468,9 @@ def _catalog_frame(features: tuple[FeatureDef, ...] | list[FeatureDef]) -> pd.Da
             "name": f.name,
             "source": f.source,
             "dimension": f.dimension,
+            "dimension_zh": "",
+            "dimension_en": "",
+            "dimension_rank": 0,
             "label_zh": f.label_zh,
             "label_en": f.label_en,
             "direction": int(f.direction),
@@ -528,6 +539,7 @@ def where_mask(frame: pd.DataFrame, where: Where | dict[str, Any]) -> np.ndarray
 def load_feature_spec(
     folder: str | Path | None = None,
     sources: SourceCatalog | str | Path | None = None,
+    dimensions: str | Path | DimensionSpec | None = None,
 ) -> FeatureSpec:
     """Load and validate a feature library folder.
 
@@ -540,6 +552,10 @@ def load_feature_spec(
         cross-entity features and is read by their own parser.
     sources : SourceCatalog or path, optional
         Source declarations to validate against instead of built-in + folder.
+    dimensions : str, Path or DimensionSpec, optional
+        The indicator groups: a dimension file, or the name of a bundled one
+        (``"samr"``, SAMR's five groups; ``"dezhou"``, Dezhou's five). None: the
+        folder's ``dimensions.yaml`` if it has one, else ``"samr"``.
 
     Returns
     -------
@@ -549,7 +565,7 @@ def load_feature_spec(
     ------
     riskml.SpecError
         When a file does not match the schema, names an unknown source, column,
-        category or dimension, or two entries generate the same feature name. The
+        category, or a dimension no indicator group claims, or two entries generate the same feature name. The
         message names the file, the key and what was expected.
 
     Examples
@@ -558,18 +574,22 @@ def load_feature_spec(
     >>> spec = load_feature_spec()
     >>> "abnormal_list_on_list" in spec.feature_names
     True
-    >>> spec.catalog().loc["penalties_serious_count_1095d", "dimension"]
-    'penalties'
+    >>> spec.catalog().loc["penalties_serious_count_1095d", ["dimension", "dimension_zh"]].tolist()
+    ['supervision', '监管信息']
     """
     base = Path(folder) if folder is not None else bundled_dir("features")
     if base.is_file():
         files, base_dir = [base], base.parent
     elif base.is_dir():
-        files = sorted(p for p in base.glob("*.y*ml") if p.name not in (SOURCES_FILE, NETWORK_FILE))
+        files = sorted(p for p in base.glob("*.y*ml") if p.name not in (SOURCES_FILE, NETWORK_FILE, DIMENSIONS_FILE))
         base_dir = base
     else:
         raise SpecError(base, "", "an existing folder of feature YAML files (or one file)")
     catalog = _resolve_sources(base_dir, sources)
+    own_dimensions = base_dir / DIMENSIONS_FILE
+    if dimensions is None and own_dimensions.is_file():
+        dimensions = own_dimensions
+    groups = load_dimension_spec(dimensions)
 
     features: list[FeatureDef] = []
     seen: dict[str, str] = {}
@@ -577,6 +597,10 @@ def load_feature_spec(
         parsed = parse_spec(FeatureFile, load_yaml(path), path)
         for i, entry in enumerate(parsed.features):
             for feature in _expand(entry, parsed, catalog, path, f"features.{i}"):
+                group = groups.group_of(feature.name, parsed.dimension)
+                if group is None:
+                    raise SpecError(path, "dimension", groups.expected(), parsed.dimension)
+                feature = feature.model_copy(update={"dimension": group})
                 if feature.name in seen:
                     raise SpecError(
                         path, f"features.{i}.name", f"a unique feature name; {feature.name!r} is also made by {seen[feature.name]}"
@@ -591,7 +615,7 @@ def load_feature_spec(
     if network_path.is_file() and base.is_dir():
         network = _load_network(network_path)
     logger.info("loaded %d features from %d files in %s", len(features), len(files), base)
-    return FeatureSpec(sources=catalog, features=tuple(features), network=network, folder=str(base))
+    return FeatureSpec(sources=catalog, features=tuple(features), network=network, dimensions=groups, folder=str(base))
 
 
 def _load_network(path: Path) -> Any:

@@ -1,9 +1,12 @@
 """Labels: observed future outcomes for each (entity, as-of) row.
 
 A model spec's ``label:`` section (``models/credit.yaml``, ``models/fraud.yaml``)
-declares which future records make a row positive and over what horizon;
-:func:`make_labels` computes the label, the random-inspection flag (the unbiased
-evaluation sample), whether the horizon is fully observed, and the population flag.
+declares which future records make a row positive (any matching record, or an
+aggregate of a column with a threshold) and over what horizon (days or calendar
+months), and optionally what counts as observing the outcome; :func:`make_labels`
+computes the label, the random-inspection flag (the unbiased evaluation sample),
+whether the horizon lies in the covered period of its sources (``complete``), whether
+the outcome was observed, and the population flag.
 
 Examples
 --------
@@ -14,6 +17,16 @@ Examples
 
 from __future__ import annotations
 
-from riskml.labels._labels import LABEL_COLUMNS, LabelRule, LabelSpec, load_label_spec, make_labels
+from riskml.labels._coverage import SourceCoverage
+from riskml.labels._labels import (
+    LABEL_COLUMNS,
+    LabelRule,
+    LabelSpec,
+    check_label,
+    load_label_spec,
+    make_labels,
+    parse_label,
+)
 
-__all__ = ["LABEL_COLUMNS", "LabelRule", "LabelSpec", "load_label_spec", "make_labels"]
+__all__ = ["LABEL_COLUMNS", "LabelRule", "LabelSpec", "SourceCoverage", "check_label", "load_label_spec",
+           "make_labels", "parse_label"]

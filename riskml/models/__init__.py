@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from riskml.models._backtest import BacktestSpec, CalibrationSpec, Split, load_backtest_spec, plan_splits
 from riskml.models._bundle import RiskModel
+from riskml.models._integrity import ModelFileError, ModelIntegrityError
 from riskml.models._metrics import (
     auc,
     brier,
@@ -45,6 +46,8 @@ __all__ = [
     "CalibrationSpec",
     "FitResult",
     "ModelSpec",
+    "ModelFileError",
+    "ModelIntegrityError",
     "RiskModel",
     "Split",
     "TrainingSpec",

@@ -22,7 +22,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import Field, field_validator
@@ -53,18 +53,29 @@ class CalibrationSpec(SpecModel):
         Boosting stops when the AUC on the calibration slice has not improved for this
         many rounds, and the model keeps its best round; 0: train every round of
         ``training.params``.
+    early_stopping_metric : {"auc", "binary_logloss"}
+        What early stopping watches. AUC on a slice with a hundred positives is
+        noisy and may peak after a couple of rounds; the log-loss is smoother (small
+        data).
+    refit : bool
+        After the calibrator is fitted, refit the booster with the rounds found on
+        the training and calibration dates together (the calibration slice and its
+        gap are then not lost to the booster; small data); the calibrator fitted on
+        the held-out slice is kept. False: the booster fitted before the slice ships.
 
     Examples
     --------
     >>> from riskml.models import CalibrationSpec
     >>> cal = CalibrationSpec(dates=4)
-    >>> cal.dates, cal.gap_days, cal.early_stopping_rounds
-    (4, None, 30)
+    >>> cal.dates, cal.gap_days, cal.early_stopping_rounds, cal.refit
+    (4, None, 30, False)
     """
 
     dates: int = Field(default=1, ge=1)
     gap_days: int | None = Field(default=None, ge=0)
     early_stopping_rounds: int = Field(default=30, ge=0)
+    early_stopping_metric: Literal["auc", "binary_logloss"] = "auc"
+    refit: bool = False
 
 
 class BacktestSpec(SpecModel):
@@ -241,6 +252,9 @@ def plan_splits(
     complete_dates: Any,
     spec: BacktestSpec,
     horizon_days: int,
+    *,
+    positives: pd.Series | None = None,
+    min_positives: int = 0,
 ) -> list[Split]:
     """The backtest splits (test dates ascending), then the final split.
 
@@ -253,6 +267,14 @@ def plan_splits(
     spec : BacktestSpec
     horizon_days : int
         The label horizon (the default gap).
+    positives : Series, optional
+        Usable positive labels per as-of date (index: dates). With
+        ``min_positives``, the calibration slice grows to earlier eligible dates
+        until it holds ``min_positives`` positives, as long as ``min_train_dates``
+        remain for the booster; a warning says when it cannot.
+    min_positives : int, default 0
+        The positives the calibration slice should hold (the model spec's
+        ``training.calibration_min_positives``).
 
     Raises
     ------
@@ -296,7 +318,13 @@ def plan_splits(
                 "use fewer or later test dates, a smaller gap, or a longer panel"
             )
         cal = eligible[-spec.calibration.dates:]
-        train = eligible[(eligible < cal[0]) & (eligible <= cal[0] - cal_gap)]  # held out even at gap 0
+
+        def train_of(cal: pd.DatetimeIndex) -> pd.DatetimeIndex:
+            return eligible[(eligible < cal[0]) & (eligible <= cal[0] - cal_gap)]  # held out even at gap 0
+
+        if positives is not None and min_positives > 0:
+            cal = _grow(cal, eligible, train_of, positives, min_positives, spec.min_train_dates, where)
+        train = train_of(cal)
         if len(train) < spec.min_train_dates:
             raise ValueError(
                 f"{where}: {len(train)} as-of date(s) remain for the booster fit after holding out the calibration "
@@ -307,3 +335,32 @@ def plan_splits(
     splits = [split(str(t.date()), t, complete[complete <= t - gap]) for t in tests]
     splits.append(split("final", None, complete))
     return splits
+
+
+def _grow(cal: pd.DatetimeIndex, eligible: pd.DatetimeIndex, train_of: Any, positives: pd.Series,
+          min_positives: int, min_train_dates: int, where: str) -> pd.DatetimeIndex:
+    """The calibration slice widened to earlier dates until it holds ``min_positives`` positives.
+
+    A date joins the slice only while the booster keeps ``min_train_dates`` dates
+    holding at least as many positives as the slice: the booster needs the data more
+    than the two-parameter calibrator does.
+    """
+    count = positives.reindex(eligible, fill_value=0)
+
+    def held(dates: pd.DatetimeIndex) -> int:
+        return int(count.loc[dates].sum())
+
+    while held(cal) < min_positives:
+        earlier = eligible[eligible < cal[0]]
+        wider = eligible[eligible >= earlier[-1]] if len(earlier) else cal
+        train = train_of(wider)
+        if len(earlier) == 0 or len(train) < min_train_dates or held(train) < held(wider):
+            logger.warning(
+                "%s: the calibration slice %s..%s holds %d positive label(s), fewer than the %d asked for "
+                "(training.calibration_min_positives), and cannot grow without leaving the booster fewer than %d "
+                "date(s) or fewer positives than the slice; the calibration is uncertain: use a longer panel, more "
+                "calibration dates or a lower minimum",
+                where, cal[0].date(), cal[-1].date(), held(cal), min_positives, min_train_dates)
+            break
+        cal = wider
+    return cal

@@ -28,6 +28,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from riskml.models._integrity import ModelFileError, check_booster_text
 from riskml.models._policy import grade_frame, policy_features, policy_from_spec
 
 __all__ = ["FORMAT", "RiskModel"]
@@ -39,6 +40,7 @@ FORMAT = "riskml.RiskModel/1"
 BOOSTER_FILE = "booster.txt"
 META_FILE = "model.json"
 CATALOG_FILE = "catalog.parquet"
+_META_KEYS = ("target", "features", "categories", "spec_hash", "calib_a", "calib_b", "model_spec", "metadata")
 ID_COLUMNS = ("entity_id", "as_of")
 SCORE_COLUMNS = ("entity_id", "as_of", "probability", "score", "grade_by_score", "grade", "override",
                  "points_to_next_grade")
@@ -345,8 +347,11 @@ class RiskModel:
         ------
         FileNotFoundError
             When a file of the bundle is missing.
-        ValueError
-            When ``model.json`` is not a riskml model.
+        ModelFileError
+            When a file is corrupt: ``model.json`` not a riskml model, ``booster.txt``
+            truncated or malformed (checked before LightGBM reads it, which would
+            abort the process), ``catalog.parquet`` unreadable. The message names
+            the file.
 
         Examples
         --------
@@ -359,16 +364,33 @@ class RiskModel:
         for name in (BOOSTER_FILE, META_FILE, CATALOG_FILE):
             if not (directory / name).is_file():
                 raise FileNotFoundError(f"{directory} is not a saved RiskModel: {name} is missing")
-        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{directory / META_FILE}: expected format {FORMAT!r}, got {meta.get('format')!r}")
-        booster = lgb.Booster(model_str=(directory / BOOSTER_FILE).read_text(encoding="utf-8"))
+        meta_path, booster_path = directory / META_FILE, directory / BOOSTER_FILE
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFileError(f"{meta_path} is not valid JSON ({exc}); the file is corrupt") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+            raise ModelFileError(f"{meta_path}: expected format {FORMAT!r}, got {got!r}")
+        missing = [k for k in _META_KEYS if k not in meta]
+        if missing:
+            raise ModelFileError(f"{meta_path} lacks {missing}; the file is corrupt or not a riskml model")
+        try:
+            text = booster_path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ModelFileError(f"{booster_path} is not UTF-8 text; the file is corrupt") from None
+        # LightGBM aborts the process on some malformed texts: check the structure first.
+        check_booster_text(text, booster_path)
+        booster = lgb.Booster(model_str=text)
+        try:
+            catalog = pd.read_parquet(directory / CATALOG_FILE)
+        except Exception as exc:  # pyarrow raises several types for a corrupt file
+            raise ModelFileError(f"{directory / CATALOG_FILE} cannot be read ({exc}); the file is corrupt") from None
         return cls(
             target=meta["target"], features=tuple(meta["features"]), categories=meta["categories"],
             spec_hash=meta["spec_hash"], booster=booster, calib_a=float(meta["calib_a"]),
             calib_b=float(meta["calib_b"]), policy=policy_from_spec(meta["model_spec"]),
-            catalog=pd.read_parquet(directory / CATALOG_FILE), model_spec=meta["model_spec"],
-            metadata=meta["metadata"],
+            catalog=catalog, model_spec=meta["model_spec"], metadata=meta["metadata"],
         )
 
 

@@ -8,13 +8,19 @@ value``, the form :func:`riskml.tracking.log_training_run` logs.
 
 Conventions
 -----------
-* AUC is the Mann-Whitney statistic with tied scores counted as one half.
-* KS is ``max |TPR - FPR|`` over thresholds placed between distinct scores.
+* AUC is the Mann-Whitney statistic with tied scores counted as one half
+  (scikit-learn's ``roc_auc_score``).
+* KS is ``max |TPR - FPR|`` over thresholds placed between distinct scores: the
+  two-sample Kolmogorov-Smirnov statistic of the positives' and the negatives' scores
+  (scipy's ``ks_2samp``).
+* Brier score: scikit-learn's ``brier_score_loss``.
 * Expected calibration error uses equal-frequency bins: rows sorted by ``p`` are cut
   into ``n_bins`` groups of (nearly) equal size, and
   ``ECE = sum_b n_b / n * |mean(p_b) - mean(y_b)|``. Equal-frequency bins keep every
   bin populated when probabilities are concentrated near 0 (the usual case here);
-  rows with tied ``p`` may straddle two bins.
+  rows with tied ``p`` may straddle two bins. Neither scikit-learn nor scipy has an
+  ECE (scikit-learn's ``calibration_curve`` gives per-bin means, not the error, and
+  its quantile bins keep ties together), so it is computed here.
 * Top-k: ``k`` is a count (int >= 1) or a share of the rows (float in (0, 1),
   rounded up). Rows are ranked by descending ``p``; ties keep input order, so the
   result is deterministic.
@@ -109,13 +115,12 @@ def auc(y: Any, p: Any) -> float:
     >>> auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
     """
+    from sklearn.metrics import roc_auc_score
+
     y, p = _check(y, p)
-    n_pos = y.sum()
-    n_neg = len(y) - n_pos
-    if n_pos == 0 or n_neg == 0:
+    if not 0 < y.sum() < len(y):
         return float("nan")
-    ranks = pd.Series(p).rank(method="average").to_numpy()
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(roc_auc_score(y, p))
 
 
 def ks(y: Any, p: Any) -> float:
@@ -126,18 +131,13 @@ def ks(y: Any, p: Any) -> float:
     >>> ks([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4])
     1.0
     """
+    from scipy.stats import ks_2samp
+
     y, p = _check(y, p)
-    n_pos = y.sum()
-    n_neg = len(y) - n_pos
-    if n_pos == 0 or n_neg == 0:
+    if not 0 < y.sum() < len(y):
         return float("nan")
-    order = np.argsort(-p, kind="mergesort")
-    ys, ps = y[order], p[order]
-    tpr = np.cumsum(ys) / n_pos
-    fpr = np.cumsum(1 - ys) / n_neg
-    # a threshold can only sit between distinct scores: keep the last row of each tie
-    last = np.r_[ps[1:] != ps[:-1], True]
-    return float(np.max(np.abs(tpr[last] - fpr[last])))
+    # the statistic only; the asymptotic method skips the exact p-value's cost
+    return float(ks_2samp(p[y == 1], p[y == 0], method="asymp").statistic)
 
 
 def brier(y: Any, p: Any) -> float:
@@ -148,8 +148,10 @@ def brier(y: Any, p: Any) -> float:
     >>> round(brier([0, 1], [0.2, 0.6]), 12)
     0.1
     """
+    from sklearn.metrics import brier_score_loss
+
     y, p = _check(y, p)
-    return float(np.mean((p - y) ** 2)) if len(y) else float("nan")
+    return float(brier_score_loss(y, p, pos_label=1)) if len(y) else float("nan")
 
 
 def expected_calibration_error(y: Any, p: Any, n_bins: int = 10) -> float:

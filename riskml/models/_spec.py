@@ -38,6 +38,10 @@ LIGHTGBM_ALIASES: dict[str, str] = {
     "n_jobs": "num_threads",
 }
 
+#: Default positives of the calibration slice: Platt's slope and intercept, and an
+#: early-stopping AUC, are noisy on a few dozen positives.
+DEFAULT_CALIBRATION_POSITIVES = 100
+
 #: LightGBM parameters that would distort probabilities or break determinism; the
 #: trainer sets these itself.
 FORBIDDEN_PARAMS: tuple[str, ...] = ("is_unbalance", "scale_pos_weight", "objective")
@@ -56,6 +60,11 @@ class TrainingSpec(SpecModel):
     params : dict
         LightGBM parameters (LightGBM or scikit-learn style names, see
         :data:`LIGHTGBM_ALIASES`).
+    calibration_min_positives : int
+        Positive labels the out-of-time calibration slice should hold: the slice
+        (``calibration.dates`` of the backtest) grows to earlier as-of dates until it
+        does, keeping the backtest's ``min_train_dates`` for the booster; training
+        warns when it cannot. 0: never grow.
 
     Examples
     --------
@@ -66,6 +75,7 @@ class TrainingSpec(SpecModel):
     objective: Literal["binary"] = "binary"
     monotone_from_catalog: bool = True
     params: dict[str, Any] = Field(default_factory=dict)
+    calibration_min_positives: int = Field(default=DEFAULT_CALIBRATION_POSITIVES, ge=0)
 
     def lightgbm_params(self) -> dict[str, Any]:
         """``params`` with scikit-learn style names translated to LightGBM names."""
@@ -143,6 +153,8 @@ def load_model_spec(
     target: str | Path | dict[str, Any] | ModelSpec = "credit",
     folder: str | Path | None = None,
     sources: Any = None,
+    *,
+    check_sources: bool = True,
 ) -> ModelSpec:
     """Load and validate a model spec.
 
@@ -157,6 +169,10 @@ def load_model_spec(
     sources : SourceCatalog, optional
         Source declarations the label is checked against (default: the built-in
         sources); pass a custom catalog when the label reads a custom source.
+    check_sources : bool, default True
+        False: do not check the label's sources and columns (its labels are made
+        already, e.g. a ready panel with ``labels=``). A mapping ``target`` is
+        checked only against given ``sources``.
 
     Returns
     -------
@@ -189,7 +205,7 @@ def load_model_spec(
         raise SpecError(where, "name", "a non-empty string naming the target", data.get("name"))
     if "label" not in data:
         raise SpecError(where, "label", "a 'label' section (horizon_days, positive_when, ...)")
-    label = _label_spec(data, path, where, name, sources)
+    label = _label_spec(data, path, where, name, sources, check_sources)
     raw_training = data.get("training") or {}
     if not isinstance(raw_training, dict):
         raise SpecError(where, "training", "a mapping (objective, monotone_from_catalog, params)", raw_training)
@@ -212,12 +228,13 @@ def load_model_spec(
     )
 
 
-def _label_spec(data: dict[str, Any], path: Path | None, where: str | Path, name: str, sources: Any) -> Any:
-    from riskml.labels import LabelSpec, load_label_spec
+def _label_spec(data: dict[str, Any], path: Path | None, where: str | Path, name: str, sources: Any,
+                check_sources: bool) -> Any:
+    from riskml.labels import check_label, load_label_spec, parse_label
 
     if path is not None:
-        return load_label_spec(path, sources=sources)
-    try:
-        return parse_spec(LabelSpec, {**data["label"], "name": name}, where)
-    except SpecError as exc:
-        raise SpecError(where, f"label.{exc.key}" if exc.key else "label", exc.expected, exc.got) from None
+        return load_label_spec(path, sources=sources, check_sources=check_sources)
+    label = parse_label(data["label"], name, where)
+    if check_sources and sources is not None:
+        check_label(label, sources, where)
+    return label

@@ -38,7 +38,7 @@ import pandas as pd
 from riskml._progress import track
 from riskml.models._backtest import BacktestSpec, Split, load_backtest_spec, plan_splits
 from riskml.models._bundle import RiskModel, _sigmoid
-from riskml.models._metrics import METRIC_COLUMNS, evaluate, oracle_auc
+from riskml.models._metrics import METRIC_COLUMNS, evaluate, expected_calibration_error, oracle_auc
 from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
 
 __all__ = ["FitResult", "fit_model", "fit_platt", "monotone_constraints"]
@@ -213,7 +213,10 @@ def _aligned_labels(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
         and np.array_equal(labels["entity_id"].to_numpy(dtype=object), frame["entity_id"].to_numpy(dtype=object))
     )
     if same_rows:
-        return labels[list(LABEL_COLUMNS)].reset_index(drop=True)
+        out = labels[list(LABEL_COLUMNS)].reset_index(drop=True)
+        out["observed"] = (labels["observed"].to_numpy(bool) if "observed" in labels.columns
+                           else np.ones(len(out), dtype=bool))
+        return out
     if labels.duplicated(["entity_id", "as_of"]).any():
         raise ValueError("labels have duplicate (entity_id, as_of) rows")
     merged = frame[["entity_id", "as_of"]].merge(labels, on=["entity_id", "as_of"], how="left", validate="one_to_one")
@@ -225,6 +228,8 @@ def _aligned_labels(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
         "random_inspected": merged["random_inspected"].fillna(False).astype(bool).to_numpy(),
         "complete": (merged["complete"].fillna(False).astype(bool) & merged["label"].notna()).to_numpy(),
         "in_population": merged["in_population"].fillna(False).astype(bool).to_numpy(),
+        "observed": (merged["observed"].fillna(False).astype(bool).to_numpy() if "observed" in merged.columns
+                     else np.ones(len(merged), dtype=bool)),
     })
 
 
@@ -263,7 +268,7 @@ def lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: Backtest
     rounds = int(merged.pop("num_iterations", DEFAULT_ROUNDS))
     merged.update({
         "objective": "binary",
-        "metric": "auc",
+        "metric": bt.calibration.early_stopping_metric,
         "verbose": -1,
         "seed": bt.random_seed,
         "deterministic": True,
@@ -318,6 +323,8 @@ def fit_split(
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     margin = booster.predict(X.iloc[cal_rows], raw_score=True)
     a, b = fit_platt(margin, y[cal_rows], weight=rows_weight(cal_rows))
+    if bt.calibration.refit:
+        booster = _refit(params, X, y, np.concatenate([train_rows, cal_rows]), best, rows_weight, rate, seed)
     info = {
         "split": split.name,
         "test_as_of": split.test_as_of,
@@ -336,6 +343,22 @@ def fit_split(
         "seconds": round(time.perf_counter() - started, 3),
     }
     return booster, a, b, info
+
+
+def _refit(params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, rows: np.ndarray, rounds: int, rows_weight: Any,
+           rate: float, seed: int) -> lgb.Booster:
+    """The booster refitted on ``rows`` for exactly ``rounds`` rounds (calibration ``refit``).
+
+    Negatives of the calibration rows are subsampled at the training rows' ``rate``
+    so the margin keeps the shift the calibrator was fitted to undo.
+    """
+    if rate < 1.0:
+        rng = np.random.default_rng(seed + 1)
+        rows = rows[(y[rows] == 1) | (rng.uniform(size=len(rows)) < rate)]
+    rows = np.unique(rows)
+    data = lgb.Dataset(X.iloc[rows], y[rows], weight=rows_weight(rows), params={"verbose": -1}, free_raw_data=True)
+    booster = lgb.train(params, data, num_boost_round=rounds)
+    return lgb.Booster(model_str=booster.model_to_string())
 
 
 @dataclass(frozen=True)
@@ -370,11 +393,16 @@ def prepare_rows(panel: Any, labels: pd.DataFrame, spec: ModelSpec, bt: Backtest
                 else [0] * len(names))
     complete = lab["complete"].to_numpy(bool)
     as_of = frame["as_of"].to_numpy(dtype="datetime64[ns]")
-    splits = plan_splits(pd.unique(as_of), pd.unique(as_of[complete]), bt, spec.horizon_days)
+    usable = complete & lab["in_population"].to_numpy(bool)
+    if getattr(spec.label, "unobserved", "exclude") == "exclude":
+        usable &= lab["observed"].to_numpy(bool)
+    y = lab["label"].to_numpy(dtype=np.int8).astype(np.float64)
+    positives = pd.Series(y[usable]).groupby(as_of[usable]).sum()
+    splits = plan_splits(pd.unique(as_of), pd.unique(as_of[complete]), bt, spec.horizon_days,
+                         positives=positives, min_positives=spec.training.calibration_min_positives)
     return PreparedRows(
         frame=frame, catalog=catalog, spec_hash=spec_hash, labels=lab, names=names, X=X, categorical=categorical,
-        monotone=monotone, y=lab["label"].to_numpy(dtype=np.int8).astype(np.float64),
-        usable=complete & lab["in_population"].to_numpy(bool), as_of=as_of, splits=splits,
+        monotone=monotone, y=y, usable=usable, as_of=as_of, splits=splits,
     )
 
 
@@ -458,7 +486,7 @@ def fit_model(
     ['all', 'random']
     """
     started = time.perf_counter()
-    spec = load_model_spec(target)
+    spec = load_model_spec(target, check_sources=False)  # the labels are made: no records to check against
     bt = load_backtest_spec(backtest).for_target(spec.name)
     prep = prepare_rows(panel, labels, spec, bt, features)
     frame, catalog, spec_hash, lab = prep.frame, prep.catalog, prep.spec_hash, prep.labels
@@ -480,7 +508,8 @@ def fit_model(
             logger.info("final model: %d rounds, calibration a=%.3f b=%.3f (%.1f s)", info["rounds"], a, b,
                         info["seconds"])
             continue
-        test_rows = np.flatnonzero(usable & (as_of == np.datetime64(split.test_as_of, "ns")))
+        at_test = as_of == np.datetime64(split.test_as_of, "ns")
+        test_rows = np.flatnonzero(usable & at_test)
         margin = booster.predict(X.iloc[test_rows], raw_score=True)
         pred = pd.DataFrame({
             "split": split.test_as_of,
@@ -493,7 +522,11 @@ def fit_model(
         })
         pred["entity_id"] = pred["entity_id"].astype("str")
         metrics = evaluate(pred, split=split.test_as_of, top_k=bt.top_k, n_bins=bt.ece_bins)
+        counts = label_counts(lab, at_test, usable)
+        metrics = pd.concat([metrics, _extra_metrics(split.test_as_of, pred, margin, counts, bt.ece_bins)],
+                            ignore_index=True)
         info["test_rows"] = len(test_rows)
+        info.update({f"test_{k}": v for k, v in counts.items()})
         infos.append(info)
         prediction_parts.append(pred)
         metric_parts.append(metrics)
@@ -506,6 +539,7 @@ def fit_model(
     if truth is not None:
         tested = [s.test_as_of for s in splits if s.test_as_of is not None]
         lab_rows = pd.concat([frame[["entity_id", "as_of"]], lab], axis=1)
+        lab_rows["complete"] = usable  # unobserved rows are unlabeled for the oracle too
         lab_rows = lab_rows[lab_rows["as_of"].isin(tested)]
         oracle = oracle_auc(truth, lab_rows, spec.horizon_days)
         metrics = pd.concat([metrics, pd.DataFrame({
@@ -525,6 +559,39 @@ def fit_model(
     )
     logger.info("fit %s done in %.1f s", spec.name, time.perf_counter() - started)
     return FitResult(model=model, metrics=metrics, predictions=predictions, splits=split_table)
+
+
+def label_counts(lab: pd.DataFrame, rows: np.ndarray, usable: np.ndarray) -> dict[str, int]:
+    """Rows of one date by label status: in the population with a covered horizon
+    (``complete``), of which ``observed`` / ``unobserved``, and ``labeled`` (used).
+
+    Examples
+    --------
+    >>> lab = pd.DataFrame({"complete": [True, True, True, False], "in_population": True,
+    ...                     "observed": [True, False, True, True]})
+    >>> label_counts(lab, np.ones(4, bool), np.array([True, False, True, False]))
+    {'complete': 3, 'observed': 2, 'unobserved': 1, 'labeled': 2}
+    """
+    base = rows & lab["complete"].to_numpy(bool) & lab["in_population"].to_numpy(bool)
+    observed = base & lab["observed"].to_numpy(bool)
+    return {"complete": int(base.sum()), "observed": int(observed.sum()), "unobserved": int((base & ~observed).sum()),
+            "labeled": int((rows & usable).sum())}
+
+
+def _extra_metrics(split: Any, pred: pd.DataFrame, margin: np.ndarray, counts: dict[str, int],
+                   n_bins: int) -> pd.DataFrame:
+    """Row counts by label status and the booster's own (uncalibrated) calibration error."""
+    rows = [("all", f"rows_{k}", float(v)) for k, v in counts.items() if k != "complete"]
+    y = pred["label"].to_numpy()
+    raw = _sigmoid(margin)
+    if len(y):
+        rows.append(("all", "calibration_error_uncalibrated", expected_calibration_error(y, raw, n_bins)))
+        rnd = pred["random_inspected"].to_numpy(bool)
+        if rnd.any():
+            rows.append(("random", "calibration_error_uncalibrated",
+                         expected_calibration_error(y[rnd], raw[rnd], n_bins)))
+    return pd.DataFrame({"split": split, "population": [r[0] for r in rows], "metric": [r[1] for r in rows],
+                         "value": [r[2] for r in rows]})
 
 
 def _metadata(spec: ModelSpec, bt: BacktestSpec, params: dict[str, Any], rounds: int, splits: list[Split],

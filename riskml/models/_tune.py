@@ -49,6 +49,7 @@ from riskml.models._bundle import _sigmoid
 from riskml.models._metrics import auc
 from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
 from riskml.models._train import fit_split, lightgbm_params, prepare_rows
+from riskml.records._spreadsheet import write_csv
 
 __all__ = [
     "ParamSpec",
@@ -449,8 +450,11 @@ class _Tracker:
                      specs: Mapping[str, Any]) -> str:
         import yaml
 
+        from riskml.tracking._health import process_tags
+
         run = self.client.create_run(self.experiment_id, run_name=run_name,
-                                     tags={"riskml.target": self.target, "riskml.kind": "tuning", **tags})
+                                     tags={"riskml.target": self.target, "riskml.kind": "tuning",
+                                           **process_tags(), **tags})
         self.parent_id = run.info.run_id
         self._log(self.parent_id, params=params)
         for name, spec in specs.items():
@@ -459,9 +463,11 @@ class _Tracker:
         return self.parent_id
 
     def start_trial(self, number: int, params: Mapping[str, Any]) -> str:
+        from riskml.tracking._health import process_tags
+
         run = self.client.create_run(self.experiment_id, run_name=f"trial-{number:03d}", tags={
             PARENT_TAG: self.parent_id, "riskml.target": self.target, "riskml.kind": "tuning-trial",
-            "riskml.trial_number": str(number), STATE_TAG: "running"})
+            "riskml.trial_number": str(number), STATE_TAG: "running", **process_tags()})
         self._log(run.info.run_id, params=params)
         return run.info.run_id
 
@@ -492,7 +498,7 @@ class _Tracker:
             metrics.append(Metric("best_value", best_value, now, 0))
         params = {f"best.{k}": v for k, v in (best_params or {}).items()}
         self._log(self.parent_id, metrics=metrics, params=params, tags=tags)
-        self.client.log_text(self.parent_id, trials.to_csv(index=False), TRIALS_ARTIFACT)
+        self.client.log_text(self.parent_id, write_csv(trials, index=False), TRIALS_ARTIFACT)
         self.client.set_terminated(self.parent_id, status)
 
     def _log(self, run_id: str, *, metrics: Sequence[Any] = (), params: Mapping[str, Any] | None = None,

@@ -2,8 +2,10 @@
 
 :func:`score_psi` and :func:`feature_psi` measure distribution shift with
 :func:`riskml.tracking.psi`; :func:`migration_matrix` and :func:`grade_distribution`
-follow grades over quarters; :func:`group_metrics` compares flag rates, precision and
-false positive rates across districts, industries and entity types;
+follow grades over quarters; :func:`group_metrics` compares flag rates across districts, industries and entity
+types (which cannot tell bias from risk), and :func:`fairness_audit` compares error
+rates (false negative, false positive, false discovery) where outcomes are known, with
+bootstrap intervals;
 :func:`check_thresholds` turns the thresholds of ``experiments/monitor.yaml`` into
 warnings; :func:`monitor` ties these into a :class:`MonitorReport` that logs itself to
 MLflow. :func:`rule_warnings` issues the bureau's rule-based warnings of
@@ -22,7 +24,8 @@ np.int64(1)
 from __future__ import annotations
 
 from riskml.monitor._drift import feature_psi, grade_distribution, migration_matrix, score_psi
-from riskml.monitor._groups import GROUP_COLUMNS, group_metrics
+from riskml.monitor._fairness import ERROR_RATES, FAIRNESS_METRICS, fairness_audit, fairness_warnings
+from riskml.monitor._groups import GROUP_COLUMNS, flag_mask, group_metrics
 from riskml.monitor._report import MonitorReport, check_thresholds, monitor
 from riskml.monitor._spec import (
     BlindSpotSpec,
@@ -37,6 +40,8 @@ from riskml.monitor._spec import (
 from riskml.monitor._warnings import WARNING_COLUMNS, WarningRule, WarningRules, load_warning_rules, rule_warnings
 
 __all__ = [
+    "ERROR_RATES",
+    "FAIRNESS_METRICS",
     "GROUP_COLUMNS",
     "WARNING_COLUMNS",
     "BlindSpotSpec",
@@ -49,7 +54,10 @@ __all__ = [
     "WarningRule",
     "WarningRules",
     "check_thresholds",
+    "fairness_audit",
+    "fairness_warnings",
     "feature_psi",
+    "flag_mask",
     "grade_distribution",
     "group_metrics",
     "load_monitor_spec",

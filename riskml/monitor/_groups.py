@@ -1,10 +1,12 @@
-"""Group metrics (分组公平性): does the model flag some districts or industries unfairly?
+"""Group metrics (分组公平性): does the model flag some districts or industries more often?
 
 For each group (district, industry, entity type, or any registry column) the flag
 rate, and with labels the precision and false positive rate of the flag, each as a
 ratio to a reference group (the largest by default). A ratio far from 1 (outside
-[0.8, 1.25] by default, the "four-fifths" rule read both ways) is a warning in
-:func:`riskml.monitor.check_thresholds`.
+[0.8, 1.25] by default, the "four-fifths" rule read both ways) of the flag rate is a
+warning in :func:`riskml.monitor.check_thresholds`. A flag rate alone cannot tell bias
+from risk (a district with more risky entities is rightly flagged more); where outcomes
+are known, :func:`riskml.monitor.fairness_audit` compares error rates with intervals.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["GROUP_COLUMNS", "flag_mask", "group_metrics"]
+__all__ = ["GROUP_COLUMNS", "flag_mask", "group_column", "group_metrics", "usable_labels"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,8 @@ def flag_mask(scores: pd.DataFrame, flag: str | float | Mapping[str, float]) -> 
     return scores["probability"].to_numpy(dtype="float64", na_value=np.nan) >= flag
 
 
-def _group_column(scores: pd.DataFrame, by: str, entities: Any) -> pd.Series:
+def group_column(scores: pd.DataFrame, by: str, entities: Any) -> pd.Series:
+    """The ``by`` group of each scored row: the scores' own column, else the registry's."""
     if by in scores.columns:
         return scores[by]
     if entities is None:
@@ -70,6 +73,23 @@ def _group_column(scores: pd.DataFrame, by: str, entities: Any) -> pd.Series:
         raise ValueError(f"entities must have columns entity_id and {by!r}; got {list(table.columns)}")
     lookup = pd.Series(table[by].to_numpy(), index=table["entity_id"].to_numpy(dtype=object))
     return pd.Series(lookup.reindex(scores["entity_id"].to_numpy(dtype=object)).to_numpy(), index=scores.index)
+
+
+def usable_labels(scores: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
+    """Each scored row's label (float), NaN where missing, incomplete or out of population.
+
+    Rows are matched on ``entity_id`` and ``as_of`` when both frames have it.
+    """
+    keys = ["entity_id", "as_of"] if "as_of" in scores.columns and "as_of" in labels.columns else ["entity_id"]
+    if "label" not in labels.columns:
+        raise ValueError(f"labels have no 'label' column; got {list(labels.columns)}")
+    usable = np.ones(len(labels), dtype=bool)
+    for col in ("complete", "in_population"):
+        if col in labels.columns:
+            usable &= labels[col].to_numpy(dtype=bool)
+    lab = labels.loc[usable, [*keys, "label"]].drop_duplicates(keys)
+    merged = scores[keys].merge(lab, on=keys, how="left", validate="one_to_one")
+    return merged["label"].to_numpy(dtype="float64", na_value=np.nan)
 
 
 def group_metrics(
@@ -128,21 +148,12 @@ def group_metrics(
     """
     if not isinstance(scores, pd.DataFrame) or "entity_id" not in scores.columns:
         raise ValueError("scores must be a DataFrame with an entity_id column")
-    group = _group_column(scores, by, entities).astype(object)
+    group = group_column(scores, by, entities).astype(object)
     flagged = flag_mask(scores, flag)
     frame = pd.DataFrame({"group": group.to_numpy(), "flagged": flagged})
     has_labels = labels is not None
     if has_labels:
-        keys = ["entity_id", "as_of"] if "as_of" in scores.columns and "as_of" in labels.columns else ["entity_id"]
-        if "label" not in labels.columns:
-            raise ValueError(f"labels have no 'label' column; got {list(labels.columns)}")
-        usable = np.ones(len(labels), dtype=bool)
-        for col in ("complete", "in_population"):
-            if col in labels.columns:
-                usable &= labels[col].to_numpy(dtype=bool)
-        lab = labels.loc[usable, [*keys, "label"]].drop_duplicates(keys)
-        merged = scores[keys].merge(lab, on=keys, how="left", validate="one_to_one")
-        frame["label"] = merged["label"].to_numpy(dtype="float64", na_value=np.nan)
+        frame["label"] = usable_labels(scores, labels)
         dropped = int(frame["label"].isna().sum())
         if dropped:
             logger.info("group metrics: %d scored rows without a usable label left out", dropped)
@@ -176,4 +187,7 @@ def group_metrics(
     out = out[list(GROUP_COLUMNS)]
     out.attrs["reference"] = ref
     out.attrs["by"] = by
+    if not has_labels:
+        out.attrs["caveat"] = ("flag rates only: a group flagged more often may hold more risk, not suffer bias; "
+                               "audit error rates where outcomes are known (riskml.monitor.fairness_audit)")
     return out

@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 
 from riskml.monitor._drift import feature_psi, grade_distribution, migration_matrix, score_psi
+from riskml.monitor._fairness import fairness_audit, fairness_warnings
 from riskml.monitor._groups import group_metrics
 from riskml.monitor._spec import MonitorSpec, Thresholds, load_monitor_spec
+from riskml.records._spreadsheet import write_csv
 
 __all__ = ["MONITOR_EXPERIMENT", "MonitorReport", "check_thresholds", "monitor"]
 
@@ -50,7 +52,11 @@ class MonitorReport:
     grade_distribution : DataFrame
         Grade counts and shares at both dates (:func:`grade_distribution`).
     group_metrics : dict of str to DataFrame
-        Group metrics of the current scores per group column (:func:`group_metrics`).
+        Group metrics of the current scores per group column (:func:`group_metrics`):
+        flag rates, which cannot tell bias from risk.
+    fairness : dict of str to DataFrame
+        Error-rate audit per group column (:func:`fairness_audit`) of the rows with
+        known outcomes (``outcomes``, or the current scores when labels were given).
     warnings : list of dict
         Threshold crossings (:func:`check_thresholds`).
 
@@ -74,6 +80,7 @@ class MonitorReport:
     grade_distribution: pd.DataFrame
     group_metrics: dict[str, pd.DataFrame] = field(default_factory=dict)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    fairness: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by artifact name (``feature_psi``, ``migration``, ``group_<col>``...)."""
@@ -85,6 +92,8 @@ class MonitorReport:
             out["feature_psi"] = self.feature_psi.reset_index()
         for by, table in self.group_metrics.items():
             out[f"group_{by}"] = table.reset_index()
+        for by, table in self.fairness.items():
+            out[f"fairness_{by}"] = table.reset_index()
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -139,7 +148,7 @@ class MonitorReport:
             folder = Path(tmp) / "monitor"
             folder.mkdir()
             for name, table in self.tables().items():
-                table.to_csv(folder / f"{name}.csv", index=False)
+                write_csv(table, folder / f"{name}.csv", index=False)
                 (folder / f"{name}.json").write_text(table.to_json(orient="records", date_format="iso", force_ascii=False), encoding="utf-8")
             (folder / "warnings.json").write_text(json.dumps(self.warnings, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
             (folder / "summary.json").write_text(json.dumps(self.summary(), ensure_ascii=False, indent=1, default=str), encoding="utf-8")
@@ -214,15 +223,19 @@ def check_thresholds(
 
     Checks: ``score_psi`` above its maximum; each feature's PSI above
     ``feature_psi``; a grade's share changing by more than ``grade_share_change``
-    between the two dates; a group's flag-rate, precision or false-positive-rate
-    ratio outside ``group_ratio`` (groups with fewer than ``min_group_size`` rows are
-    not checked).
+    between the two dates; a group's flag-rate ratio outside ``group_ratio`` (a
+    flag rate alone cannot tell bias from risk, and the message says so); with
+    outcomes, a group's false negative, false positive or false discovery rate ratio
+    whose whole bootstrap interval lies outside ``group_ratio``
+    (:func:`riskml.monitor.fairness_warnings`). Groups with fewer than
+    ``min_group_size`` rows are not checked.
 
     Parameters
     ----------
     report : MonitorReport or mapping
         A report, or a mapping with any of the keys ``score_psi`` (float),
-        ``feature_psi``, ``grade_distribution`` and ``group_metrics`` (dict of tables).
+        ``feature_psi``, ``grade_distribution``, ``group_metrics`` and ``fairness``
+        (dicts of tables).
     thresholds : Thresholds, MonitorSpec or mapping, optional
         Default: the ``thresholds`` of ``experiments/monitor.yaml``.
 
@@ -265,14 +278,17 @@ def check_thresholds(
     low, high = limits.group_ratio
     for by, table in (get("group_metrics") or {}).items():
         big = table.loc[table["n"] >= limits.min_group_size]
-        for ratio in ("flag_rate_ratio", "precision_ratio", "false_positive_rate_ratio"):
-            values = big[ratio].dropna()
-            for group, v in values.loc[(values < low) | (values > high)].items():
-                out.append(_warning(
-                    f"group_{ratio}", f"{by}={group}", v, [low, high],
-                    f"{by} {group}: {ratio.removesuffix('_ratio').replace('_', ' ')} ratio {v:.2f} to "
-                    f"{table.attrs.get('reference', 'reference')} outside [{low}, {high}]",
-                ))  # fmt: skip
+        # Precision and false-positive-rate ratios without intervals are left to the
+        # outcome audit (fairness), which warns only when the interval excludes parity.
+        values = big["flag_rate_ratio"].dropna()
+        for group, v in values.loc[(values < low) | (values > high)].items():
+            out.append(_warning(
+                "group_flag_rate_ratio", f"{by}={group}", v, [low, high],
+                f"{by} {group}: flag rate ratio {v:.2f} to {table.attrs.get('reference', 'reference')} outside "
+                f"[{low}, {high}] (flag rate only: cannot tell bias from risk; audit error rates with outcomes)",
+            ))  # fmt: skip
+    for table in (get("fairness") or {}).values():
+        out += fairness_warnings(table, limits.group_ratio, limits.min_group_size)
     return out
 
 
@@ -298,6 +314,7 @@ def monitor(
     entities: Any = None,
     groups: Iterable[str] | None = None,
     spec: str | Path | MonitorSpec | dict[str, Any] = "monitor",
+    outcomes: pd.DataFrame | None = None,
 ) -> MonitorReport:
     """Compare a current quarter with a reference quarter and check the thresholds.
 
@@ -311,12 +328,18 @@ def monitor(
     features : iterable of str, optional
         Features to compare (default all common ones).
     labels : DataFrame, optional
-        Labels of the current rows, for group precision and false positive rates.
+        Labels of the current rows, for group precision and false positive rates and
+        the error-rate audit of the current rows.
     entities : DataFrame or Records, optional
         Where group columns come from when the scores lack them.
     groups : iterable of str, optional
         Group columns; default the spec's ``groups`` (those that can be found).
     spec : str, path, dict or MonitorSpec, default "monitor"
+    outcomes : DataFrame, optional
+        Scored rows with known outcomes, e.g. a backtest's out-of-time predictions
+        (``FitResult.predictions``: ``entity_id``, ``as_of``, ``grade``,
+        ``probability``, ``label``), for the error-rate audit by group
+        (:func:`fairness_audit`); it wins over ``labels`` for the audit.
 
     Returns
     -------
@@ -349,7 +372,15 @@ def monitor(
             logger.info("monitor: no %r column and no entities given; group metrics by %s skipped", by, by)
             continue
         tables[by] = group_metrics(scores_cur, labels, by, flag=mspec.flag, entities=entities)
-    report = MonitorReport(t_ref, t_cur, spsi, fpsi, migration, dist, tables)
+    audited = outcomes if outcomes is not None else (scores_cur if labels is not None else None)
+    fairness: dict[str, pd.DataFrame] = {}
+    for by in tables if audited is not None else ():
+        if by not in audited.columns and entities is None:
+            logger.info("monitor: outcomes have no %r column and no entities given; fairness by %s skipped", by, by)
+            continue
+        fairness[by] = fairness_audit(audited, None if outcomes is not None else labels, by, flag=mspec.flag,
+                                      entities=entities)
+    report = MonitorReport(t_ref, t_cur, spsi, fpsi, migration, dist, tables, fairness=fairness)
     report.warnings = check_thresholds(report, mspec)
     for w in report.warnings:
         logger.warning("monitor: %s", w["message"])

@@ -9,24 +9,37 @@ built-in sources and their time semantics, and ``docs/data.md``.
 
 from __future__ import annotations
 
-from riskml.records._io import FORMATS, from_frames, read, to_parquet, write
+from riskml.records._io import FORMATS, RecordsFileError, from_frames, read, to_parquet, write
 from riskml.records._privacy import KEY_ENV_VAR, PrivacyError, is_pseudonym, pseudonymise
 from riskml.records._records import COUNT_COLUMNS, QUARANTINE_COLUMNS, Records
-from riskml.records._sources import ColumnSpec, SourceCatalog, SourceSpec, example_sources_path, load_sources
-from riskml.records._validate import MODES, REASONS, Problem, RecordsError, coerce_column, validate
+from riskml.records._sources import (
+    ColumnSpec,
+    Coverage,
+    Period,
+    SourceCatalog,
+    SourceSpec,
+    example_sources_path,
+    load_sources,
+)
+from riskml.records._spreadsheet import neutralise_formulas
+from riskml.records._validate import MAX_MAGNITUDE, MODES, REASONS, Problem, RecordsError, coerce_column, validate
 
 __all__ = [
     "COUNT_COLUMNS",
     "FORMATS",
     "KEY_ENV_VAR",
+    "MAX_MAGNITUDE",
     "MODES",
     "QUARANTINE_COLUMNS",
     "REASONS",
     "ColumnSpec",
+    "Coverage",
+    "Period",
     "PrivacyError",
     "Problem",
     "Records",
     "RecordsError",
+    "RecordsFileError",
     "SourceCatalog",
     "SourceSpec",
     "coerce_column",
@@ -34,6 +47,7 @@ __all__ = [
     "from_frames",
     "is_pseudonym",
     "load_sources",
+    "neutralise_formulas",
     "pseudonymise",
     "read",
     "to_parquet",

@@ -31,9 +31,10 @@ from riskml.records._database import is_database_url, read_database, write_datab
 from riskml.records._privacy import PrivacyError, _raw_personal
 from riskml.records._records import Records
 from riskml.records._sources import SourceCatalog, load_sources
+from riskml.records._spreadsheet import restore_formulas, write_csv
 from riskml.records._validate import coerce_column
 
-__all__ = ["FORMATS", "from_frames", "read", "to_parquet", "write"]
+__all__ = ["FORMATS", "RecordsFileError", "from_frames", "read", "to_parquet", "write"]
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,11 @@ def from_frames(
             )
             out[name] = frame
             continue
+        if frame.columns.duplicated().any():
+            repeated = sorted(set(frame.columns[frame.columns.duplicated()]))
+            logger.warning("source %r repeats column(s) %s; validation will report it", name, repeated)
+            out[name] = frame
+            continue
         spec = catalog[name]
         columns = {}
         for col in frame.columns:
@@ -155,6 +161,7 @@ def read(
     *,
     tables: Mapping[str, str] | None = None,
     since: Any = None,
+    mode: Literal["strict", "lenient"] = "strict",
 ) -> Records:
     """Read raw records from a folder of files or from a database.
 
@@ -179,6 +186,11 @@ def read(
         Database only: the incremental read, only records whose ``known_at`` is on
         or after ``since`` (the filter runs in the database). Pass the as-of date of
         the last run: those records are the ones it could not use.
+    mode : {"strict", "lenient"}
+        What to do with a file that cannot be read (empty, not UTF-8, not a CSV or
+        Parquet file): ``strict`` raises one :class:`RecordsFileError` naming every
+        such file; ``lenient`` leaves them out with a warning naming each, and reads
+        the others.
 
     Returns
     -------
@@ -190,6 +202,8 @@ def read(
     FileNotFoundError
         When the folder does not exist or holds no record file (or the database no
         table named after a source).
+    RecordsFileError
+        In strict mode, when a file cannot be read (file and cause named).
     ValueError
         When one source has both a Parquet and a CSV file, or a database query fails
         (the message names the source).
@@ -232,14 +246,57 @@ def read(
         files[file.stem] = file
     if not files:
         raise FileNotFoundError(f"no <source>.parquet or <source>.csv files in {str(folder)!r}")
-    tables = {}
+    if mode not in ("strict", "lenient"):
+        raise ValueError(f"mode must be 'strict' or 'lenient', got {mode!r}")
+    frames: dict[str, pd.DataFrame] = {}
+    unreadable: list[str] = []
     for name, file in files.items():
+        try:
+            frames[name] = _read_file(file)
+        except RecordsFileError as exc:
+            unreadable.append(str(exc))
+            if mode == "lenient":
+                logger.warning("%s; left out (lenient mode)", exc)
+    if unreadable and mode == "strict":
+        raise RecordsFileError("\n".join([f"{len(unreadable)} record file(s) cannot be read:", *unreadable]))
+    logger.info("read %d source file(s) from %s", len(frames), folder)
+    return from_frames(frames, sources)
+
+
+class RecordsFileError(ValueError):
+    """A record file cannot be read; the message names the file and the cause.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from riskml.records import RecordsFileError, read
+    >>> folder = Path(tempfile.mkdtemp()); _ = (folder / "changes.csv").write_bytes(b"")
+    >>> try:
+    ...     read(folder)
+    ... except RecordsFileError as exc:
+    ...     print(str(exc).splitlines()[1].endswith("changes.csv: the file is empty (0 bytes); write the table with its header row"))
+    True
+    """
+
+
+def _read_file(file: Path) -> pd.DataFrame:
+    """One source file as a DataFrame, or a :class:`RecordsFileError` naming it."""
+    if file.stat().st_size == 0:
+        raise RecordsFileError(f"{file}: the file is empty (0 bytes); write the table with its header row")
+    try:
         if file.suffix == ".parquet":
-            tables[name] = pd.read_parquet(file)
-        else:
-            tables[name] = pd.read_csv(file, dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8")
-    logger.info("read %d source file(s) from %s", len(tables), folder)
-    return from_frames(tables, sources)
+            return pd.read_parquet(file)
+        return restore_formulas(pd.read_csv(file, dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RecordsFileError(
+            f"{file}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at position {exc.start}); "
+            "save it as UTF-8 (a GBK export can be converted with iconv -f GBK -t UTF-8)"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise RecordsFileError(f"{file}: not a readable CSV table ({str(exc).strip()})") from None
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise RecordsFileError(f"{file}: cannot be read as {file.suffix[1:]} ({type(exc).__name__}: {exc})") from None
 
 
 def write(
@@ -251,8 +308,11 @@ def write(
     refusing anything personal.
 
     Each file is written to a temporary name and moved into place, so a reader never
-    sees half a file. Dates are written as ``YYYY-MM-DD`` in CSV. The quarantine table
-    is not written.
+    sees half a file. Dates are written as ``YYYY-MM-DD`` in CSV. CSV text cells that
+    a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab
+    or carriage return) get a leading ``'`` (:func:`neutralise_formulas`), which
+    :func:`read` removes again; Parquet is written exactly. The quarantine table is
+    not written.
 
     Parameters
     ----------
@@ -327,7 +387,7 @@ def write(
             if format == "parquet":
                 to_parquet(table, tmp)
             else:
-                table.to_csv(tmp, index=False, date_format="%Y-%m-%d", encoding="utf-8")
+                write_csv(table, tmp, index=False, date_format="%Y-%m-%d", encoding="utf-8")
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):

@@ -8,6 +8,7 @@ sources are declared the same way; nothing in the engine is tied to a source's n
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -15,7 +16,8 @@ from pydantic import Field, model_validator
 
 from riskml._specs import SpecError, SpecModel, bundled_dir, load_yaml, parse_spec
 
-__all__ = ["COLUMN_TYPES", "ColumnSpec", "SourceSpec", "SourceCatalog", "example_sources_path", "load_sources"]
+__all__ = ["COLUMN_TYPES", "ColumnSpec", "Coverage", "Period", "SourceSpec", "SourceCatalog", "example_sources_path",
+           "load_sources"]
 
 COLUMN_TYPES = ("str", "int", "float", "bool", "date", "category")
 
@@ -83,6 +85,59 @@ class ColumnSpec(SpecModel):
         return self
 
 
+class Period(SpecModel):
+    """A span of days, both ends inclusive (``{start: 2017-01-01, end: 2017-12-31}``).
+
+    Examples
+    --------
+    >>> from riskml.records import Period
+    >>> str(Period(start="2017-01-01", end="2017-12-31").end)
+    '2017-12-31'
+    """
+
+    start: datetime.date
+    end: datetime.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class Coverage(SpecModel):
+    """The period a source's records cover, as its owner declares it.
+
+    Labels and features only trust windows inside it: an as-of date whose label
+    horizon (or feature window) reaches before ``start``, past ``end`` or into a gap
+    is left unlabeled with a warning, never labeled 0 (see
+    :func:`riskml.labels.make_labels`). A source without a declaration has its
+    coverage derived from the records, and riskml says so in its log.
+
+    Attributes
+    ----------
+    start : date, optional
+        First day the records are complete from; None: the first day of the records.
+    end : date, optional
+        Last day the records are complete to (inclusive); None: the last day any
+        source of the records knows of.
+    gaps : list of Period
+        Spans inside ``[start, end]`` the source holds no records for (a year whose
+        data was lost, a system migration).
+
+    Examples
+    --------
+    >>> from riskml.records import Coverage
+    >>> c = Coverage(end="2024-12-31", gaps=[{"start": "2017-01-01", "end": "2017-12-31"}])
+    >>> str(c.end), str(c.gaps[0].start)
+    ('2024-12-31', '2017-01-01')
+    """
+
+    start: datetime.date | None = None
+    end: datetime.date | None = None
+    gaps: list[Period] = Field(default_factory=list)
+
+
 class SourceSpec(SpecModel):
     """One record source: keys, time semantics and columns.
 
@@ -119,6 +174,9 @@ class SourceSpec(SpecModel):
         A second entity column the record is also about (invoices: the buyer);
         checked like ``entity_key`` and read by the cross-entity (network) features.
         None: records concern one entity only.
+    coverage : Coverage, optional
+        The period the records cover (start, end, gaps). None: derived from the
+        records (their first and last day; long empty stretches are gaps).
     columns : dict of str to ColumnSpec
         Every column, by name; the key columns above must be among them, and date
         roles must have type ``date``. Columns a table has beyond these are dropped.
@@ -140,6 +198,7 @@ class SourceSpec(SpecModel):
     event_at: str | None = None
     valid_to: str | None = None
     counterparty: str | None = None
+    coverage: Coverage | None = None
     columns: dict[str, ColumnSpec]
 
     @model_validator(mode="after")

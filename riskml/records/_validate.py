@@ -42,11 +42,15 @@ from riskml.records._privacy import _raw_personal, _resolve_key, pseudonymise
 from riskml.records._records import Records, empty_quarantine
 from riskml.records._sources import ColumnSpec, SourceCatalog, SourceSpec
 
-__all__ = ["MODES", "REASONS", "Problem", "RecordsError", "coerce_column", "validate"]
+__all__ = ["MAX_MAGNITUDE", "MODES", "REASONS", "Problem", "RecordsError", "coerce_column", "validate"]
 
 logger = logging.getLogger(__name__)
 
 MODES = ("strict", "lenient")
+
+#: Largest magnitude accepted in an int or float column: 10 trillion, beyond any real
+#: amount, and small enough that sums stay exact in whole cents (2**53 cents).
+MAX_MAGNITUDE = 1e13
 
 # The quarantine reasons, in the order a row's first problem is chosen, with what was
 # expected instead.
@@ -54,8 +58,11 @@ REASONS: dict[str, str] = {
     "undeclared_source": "a source declared in the catalog",
     "missing_source": "the entity source, to check entity keys against",
     "missing_column": "a required column",
-    "null_key": "a non-null entity key, record id and counterparty",
+    "duplicate_column": "one column of each name",
+    "null_key": "a non-null, non-blank entity key, record id and counterparty",
     "wrong_type": "a value of the declared type",
+    "non_finite": "a finite number (not inf, -inf or NaN)",
+    "out_of_range": f"a number of magnitude below {MAX_MAGNITUDE:.0e}",
     "unparseable_date": "an ISO 8601 date (YYYY-MM-DD) between 1677 and 2262",
     "unknown_category": "one of the declared categories",
     "null_value": "a value (the column is not nullable)",
@@ -63,6 +70,7 @@ REASONS: dict[str, str] = {
     "negative_amount": "a value >= 0",
     "known_at_in_future": "a knowledge date on or before `now`",
     "known_before_event": "a knowledge date on or after the event date",
+    "ends_before_known": "an end date (valid_to) on or after the knowledge date",
     "unknown_entity": "an entity present in the entity source",
     "entity_quarantined": "an entity whose own registry row passed validation",
 }
@@ -176,6 +184,11 @@ def coerce_column(raw: pd.Series, spec: ColumnSpec) -> Coerced:
     notna = raw.notna().to_numpy()
     if kind == "str":
         values = raw if raw.dtype == "str" else raw.astype("str")
+        # A blank text is a missing value: CSV cannot tell "" from null, so keeping it
+        # would make validated records fail validation after a CSV round trip.
+        blank = _blank(values)
+        if blank.any():
+            values = values.where(~blank)
         return Coerced(values, np.zeros(len(raw), dtype=bool), None)
     if kind == "int":
         if is_integer_dtype(raw.dtype) or is_bool_dtype(raw.dtype):
@@ -211,6 +224,15 @@ def coerce_column(raw: pd.Series, spec: ColumnSpec) -> Coerced:
     return Coerced(text.where(~bad).astype(dtype), bad, "unknown_category")
 
 
+def _blank(values: pd.Series) -> np.ndarray:
+    """Rows holding an empty or whitespace-only text."""
+    return values.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+
+
+# A time of day with a zone designator at the end of an ISO 8601 text ("T10:00+08:00").
+_ZONE_SUFFIX = r"(?<=\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+
+
 def _coerce_date(raw: pd.Series, notna: np.ndarray) -> Coerced:
     if is_datetime64_any_dtype(raw.dtype):
         parsed = raw.dt.tz_localize(None) if getattr(raw.dt, "tz", None) is not None else raw
@@ -218,6 +240,11 @@ def _coerce_date(raw: pd.Series, notna: np.ndarray) -> Coerced:
         # Numbers (20240301) are parsed as their text; only ISO 8601 is accepted because
         # day-first and month-first text ("01/03/2024") cannot be told apart.
         text = raw.astype("str") if is_numeric_dtype(raw.dtype) else raw
+        if not is_numeric_dtype(raw.dtype):
+            # The declared rule for zoned times: the calendar date as written, zone
+            # dropped (as for a timezone-aware column). Mixed zones in one column would
+            # otherwise fail the whole batch.
+            text = text.astype("str").where(raw.notna()).str.replace(_ZONE_SUFFIX, "", regex=True)
         parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_localize(None)
@@ -301,6 +328,12 @@ def _check_source(
 
     findings: list[_Finding] = []
     parsed: dict[str, pd.Series] = {}
+    duplicated = table.columns.duplicated()
+    if duplicated.any():
+        names = sorted(set(table.columns[duplicated]))
+        expected = f"{REASONS['duplicate_column']}; repeated: {names}"
+        findings.append(_Finding(names[0], "duplicate_column", everywhere, None, expected))
+        table = table.loc[:, ~duplicated]
     undeclared = [c for c in table.columns if c not in spec.columns]
     if undeclared:
         logger.warning("source %r: dropping undeclared column(s) %s", name, undeclared)
@@ -323,11 +356,15 @@ def _check_source(
             }.get(reason, REASONS[reason])
             findings.append(_Finding(col, reason, coerced.bad, raw, expected))
         isnull = raw.isna().to_numpy()
+        if cspec.type == "str":
+            isnull = isnull | (coerced.values.isna().to_numpy() & ~isnull)  # blank text
         if isnull.any():
             if col in (spec.entity_key, spec.record_id, spec.counterparty):
                 findings.append(_Finding(col, "null_key", isnull, None, REASONS["null_key"]))
             elif not cspec.nullable:
                 findings.append(_Finding(col, "null_value", isnull, None, REASONS["null_value"]))
+        if cspec.type in ("int", "float"):
+            findings.extend(_range_findings(col, coerced.values))
         if cspec.nonnegative:
             negative = (coerced.values < 0).fillna(False).to_numpy(dtype=bool)
             if negative.any():
@@ -351,6 +388,13 @@ def _check_source(
                 expected = f"{spec.known_at} on or after {spec.event_at}"
                 findings.append(_Finding(spec.known_at, "known_before_event", early, known, expected))
 
+    end = parsed.get(spec.valid_to) if spec.valid_to else None
+    if known is not None and end is not None and spec.valid_to != spec.known_at:
+        ends_early = (end < known).fillna(False).to_numpy(dtype=bool)
+        if ends_early.any():
+            expected = f"{spec.valid_to} on or after {spec.known_at}"
+            findings.append(_Finding(spec.valid_to, "ends_before_known", ends_early, end, expected))
+
     if entity_ids is not None:
         for role in ("entity_key", "counterparty"):
             col = getattr(spec, role)
@@ -369,6 +413,20 @@ def _check_source(
                 findings.append(_Finding(col, "entity_quarantined", quarantined_entity, values, expected))
 
     return _assemble(name, table, spec, findings, parsed, key)
+
+
+def _range_findings(column: str, values: pd.Series) -> list[_Finding]:
+    """inf / -inf and magnitudes of :data:`MAX_MAGNITUDE` or more in a numeric column."""
+    arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        infinite = np.isinf(arr)
+        huge = np.isfinite(arr) & (np.abs(arr) >= MAX_MAGNITUDE)
+    out = []
+    if infinite.any():
+        out.append(_Finding(column, "non_finite", infinite, values, REASONS["non_finite"]))
+    if huge.any():
+        out.append(_Finding(column, "out_of_range", huge, values, REASONS["out_of_range"]))
+    return out
 
 
 def _assemble(
@@ -453,9 +511,13 @@ def validate(
     Checks, per source: an undeclared source, a missing required column, a wrong type,
     an unparseable date, a null entity key / record id / counterparty, a null in a
     non-nullable column, an unknown category, a duplicate record id (every row sharing
-    it), a negative value in a ``nonnegative`` column, ``known_at`` after ``now``,
-    ``known_at`` before ``event_at``, and an entity key (or counterparty) that is not in
-    the entity source. Undeclared columns are dropped with a warning.
+    it), a negative value in a ``nonnegative`` column, an infinite number or one of
+    magnitude :data:`MAX_MAGNITUDE` or more, ``known_at`` after ``now``, ``known_at``
+    before ``event_at``, ``valid_to`` before ``known_at``, a column name used twice,
+    and an entity key (or counterparty) that is not in the entity source. Blank text
+    is a null (so a blank key is refused). A date written with a time zone
+    (``2024-03-01T23:30+08:00``) keeps the calendar date as written. Undeclared columns
+    are dropped with a warning.
 
     Parameters
     ----------

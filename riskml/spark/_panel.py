@@ -305,7 +305,7 @@ def build_panel(
     if plan is not None:
         from riskml.features._network import network_catalog
 
-        feature_catalog = pd.concat([feature_catalog, network_catalog(plan.spec, plan.catalog)])
+        feature_catalog = pd.concat([feature_catalog, spec.group(network_catalog(plan.spec, plan.catalog))])
     logger.info(
         "spark panel planned: %d features, %d as-of dates, %d buckets, %d packed tables in %.2f s",
         len(features), len(as_of_days), buckets, len(layout.parts), time.perf_counter() - started,

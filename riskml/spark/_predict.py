@@ -96,6 +96,7 @@ def predict(
     from pyspark.sql import types as T
 
     from riskml.tracking import configure
+    from riskml.tracking._registry import verify_model_uri
 
     if isinstance(explain, bool) or not isinstance(explain, int) or explain < 0:
         raise ValueError(f"explain must be a whole number >= 0; got {explain!r}")
@@ -104,6 +105,7 @@ def predict(
     frame = panel.frame if isinstance(panel, SparkPanel) else panel
     if not hasattr(frame, "schema"):
         raise TypeError(f"panel must be a SparkPanel or a Spark DataFrame, not {type(panel).__name__}")
+    verify_model_uri(uri)  # every file against its logged digest, before anything parses it
     try:
         loaded = mlflow.pyfunc.load_model(uri)
     except Exception as exc:  # MLflow raises several types for a missing model or alias

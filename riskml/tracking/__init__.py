@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+from riskml.tracking._health import TrackingUnreachableError, fail_orphaned_runs
 from riskml.tracking._promotion import (
     GateResult,
     PromotionDecision,
@@ -34,11 +35,13 @@ __all__ = [
     "PromotionDecision",
     "PromotionGates",
     "TrackingConfig",
+    "TrackingUnreachableError",
     "clear_model_cache",
     "configure",
     "ensure_experiment",
     "evaluation_shortfall",
     "experiment_name",
+    "fail_orphaned_runs",
     "load_gates",
     "load_model",
     "log_model",

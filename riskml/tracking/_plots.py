@@ -1,12 +1,14 @@
 """Backtest plots logged with each training run (matplotlib Agg, no global pyplot state).
 
 Each function returns a :class:`matplotlib.figure.Figure` built with the object API,
-so plotting is safe in threads and never opens a window.
+so plotting is safe in threads and never opens a window. The calibration plot is
+scikit-learn's ``CalibrationDisplay``, the SHAP plot shap's beeswarm; the lift (gains)
+curve is drawn here, as neither library has one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-__all__ = ["calibration_curve", "contribution_bar", "grade_distribution", "lift_curve"]
+__all__ = ["calibration_curve", "grade_distribution", "lift_curve", "shap_beeswarm"]
 
 
 def _figure(width: float = 5.5, height: float = 4.0) -> Figure:
@@ -26,6 +28,9 @@ def _figure(width: float = 5.5, height: float = 4.0) -> Figure:
 def calibration_curve(probability: ArrayLike, label: ArrayLike, bins: int = 10) -> Figure:
     """Observed positive rate against mean predicted probability, by quantile bin.
 
+    scikit-learn's ``CalibrationDisplay`` (``strategy="quantile"``) drawn on an
+    object-API figure.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -33,23 +38,20 @@ def calibration_curve(probability: ArrayLike, label: ArrayLike, bins: int = 10) 
     >>> calibration_curve(p, rng.uniform(size=500) < p).axes[0].get_xlabel()
     'mean predicted probability'
     """
+    from sklearn.calibration import CalibrationDisplay
+
     p = np.asarray(probability, dtype="float64")
     y = np.asarray(label, dtype="float64")
-    edges = np.unique(np.quantile(p, np.linspace(0, 1, bins + 1)))
-    which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
-    count = np.bincount(which)
-    keep = count > 0
-    mean_p = np.bincount(which, weights=p)[keep] / count[keep]
-    rate = np.bincount(which, weights=y)[keep] / count[keep]
     figure = _figure()
     ax = figure.add_subplot()
-    top = float(max(mean_p.max(initial=0), rate.max(initial=0), 1e-3))
-    ax.plot([0, top], [0, top], linestyle="--", color="grey", label="perfect")
-    ax.plot(mean_p, rate, marker="o", label="model")
+    display = CalibrationDisplay.from_predictions(y, p, n_bins=bins, strategy="quantile", name="model", ax=ax)
+    # zoom on the probabilities that occur (mostly near 0), not the unit square
+    top = float(max(display.prob_pred.max(initial=0), display.prob_true.max(initial=0), 1e-3)) * 1.05
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
     ax.set_xlabel("mean predicted probability")
     ax.set_ylabel("observed positive rate")
     ax.set_title("Calibration (latest test date)")
-    ax.legend()
     return figure
 
 
@@ -102,19 +104,28 @@ def grade_distribution(as_of: ArrayLike, grade: ArrayLike) -> Figure:
     return figure
 
 
-def contribution_bar(mean_abs: Mapping[str, float], top: int = 20) -> Figure:
-    """Horizontal bars of the largest mean |SHAP contributions| (log-odds).
+def shap_beeswarm(explanation: Any, max_display: int = 20) -> Figure:
+    """shap's beeswarm of a ``shap.Explanation`` (e.g. ``BatchExplanation.to_shap()``).
+
+    One dot per row and feature: its contribution on the x axis, coloured by the
+    feature's value; features ordered by mean |contribution|.
 
     Examples
     --------
-    >>> contribution_bar({"a": 0.3, "b": 0.1}).axes[0].get_xlabel()
-    'mean |contribution| (log-odds)'
+    >>> import shap
+    >>> rng = np.random.default_rng(0)
+    >>> exp = shap.Explanation(values=rng.normal(size=(50, 3)), base_values=np.zeros(50),
+    ...                        data=rng.normal(size=(50, 3)), feature_names=["a", "b", "c"])
+    >>> shap_beeswarm(exp).axes[0].get_xlabel()
+    'contribution (points)'
     """
-    items = sorted(mean_abs.items(), key=lambda kv: kv[1], reverse=True)[:top][::-1]
-    figure = _figure(6.5, max(2.5, 0.3 * len(items) + 1))
+    import shap
+
+    figure = _figure(7.5, max(3.0, 0.35 * min(max_display, explanation.values.shape[1]) + 1.5))
     ax = figure.add_subplot()
-    ax.barh([k for k, _ in items], [v for _, v in items])
-    ax.set_xlabel("mean |contribution| (log-odds)")
-    ax.set_title("SHAP summary (sample of the training panel)")
+    shap.plots.beeswarm(explanation, max_display=max_display, ax=ax, show=False, plot_size=None)
+    unit = "log-odds" if explanation.output_names == "log-odds" else "points"
+    ax.set_xlabel(f"contribution ({unit})")
+    ax.set_title("SHAP beeswarm (sample of the training panel)")
     figure.tight_layout()
     return figure

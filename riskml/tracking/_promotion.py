@@ -32,6 +32,7 @@ import pandas as pd
 from pydantic import Field
 
 from riskml._specs import SpecModel, load_yaml, parse_spec, resolve_spec
+from riskml.models._integrity import DIGEST_TAG, digest_of
 from riskml.models._metrics import positives_shortfall
 from riskml.tracking._psi import psi
 from riskml.tracking._runs import SCORES_ARTIFACT
@@ -174,6 +175,12 @@ class PromotionDecision:
     gates : tuple of GateResult
     split : str or None
         The test date the gates compared on.
+    challenger_run_id : str or None
+    challenger_digest, champion_digest : str or None
+        SHA-256 over the file digests recorded when each version was logged (the
+        files that :func:`~riskml.tracking.load_model` verifies); None for a version
+        logged without digests or no champion. After a promotion the champion's
+        files are exactly those of ``challenger_digest``.
     decided_at : str
         UTC ISO timestamp.
 
@@ -191,6 +198,8 @@ class PromotionDecision:
     gates: tuple[GateResult, ...]
     split: str | None = None
     challenger_run_id: str | None = None
+    challenger_digest: str | None = None
+    champion_digest: str | None = None
     decided_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     @property
@@ -282,6 +291,8 @@ def promote(
         target=target, challenger_version=str(challenger.version),
         champion_version=None if champion is None else str(champion.version),
         promoted=passed, gates=tuple(results), split=split, challenger_run_id=challenger.run_id,
+        challenger_digest=_version_digest(challenger),
+        champion_digest=None if champion is None else _version_digest(champion),
     )
     if passed:
         if champion is not None:
@@ -294,6 +305,11 @@ def promote(
         logger.warning("refused to promote %s version %s: failed %s", name, challenger.version, decision.failed_gates)
     _record(client, decision, name)
     return decision
+
+
+def _version_digest(version: Any) -> str | None:
+    recorded = dict(version.tags or {}).get(DIGEST_TAG)
+    return None if recorded is None else digest_of(json.loads(recorded))
 
 
 def _split_metrics(client: Any, run_id: str | None, population: str) -> dict[str, dict[str, float]]:
@@ -417,7 +433,8 @@ def _alias_version(client: Any, name: str, alias: str) -> str | None:
 def _record(client: Any, decision: PromotionDecision, name: str) -> None:
     payload = decision.to_dict()
     summary = {"promoted": decision.promoted, "decided_at": decision.decided_at, "split": decision.split,
-               "champion_version": decision.champion_version,
+               "champion_version": decision.champion_version, "champion_digest": decision.champion_digest,
+               "challenger_digest": decision.challenger_digest,
                "gates": {g.name: [g.value, g.threshold, g.passed] for g in decision.gates}}
     run_id = decision.challenger_run_id
     if run_id is not None:

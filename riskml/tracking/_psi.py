@@ -3,12 +3,18 @@
 PSI compares how a reference ("expected") and a new ("actual") sample fall into the
 same bins: ``sum((a - e) * ln(a / e))`` over bins of the expected distribution's
 quantiles. Common reading: < 0.1 stable, 0.1-0.25 some shift, > 0.25 a large shift.
+
+The sum is Jeffreys' divergence of the two bin distributions, ``KL(a, e) + KL(e, a)``,
+taken from scipy's ``rel_entr``. The binning (quantiles of the expected sample, open
+ends, a floor for empty bins) is riskml's: no well-kept library offers PSI of two raw
+samples (optbinning computes it only inside a fitted scorecard's monitoring).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.special import rel_entr
 
 __all__ = ["psi"]
 
@@ -66,4 +72,4 @@ def psi(expected: ArrayLike, actual: ArrayLike, bins: int = 10) -> float:
     a_share = np.bincount(np.searchsorted(inner, a, side="right"), minlength=inner.size + 1) / a.size
     e_share = np.maximum(e_share, _EPS)
     a_share = np.maximum(a_share, _EPS)
-    return float(np.sum((a_share - e_share) * np.log(a_share / e_share)))
+    return float(np.sum(rel_entr(a_share, e_share) + rel_entr(e_share, a_share)))

@@ -10,13 +10,24 @@ concurrent callers wait for it instead of loading twice.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import re
 import tempfile
 import threading
 import warnings
 from pathlib import Path
 from typing import Any
 
+from riskml.models._integrity import (
+    DIGEST_TAG,
+    ModelFileError,
+    ModelIntegrityError,
+    digest_of,
+    file_digests,
+    verify_digests,
+)
+from riskml.tracking._health import process_tags, reaching
 from riskml.tracking._store import TrackingConfig, configure, ensure_experiment, registered_model_name
 
 __all__ = ["clear_model_cache", "load_model", "log_model", "resolve_version"]
@@ -88,7 +99,7 @@ def log_pyfunc(model: Any, *, name: str = "model", registered_model_name: str | 
     config = config or configure()
     started = None
     if mlflow.active_run() is None:
-        started = mlflow.start_run(experiment_id=ensure_experiment(model.target, config))
+        started = mlflow.start_run(experiment_id=ensure_experiment(model.target, config), tags=process_tags())
     try:
         with tempfile.TemporaryDirectory(prefix="riskml-model-") as tmp, warnings.catch_warnings():
             # An input example would carry values; the signature already fixes the schema.
@@ -105,11 +116,25 @@ def log_pyfunc(model: Any, *, name: str = "model", registered_model_name: str | 
                 registered_model_name=registered_model_name,
                 tags=tags,
             )
+        digests = _logged_digests(info.model_uri)
+        if registered_model_name is not None:
+            config.client().set_model_version_tag(
+                registered_model_name, str(info.registered_model_version), DIGEST_TAG, json.dumps(digests)
+            )
     finally:
         if started is not None:
             mlflow.end_run()
-    logger.info("logged %s model as %s", model.target, info.model_uri)
+    logger.info("logged %s model as %s (digest %s)", model.target, info.model_uri, digest_of(digests)[:16])
     return info
+
+
+def _logged_digests(model_uri: str) -> dict[str, str]:
+    """SHA-256 of every file of the model as the artifact store holds it."""
+    import mlflow.artifacts
+
+    with tempfile.TemporaryDirectory(prefix="riskml-digest-") as tmp:
+        local = mlflow.artifacts.download_artifacts(model_uri, dst_path=tmp)
+        return file_digests(local)
 
 
 def resolve_version(target: str, *, alias: str | None = "champion", version: int | str | None = None,
@@ -120,6 +145,9 @@ def resolve_version(target: str, *, alias: str | None = "champion", version: int
     ------
     LookupError
         If the model, the version or the alias does not exist.
+    TrackingUnreachableError
+        If the tracking server does not answer (the URI is named; never reported as
+        a missing alias).
 
     Examples
     --------
@@ -133,11 +161,12 @@ def resolve_version(target: str, *, alias: str | None = "champion", version: int
     client = config.client()
     name = registered_model_name(target)
     try:
-        if version is not None:
-            return client.get_model_version(name, str(version))
-        if alias is None:
-            raise ValueError("give an alias (e.g. 'champion') or a version number")
-        return client.get_model_version_by_alias(name, alias)
+        with reaching(config.tracking_uri):
+            if version is not None:
+                return client.get_model_version(name, str(version))
+            if alias is None:
+                raise ValueError("give an alias (e.g. 'champion') or a version number")
+            return client.get_model_version_by_alias(name, alias)
     except MlflowException as exc:
         wanted = f"version {version}" if version is not None else f"alias {alias!r}"
         raise LookupError(f"registered model {name!r} has no {wanted} in {config.registry_uri} "
@@ -171,6 +200,11 @@ def load_model(target: str, *, alias: str = "champion", version: int | str | Non
     ------
     LookupError
         If no such registered version exists.
+    ModelIntegrityError
+        If a file of the version differs from the SHA-256 recorded when it was logged,
+        or is missing (model, version and file named).
+    ModelFileError
+        If a file is malformed (named in the message).
 
     Examples
     --------
@@ -207,11 +241,77 @@ def clear_model_cache() -> None:
         _load_locks.clear()
 
 
+def _verified_copy(name: str, version: str, folder: str) -> str:
+    """Download a registered version into ``folder`` and verify every file; its local path."""
+    import mlflow
+    import mlflow.artifacts
+
+    uri = mlflow.get_registry_uri()
+    with reaching(uri):
+        tags = dict(mlflow.MlflowClient(registry_uri=uri).get_model_version(name, version).tags or {})
+    try:
+        local = mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=folder)
+    except Exception as exc:  # the artifact store raises many types; all mean "cannot read"
+        raise ModelIntegrityError(
+            f"model {name} version {version}: its files cannot be read from the artifact store "
+            f"({type(exc).__name__}: {exc}); restore the artifact store from a backup, or retrain and "
+            "register a new version"
+        ) from None
+    recorded = tags.get(DIGEST_TAG)
+    if recorded is None:
+        logger.warning("model %s version %s has no recorded digests (logged by an older riskml); "
+                       "its files cannot be verified", name, version)
+    else:
+        verify_digests(local, json.loads(recorded), model=name, version=version)
+    return local
+
+
+def verify_model_uri(uri: str, config: TrackingConfig | None = None) -> None:
+    """Check a registered model URI's files against their logged digests before MLflow loads it.
+
+    For ``models:/<name>/<version>`` and ``models:/<name>@<alias>``; other URIs
+    (``runs:/``, ``models:/m-<id>``) are not registered versions and are not checked.
+
+    Raises
+    ------
+    ModelIntegrityError
+        Naming the model, version and file that differ or are missing.
+
+    Examples
+    --------
+    >>> verify_model_uri("runs:/0123/model")  # not a registered version: nothing to check
+    """
+    match = re.fullmatch(r"models:/([^/@]+)(?:/(\d+)|@([^/]+))/?", uri)
+    if match is None or match.group(1).startswith("m-"):
+        return
+    from mlflow.exceptions import MlflowException
+
+    config = config or configure()
+    name, number, alias = match.groups()
+    client = config.client()
+    try:
+        with reaching(config.tracking_uri):
+            version = number if number is not None else str(client.get_model_version_by_alias(name, alias).version)
+            client.get_model_version(name, version)
+    except MlflowException:
+        return  # no such version or alias: the loader reports it
+    with tempfile.TemporaryDirectory(prefix="riskml-verify-") as tmp:
+        _verified_copy(name, version, tmp)
+
+
 def _load_version(name: str, version: str) -> Any:
+    """Download a version, verify every file against its logged digest, then load it."""
+    import mlflow
+    import mlflow.artifacts
     import mlflow.pyfunc
 
     logger.info("loading models:/%s/%s", name, version)
-    pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    with tempfile.TemporaryDirectory(prefix="riskml-load-") as tmp:
+        local = _verified_copy(name, version, tmp)
+        try:
+            pyfunc = mlflow.pyfunc.load_model(local)
+        except ModelFileError as exc:
+            raise ModelFileError(f"model {name} version {version}: {exc}") from None
     model = pyfunc.unwrap_python_model().model
     if model is None:
         raise RuntimeError(f"models:/{name}/{version} did not load a RiskModel")

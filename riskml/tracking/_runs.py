@@ -16,7 +16,9 @@ The model is registered as ``riskml-<target>`` and gets the alias ``challenger``
 :func:`riskml.tracking.promote` decides whether it becomes ``champion``.
 
 Nothing personal is logged: predictions lose their entity ids, the panel contributes
-only its column names and dtypes, and the SHAP plot shows mean absolute values.
+only its column names and dtypes, and the SHAP beeswarm (``plots/shap_beeswarm.png``,
+shap's own plot of :meth:`riskml.explain.BatchExplanation.to_shap`, in score points)
+shows a sample's contributions without any entity id.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskml.explain._batch import explain_rows
+from riskml.tracking._health import process_tags
 from riskml.records import to_parquet
 from riskml.tracking._registry import log_pyfunc
 from riskml.tracking._store import TrackingConfig, configure, ensure_experiment, registered_model_name
@@ -189,7 +193,8 @@ def log_training_run(
     schema = _schema_of(panel_schema, spec_hash=model.spec_hash)
     experiment_id = ensure_experiment(model.target, config)
     run_tags = {"riskml.target": model.target, "riskml.spec_hash": str(model.spec_hash),
-                "riskml.version": _riskml_version(), **{str(k): str(v) for k, v in (tags or {}).items()}}
+                "riskml.version": _riskml_version(), **process_tags(),
+                **{str(k): str(v) for k, v in (tags or {}).items()}}
     with mlflow.start_run(experiment_id=experiment_id, tags=run_tags) as run:
         mlflow.log_params(_params(model))
         mlflow.log_metrics(_metric_values(long))
@@ -316,16 +321,12 @@ def _log_plots(model: Any, predictions: pd.DataFrame | None, frame: Any) -> None
         if "grade" in predictions.columns:
             figures["grades"] = _plots.grade_distribution(predictions["as_of"], predictions["grade"])
     if isinstance(frame, pd.DataFrame) and len(frame) and set(model.features) <= set(frame.columns):
-        importance = _mean_abs_contribution(model, frame)
-        mlflow.log_dict(importance, "explain/mean_abs_contribution.json")
-        figures["shap_summary"] = _plots.contribution_bar(importance)
+        # TreeSHAP of a seeded sample of the training panel, exact, in log-odds and points.
+        sample = frame.sample(n=_SHAP_SAMPLE_ROWS, random_state=0) if len(frame) > _SHAP_SAMPLE_ROWS else frame
+        batch = explain_rows(model, sample)
+        mean_abs = np.abs(batch.contributions).mean(axis=0)
+        mlflow.log_dict({str(f): float(v) for f, v in zip(batch.features, mean_abs, strict=True)},
+                        "explain/mean_abs_contribution.json")
+        figures["shap_beeswarm"] = _plots.shap_beeswarm(batch.to_shap("points"))
     for name, figure in figures.items():
         mlflow.log_figure(figure, f"plots/{name}.png")
-
-
-def _mean_abs_contribution(model: Any, frame: pd.DataFrame) -> dict[str, float]:
-    """Mean |TreeSHAP contribution| (raw log-odds) per feature on a seeded sample."""
-    sample = frame.sample(n=min(len(frame), _SHAP_SAMPLE_ROWS), random_state=0) if len(frame) > _SHAP_SAMPLE_ROWS else frame
-    contrib = np.asarray(model.booster.predict(model.matrix(sample), pred_contrib=True))
-    mean_abs = np.abs(contrib[:, :-1]).mean(axis=0)
-    return {str(f): float(v) for f, v in zip(model.features, mean_abs, strict=True)}

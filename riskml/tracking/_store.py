@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from riskml.tracking._health import apply_http_defaults, check_server, fail_orphaned_runs, reaching
+
 __all__ = [
     "TrackingConfig",
     "configure",
@@ -155,6 +157,14 @@ def configure(home: str | os.PathLike[str] | None = None) -> TrackingConfig:
     -------
     TrackingConfig
 
+    Raises
+    ------
+    TrackingUnreachableError
+        When ``MLFLOW_TRACKING_URI`` names a server that does not answer within the
+        HTTP budget (riskml's defaults: 10 s per request, 2 retries; MLflow's
+        ``MLFLOW_HTTP_REQUEST_TIMEOUT`` and ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` change
+        it). The message names the URI and how to change it.
+
     Examples
     --------
     >>> import tempfile, os
@@ -169,6 +179,7 @@ def configure(home: str | os.PathLike[str] | None = None) -> TrackingConfig:
     # Artifact transfers are small and many: MLflow's per-download progress bars
     # would drown riskml's own progress output.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    apply_http_defaults()
     import mlflow
 
     root = resolve_home(home)
@@ -187,11 +198,15 @@ def configure(home: str | os.PathLike[str] | None = None) -> TrackingConfig:
         _set_by_riskml.add(embedded_uri)
     mlflow.set_tracking_uri(config.tracking_uri)
     mlflow.set_registry_uri(config.registry_uri)
+    check_server(config.tracking_uri)
     return config
 
 
 def ensure_experiment(target: str, config: TrackingConfig | None = None) -> str:
     """Id of experiment ``riskml-<target>``, created with its explicit artifact location.
+
+    Runs of the experiment left RUNNING by a process of this host that no longer
+    exists (killed) are marked FAILED (see :func:`fail_orphaned_runs`).
 
     Safe when several processes create it at once (the loser reads the winner's).
 
@@ -209,8 +224,12 @@ def ensure_experiment(target: str, config: TrackingConfig | None = None) -> str:
     config = config or configure()
     client = config.client()
     name = experiment_name(target)
-    found = client.get_experiment_by_name(name)
+    with reaching(config.tracking_uri):
+        found = client.get_experiment_by_name(name)
     if found is not None:
+        # Every riskml run starts here: a run left RUNNING by a killed process of this
+        # host is marked FAILED first, so the run list tells the truth.
+        fail_orphaned_runs(client, found.experiment_id)
         expected = config.artifact_location(target)
         if expected is not None and found.artifact_location.rstrip("/") != expected.rstrip("/"):
             logger.warning("experiment %s stores artifacts at %s, not under this home (%s)",

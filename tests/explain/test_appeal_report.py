@@ -105,3 +105,12 @@ def test_report_renders_in_headless_chromium(explained, page, tmp_path):
     assert png.stat().st_size > 20_000
     shutil.copy(html, ARTIFACTS / "appeal-report.html")
     assert pd.Timestamp(AS_OF).date().isoformat() in text
+
+
+def test_bidi_and_control_characters_in_an_id_are_shown_not_obeyed(explained):
+    import dataclasses
+
+    spoofed = dataclasses.replace(explained, entity_id="E00\u202e1234\u200b\x07")
+    page = spoofed.to_html()
+    assert not any(ch in page for ch in "\u202e\u200b\x07")
+    assert "E00[U+202E]1234[U+200B][U+0007]" in page

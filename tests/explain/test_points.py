@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from riskml.explain import DIMENSIONS, points_by_dimension, points_from_contributions, tree_contributions
+from riskml.explain import points_by_dimension, points_from_contributions, tree_contributions
 from riskml.grading import GradePolicy, assign_grades, proba_to_score, score_from_logit
 
 
@@ -53,17 +53,18 @@ def test_points_by_dimension_sum_the_features_of_each_group(scored, panel_catalo
     _, points = points_from_contributions(tree_contributions(booster, X, min_rows=0), policy, calib_a, calib_b)
     frame = pd.DataFrame(points, columns=X.columns, index=pd.Index([f"E{i:07d}" for i in range(len(X))]))
     by_dim = points_by_dimension(frame, list(X.columns), panel_catalog)
-    assert list(by_dim.columns) == [d for d in DIMENSIONS if d in set(panel_catalog["dimension"])]
+    assert list(by_dim.columns) == list(dict.fromkeys(panel_catalog["dimension"]))  # no rank: catalog order
     assert by_dim.index.equals(frame.index)
     np.testing.assert_allclose(by_dim.sum(axis=1), points.sum(axis=1), atol=1e-9)
     penalties = [f for f in X.columns if panel_catalog.loc[f, "dimension"] == "penalties"]
     np.testing.assert_allclose(by_dim["penalties"], frame[penalties].sum(axis=1), atol=1e-9)
 
 
-def test_custom_dimensions_follow_the_built_in_ones() -> None:
-    catalog = pd.DataFrame({"dimension": ["my_group", "penalties"]}, index=["a", "b"])
-    out = points_by_dimension(np.array([[1.0, 2.0]]), ["a", "b"], catalog)
-    assert list(out.columns) == ["penalties", "my_group"]
+def test_groups_follow_the_dimension_files_rank_and_unranked_ones_follow() -> None:
+    catalog = pd.DataFrame({"dimension": ["my_group", "supervision", "basic"], "dimension_rank": [5, 2, 0]},
+                           index=["a", "b", "c"])
+    out = points_by_dimension(np.array([[1.0, 2.0, 3.0]]), ["a", "b", "c"], catalog)
+    assert list(out.columns) == ["basic", "supervision", "my_group"]
 
 
 def test_bad_shapes_and_unknown_features_are_named() -> None:

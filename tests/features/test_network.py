@@ -15,6 +15,7 @@ from riskml._specs import SpecError, bundled_dir
 from riskml.features._graph import cycle_edges, listed_on_days
 from riskml.features._network import load_network_spec, network_catalog, network_features
 from riskml.features._spec import CATALOG_COLUMNS
+from riskml.features import load_dimension_spec
 
 T = pd.Timestamp("2024-01-01")
 T_DAY = T.value // 86_400_000_000_000
@@ -294,7 +295,8 @@ def test_catalog_follows_the_panel_contract():
     cat = network_catalog(SPEC)
     assert list(cat.columns) == list(CATALOG_COLUMNS)
     assert list(cat.index) == SPEC.feature_names
-    assert set(cat["kind"]) == {"cross"} and set(cat["dimension"]) == {"invoices"}
+    assert set(cat["kind"]) == {"cross"} and set(cat["dimension"]) == {"network"}
+    assert set(load_dimension_spec().assign(cat)["dimension"]) == {"related"}  # SAMR: 关联关系信息
     assert not cat["inspection_driven"].any()
     assert set(cat["direction"]) <= {-1, 0, 1}
     assert cat.loc["invoice_counterparties_90d", "window_days"] == 90.0

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from riskml import SpecError
-from riskml.features import CATALOG_COLUMNS, DIMENSIONS, load_feature_spec, parse_window
+from riskml.features import CATALOG_COLUMNS, load_dimension_spec, load_feature_spec, parse_window
 
 REQUIRED_BY_MODELS = ["serious_violations_on_list", "abnormal_list_on_list", "judicial_open_count"]
 
@@ -29,7 +29,8 @@ def test_builtin_library_defines_the_features_the_model_specs_use(builtin):
 def test_builtin_catalog_covers_every_dimension_with_labels_and_directions(builtin):
     catalog = builtin.catalog()
     assert list(catalog.columns) == list(CATALOG_COLUMNS)
-    assert set(catalog["dimension"]) == set(DIMENSIONS)
+    # every default group but the cross-entity one (network.yaml, not in FeatureSpec.catalog)
+    assert set(catalog["dimension"]) | {"related"} == set(load_dimension_spec().names)
     assert catalog["label_zh"].str.len().gt(0).all() and catalog["label_en"].str.len().gt(0).all()
     assert set(catalog["direction"]).issubset({-1, 0, 1})
     assert set(catalog["kind"]).issubset({"window", "state", "static"})
@@ -91,9 +92,10 @@ def test_spec_errors_name_the_file_the_key_and_what_was_expected(tmp_path, chang
 
 
 def test_unknown_dimension_lists_the_dimensions(tmp_path):
-    _write(tmp_path, BASE, dimension="money")
-    with pytest.raises(SpecError, match="registration, operation, penalties"):
+    path = _write(tmp_path, BASE, dimension="money")
+    with pytest.raises(SpecError, match="basic, dynamic, supervision, related, social") as info:
         load_feature_spec(tmp_path)
+    assert info.value.file == str(path) and info.value.key == "dimension" and "penalties" in str(info.value)
 
 
 def test_duplicate_feature_names_are_refused(tmp_path):

@@ -86,7 +86,7 @@ def train(frame: pd.DataFrame, label: pd.Series, *, target: str = "credit", shuf
     policy = {**spec["scorecard"], "grades": spec["grades"], "overrides": spec["overrides"]}
     model = StandInRiskModel(
         target=target, features=FEATURES, categories=CATEGORIES, spec_hash="0123456789abcdef", booster=booster,
-        calib_a=float(platt.coef_[0, 0]), calib_b=float(platt.intercept_[0]), policy=policy, catalog=catalog(),
+        calib_a=float(platt.coef_[0, 0]), calib_b=float(platt.intercept_[0]), rules=policy, catalog=catalog(),
         model_spec=spec, metadata={"trained_at": "2023-02-01T00:00:00", "train_as_of": [str(d.date()) for d in AS_OF[:-2]],
                                    "test_as_of": [str(d.date()) for d in TEST_DATES],
                                    "params": {"num_leaves": 7, "learning_rate": 0.1, "rounds": rounds}},

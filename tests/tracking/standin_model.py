@@ -15,6 +15,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from riskml.grading import GradePolicy
+
 
 @dataclass(frozen=True)
 class StandInRiskModel:
@@ -25,10 +27,15 @@ class StandInRiskModel:
     booster: lgb.Booster
     calib_a: float
     calib_b: float
-    policy: dict[str, Any]
+    rules: dict[str, Any]  # the scorecard, grades and overrides this stand-in scores with
     catalog: pd.DataFrame
     model_spec: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def policy(self) -> GradePolicy:
+        """The grade policy of the model spec (the real model's ``policy``)."""
+        return GradePolicy.from_model_spec(self.model_spec)
 
     def check_panel(self, frame: pd.DataFrame, spec_hash: str | None = None) -> None:
         missing = [f for f in self.features if f not in frame.columns]
@@ -56,16 +63,16 @@ class StandInRiskModel:
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         logit = self.calib_a * self.raw_margin(frame) + self.calib_b
-        factor = self.policy["pdo"] / np.log(2)
-        offset = self.policy["base_score"] - factor * np.log(self.policy["base_odds"])
+        factor = self.rules["pdo"] / np.log(2)
+        offset = self.rules["base_score"] - factor * np.log(self.rules["base_odds"])
         score = offset - factor * logit
-        names = [g["grade"] for g in self.policy["grades"]]
-        mins = np.array([g["min_score"] for g in self.policy["grades"][:-1]])
+        names = [g["grade"] for g in self.rules["grades"]]
+        mins = np.array([g["min_score"] for g in self.rules["grades"][:-1]])
         idx = np.searchsorted(-mins, -score, side="right")
         by_score = np.array(names, dtype=object)[idx]
         grade = by_score.copy()
         override = np.full(len(frame), "", dtype=object)
-        for rule in self.policy["overrides"]:
+        for rule in self.rules["overrides"]:
             hit = frame[rule["feature"]].to_numpy(dtype="float64") >= rule["min"]
             cap = names.index(rule["grade_at_most"])
             worse = hit & (np.array([names.index(g) for g in grade]) < cap)
@@ -84,7 +91,7 @@ class StandInRiskModel:
         directory.mkdir(parents=True, exist_ok=True)
         self.booster.save_model(str(directory / "booster.txt"))
         meta = {k: getattr(self, k) for k in ("target", "features", "categories", "spec_hash", "calib_a", "calib_b",
-                                               "policy", "model_spec", "metadata")}
+                                               "rules", "model_spec", "metadata")}
         (directory / "model.json").write_text(json.dumps(meta, sort_keys=True, default=str), encoding="utf-8")
         self.catalog.to_parquet(directory / "catalog.parquet")
         return directory

@@ -107,3 +107,22 @@ def test_bundled_promotion_spec_loads_and_bad_gates_name_the_key():
     assert gates.relative.max_score_psi > 0
     with pytest.raises(SpecError, match="absolute.min_auc"):
         load_gates({"absolute": {"min_auc": 2, "max_calibration_error": 0.1}, "relative": GATES["relative"]})
+
+
+def test_the_decision_records_the_digests_of_champion_and_challenger_files(store, good, also_good):
+    from riskml.models._integrity import DIGEST_TAG, digest_of
+
+    _log(good, "promo_digest")
+    first = promote("promo_digest", gates=GATES)
+    run_id = _log(also_good, "promo_digest")
+    decision = promote("promo_digest", gates=GATES)
+    client = MlflowClient()
+
+    def recorded(version: str) -> str:
+        return digest_of(json.loads(client.get_model_version("riskml-promo_digest", version).tags[DIGEST_TAG]))
+
+    assert first.champion_digest is None and first.challenger_digest == recorded("1")
+    assert decision.champion_digest == recorded("1") and decision.challenger_digest == recorded("2")
+    assert decision.champion_digest != decision.challenger_digest
+    tag = json.loads(client.get_run(run_id).data.tags["riskml.promotion"])
+    assert (tag["champion_digest"], tag["challenger_digest"]) == (recorded("1"), recorded("2"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
@@ -61,7 +62,7 @@ def test_run_artifacts_hold_specs_schema_plots_scores_and_model(store, logged, t
     client.download_artifacts(logged[1], "", str(local))
     files = {p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file()}
     assert {"specs/model.yaml", "specs/backtest.yaml", "panel/schema.json", "backtest/scores.parquet",
-            "plots/calibration.png", "plots/lift.png", "plots/grades.png", "plots/shap_summary.png",
+            "plots/calibration.png", "plots/lift.png", "plots/grades.png", "plots/shap_beeswarm.png",
             "explain/mean_abs_contribution.json"} <= files
     assert (local / "specs/model.yaml").read_text(encoding="utf-8").startswith("# Credit-risk model")
     schema = json.loads((local / "panel/schema.json").read_text(encoding="utf-8"))
@@ -98,3 +99,24 @@ def test_panel_schema_keeps_dtypes_but_never_category_levels():
     frame = pd.DataFrame({"industry": pd.Categorical(["secret-level"])})
     schema = panel_schema(frame, spec_hash="h")
     assert schema == {"spec_hash": "h", "columns": [{"name": "industry", "dtype": "category"}]}
+
+
+def _calibration_points_before(p: np.ndarray, y: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """The hand-drawn calibration plot's points, frozen: quantile bins of p."""
+    edges = np.unique(np.quantile(p, np.linspace(0, 1, bins + 1)))
+    which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
+    count = np.bincount(which)
+    keep = count > 0
+    return np.bincount(which, weights=p)[keep] / count[keep], np.bincount(which, weights=y)[keep] / count[keep]
+
+
+def test_calibration_plot_is_sklearns_display_with_the_points_drawn_before():
+    from riskml.tracking._plots import calibration_curve
+
+    rng = np.random.default_rng(5)
+    p = rng.uniform(0, 0.3, 3000)
+    y = (rng.uniform(size=3000) < p).astype(float)
+    line = [ln for ln in calibration_curve(p, y).axes[0].get_lines() if ln.get_label() == "model"][0]
+    mean_p, rate = _calibration_points_before(p, y)
+    np.testing.assert_allclose(line.get_xdata(), mean_p, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(line.get_ydata(), rate, rtol=0, atol=1e-12)

@@ -40,12 +40,30 @@ def test_relative_home_resolves_to_an_absolute_path(tmp_path, monkeypatch):
 
 
 def test_tracking_server_uri_in_environment_wins_and_creates_no_local_store(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
-    config = configure(tmp_path / "home")
-    assert not config.embedded
-    assert config.tracking_uri == "http://127.0.0.1:9"
-    assert config.artifact_location("credit") is None
-    assert not (tmp_path / "home").exists()
+    import http.server
+    import threading
+
+    class Health(http.server.BaseHTTPRequestHandler):  # answers configure()'s probe
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    uri = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        config = configure(tmp_path / "home")
+        assert not config.embedded
+        assert config.tracking_uri == uri
+        assert config.artifact_location("credit") is None
+        assert not (tmp_path / "home").exists()
+    finally:
+        server.shutdown()
+        server.server_close()
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     configure()
 
