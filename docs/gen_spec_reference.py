@@ -44,11 +44,12 @@ from riskml.features._network import MEASURES, InvoiceSource, NetworkFeature, Ne
 from riskml.features._spec import ColumnLabel, FeatureEntry, FeatureFile, Range  # noqa: E402
 from riskml.grading import GradeBand, GradeOverride, GradePolicy, Scorecard, WhiteListRule  # noqa: E402
 from riskml.labels import LabelRule, LabelSpec  # noqa: E402
-from riskml.models import BacktestSpec, CalibrationSpec, ModelSpec, TrainingSpec  # noqa: E402
+from riskml.models import BacktestSpec, CalibrationSpec, ModelKindSpec, ModelSpec, TrainingSpec  # noqa: E402
 from riskml.models._spec import LIGHTGBM_ALIASES  # noqa: E402
 from riskml.models._tune import ParamSpec, PrunerSpec, SamplerSpec, TuningSpec  # noqa: E402
 from riskml.monitor import BlindSpotSpec, MonitorSpec, PlanSpec, SelectionSpec, SourceFilter, Thresholds  # noqa: E402
 from riskml.monitor._warnings import DateWindow, WarningRule, WarningRules  # noqa: E402
+from riskml.ranking import OutcomeSpec, PolicySpec, ReplaySpec, ReplayTraining  # noqa: E402
 from riskml.records import ColumnSpec, Coverage, Period, SourceCatalog, SourceSpec  # noqa: E402
 from riskml.tracking._promotion import AbsoluteGates, PromotionGates, RelativeGates  # noqa: E402
 
@@ -81,6 +82,8 @@ def _model_spec_keys() -> str:
          "Which future records make a row positive, and over what horizon."),
         ("training", f"[{TrainingSpec.__name__}](#{TrainingSpec.__name__.lower()})", "`{}`",
          "How the booster is trained."),
+        ("model", f"[{ModelKindSpec.__name__}](#{ModelKindSpec.__name__.lower()})", "`{}`",
+         "The kind of model (`lightgbm` or a publishable `scorecard`) and features it leaves out."),
     ]
     for name, field in GradePolicy.model_fields.items():
         if name == "target":
@@ -146,7 +149,7 @@ SPEC_FILES: tuple[SpecFile, ...] = (
         "Everything that defines one model besides the data: its label, how it is trained and "
         "the grade policy. Read by `riskml.models.load_model_spec` (a name such as `credit`, a "
         "path, or a mapping); the grade policy by `riskml.grading.GradePolicy.from_model_spec`.",
-        (LabelSpec, LabelRule, TrainingSpec, Scorecard, GradeBand, GradeOverride, WhiteListRule),
+        (LabelSpec, LabelRule, TrainingSpec, ModelKindSpec, Scorecard, GradeBand, GradeOverride, WhiteListRule),
         ("models/credit.yaml",), whole=True,
     ),
     SpecFile(
@@ -177,6 +180,12 @@ SPEC_FILES: tuple[SpecFile, ...] = (
         "(`riskml.ranking`, `riskml.monitor`).",
         (MonitorSpec, BlindSpotSpec, SelectionSpec, PlanSpec, SourceFilter, Thresholds),
         ("experiments/monitor.yaml",), whole=True,
+    ),
+    SpecFile(
+        "experiments", "replay.yaml", "Replay of the supervision cycle",
+        "The inspection policies `riskml.ranking.replay` compares quarter by quarter without look-ahead, "
+        "and how it refits (`riskml.ranking.load_replay_spec`).",
+        (ReplaySpec, ReplayTraining, OutcomeSpec, PolicySpec), ("experiments/replay.yaml",), whole=True,
     ),
     SpecFile(
         "experiments", "tuning.yaml", "Hyper-parameter tuning",

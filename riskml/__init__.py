@@ -51,6 +51,7 @@ _LAZY: dict[str, str] = {
     "evaluate_plan": "riskml.ranking:evaluate_plan",
     "publish": "riskml.ledger:publish",
     "score_quarter": "riskml._job:score_quarter",
+    "replay": "riskml.ranking:replay",
 }
 
 __all__ = ["SpecError", "__version__", *_LAZY]
@@ -77,6 +78,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from riskml.ledger import publish
     from riskml._pipeline import TrainResult, predict, promote, train
     from riskml.models import tune
-    from riskml.ranking import blind_spots, evaluate_plan, inspection_plan
+    from riskml.ranking import blind_spots, evaluate_plan, inspection_plan, replay
     from riskml.features import Panel, build_panel
     from riskml.labels import make_labels

@@ -212,7 +212,27 @@ def _log(fit: Any, panel: Any, spec: Any, backtest: Any) -> str:
     predictions = fit.predictions.assign(score=backtest_scores(fit))
     used = load_backtest_spec(backtest).for_target(spec.name)
     specs: dict[str, Any] = {"model": spec.raw, "backtest": used.model_dump(mode="json")}
-    return log_training_run(fit, metrics=fit.metrics, specs=specs, panel_schema=panel, predictions=predictions)
+    return log_training_run(fit, metrics=fit.metrics, specs=specs, panel_schema=panel, predictions=predictions,
+                            artifacts=run_tables(fit, panel))
+
+
+def run_tables(fit: Any, panel: Any) -> dict[str, str]:
+    """Tables a training run logs besides the model: feature screening, a scorecard's points table."""
+    import tempfile
+
+    from riskml.models import ScorecardModel, screen_features
+    from riskml.models._scorecard import spreadsheet_safe
+
+    out: dict[str, str] = {}
+    if len(fit.predictions):  # the backtest's test dates, where the labels are known
+        screen = screen_features(panel, fit.predictions, features=list(fit.model.features))
+        out["screening/features.csv"] = screen.to_csv(index=False)
+    if isinstance(fit.model, ScorecardModel):
+        out["scorecard/points.csv"] = spreadsheet_safe(fit.model.points_table()).to_csv(index=False)
+        with tempfile.TemporaryDirectory(prefix="riskml-points-") as tmp:
+            out["scorecard/points.html"] = fit.model.export_points_table(f"{tmp}/points.html").read_text(
+                encoding="utf-8")
+    return out
 
 
 def promote(target: str = "credit", *, version: int | str | None = None) -> Any:

@@ -113,7 +113,8 @@ class Explanation:
     base_points : float
         The score of an entity with every feature at its average effect.
     features : DataFrame
-        One row per model feature: ``feature``, ``value``, ``points``,
+        One row per model feature: ``feature``, ``value``, ``points`` (for a
+        scorecard also ``bin``, the range of its points table that applied),
         ``dimension``, ``label_zh``, ``label_en``, ``direction``.
     dimensions : DataFrame
         Points per indicator group: ``dimension``, ``label_zh``, ``label_en``,
@@ -413,6 +414,9 @@ def explain_entity(
         "label_en": catalog["label_en"].fillna("").astype("str").to_numpy(),
         "direction": catalog["direction"].fillna(0).astype("int64").to_numpy(),
     })
+    if hasattr(model, "applied_rows"):  # a scorecard: each feature's points are a row of its published table
+        applied = model.applied_rows(row).set_index("feature")["bin"]
+        feature_frame["bin"] = feature_frame["feature"].map(applied).fillna("").astype("str")
     dims = points_by_dimension(points.to_numpy()[None, :], features, catalog.fillna({"dimension": ""}))
     dimensions = pd.DataFrame({
         **dimension_columns(dims.columns, catalog),

@@ -625,6 +625,8 @@ def tree_contributions(booster: lightgbm.Booster, X: Any, *, min_rows: int = DIR
     >>> bool(np.allclose(contrib, booster.predict(X, pred_contrib=True), atol=1e-9))
     True
     """
+    if not hasattr(booster, "pandas_categorical"):  # not a tree model: a scorecard's points table
+        return np.asarray(booster.predict(X, pred_contrib=True), dtype=np.float64)
     n_features = booster.num_feature()
     matrix = _as_matrix(X, booster)
     if matrix.shape[1] != n_features:

@@ -6,7 +6,9 @@
 :func:`plan_splits`); it returns a :class:`FitResult` holding the final
 :class:`RiskModel`, backtest metrics (:func:`evaluate`, :func:`oracle_auc`) and
 out-of-time predictions. A RiskModel scores panels (probability, score points,
-grades) and saves as LightGBM text + JSON + Parquet.
+grades) and saves as LightGBM text + JSON + Parquet. A model spec with
+``model: {kind: scorecard}`` trains a :class:`ScorecardModel` instead: a publishable
+points table on the same scale, grades and bundle (:func:`export_points_table`).
 
 Examples
 --------
@@ -36,7 +38,9 @@ from riskml.models._metrics import (
     precision_at_k,
     recall_at_k,
 )
-from riskml.models._spec import ModelSpec, TrainingSpec, load_model_spec
+from riskml.models._screening import screen_features
+from riskml.models._scorecard import PointsTable, ScorecardModel, export_points_table
+from riskml.models._spec import ModelKindSpec, ModelSpec, TrainingSpec, load_model_spec
 from riskml.models._train import FitResult, fit_model, fit_platt, monotone_constraints
 from riskml.models._tune import TuneResult, TuningSpec, load_tuning_spec, tune
 
@@ -45,10 +49,13 @@ __all__ = [
     "BacktestSpec",
     "CalibrationSpec",
     "FitResult",
+    "ModelKindSpec",
     "ModelSpec",
     "ModelFileError",
     "ModelIntegrityError",
+    "PointsTable",
     "RiskModel",
+    "ScorecardModel",
     "Split",
     "TrainingSpec",
     "TuneResult",
@@ -57,6 +64,7 @@ __all__ = [
     "brier",
     "evaluate",
     "expected_calibration_error",
+    "export_points_table",
     "fit_model",
     "fit_platt",
     "ks",
@@ -69,5 +77,6 @@ __all__ = [
     "plan_splits",
     "precision_at_k",
     "recall_at_k",
+    "screen_features",
     "tune",
 ]

@@ -22,12 +22,13 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from riskml.grading import score_from_logit
 from riskml.models._integrity import ModelFileError, check_booster_text
 from riskml.models._policy import grade_frame, policy_features, policy_from_spec
 
@@ -123,6 +124,17 @@ class RiskModel:
     catalog: pd.DataFrame = field(repr=False)
     model_spec: dict[str, Any] = field(repr=False)
     metadata: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    #: format tag and file of the scoring model; a subclass with another model kind
+    #: (:class:`riskml.models.ScorecardModel`) sets its own
+    _format: ClassVar[str] = FORMAT
+    _booster_file: ClassVar[str] = BOOSTER_FILE
+
+    @classmethod
+    def _read_booster(cls, text: str, path: Path) -> Any:
+        # LightGBM aborts the process on some malformed texts: check the structure first.
+        check_booster_text(text, path)
+        return lgb.Booster(model_str=text)
 
     def __post_init__(self) -> None:
         if self.booster.num_feature() != len(self.features):
@@ -271,6 +283,18 @@ class RiskModel:
         """
         return _sigmoid(self.calibrated_logit(frame))
 
+    def score_points(self, frame: Any) -> np.ndarray:
+        """Score points of each row: ``offset - factor * calibrated_logit``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> bool(_tiny_model().score_points(pd.DataFrame({"entity_id": ["E0000001"], "as_of": [pd.Timestamp(0)],
+        ...                                                "x": [0.5]}))[0] > 0)
+        True
+        """
+        return score_from_logit(self.calibrated_logit(frame), self.policy)
+
     def score(self, frame: Any) -> pd.DataFrame:
         """Probability, score points and grades for each panel row.
 
@@ -294,7 +318,7 @@ class RiskModel:
         logit = self.calibrated_logit(frame)
         override_cols = list(dict.fromkeys(policy_features(self.policy)))
         features = pd.DataFrame({c: frame[c].to_numpy() for c in override_cols}, index=pd.RangeIndex(len(frame)))
-        graded = grade_frame(logit, features, self.policy)
+        graded = grade_frame(logit, features, self.policy, score=self.score_points(frame))
         out = pd.DataFrame({
             "entity_id": frame["entity_id"].to_numpy(),
             "as_of": frame["as_of"].to_numpy(),
@@ -321,9 +345,9 @@ class RiskModel:
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / BOOSTER_FILE).write_text(self.booster.model_to_string(), encoding="utf-8")
+        (directory / self._booster_file).write_text(self.booster.model_to_string(), encoding="utf-8")
         meta = {
-            "format": FORMAT,
+            "format": self._format,
             "target": self.target,
             "features": list(self.features),
             "categories": {k: list(v) for k, v in self.categories.items()},
@@ -361,17 +385,17 @@ class RiskModel:
         ('x',)
         """
         directory = Path(directory)
-        for name in (BOOSTER_FILE, META_FILE, CATALOG_FILE):
+        for name in (cls._booster_file, META_FILE, CATALOG_FILE):
             if not (directory / name).is_file():
-                raise FileNotFoundError(f"{directory} is not a saved RiskModel: {name} is missing")
-        meta_path, booster_path = directory / META_FILE, directory / BOOSTER_FILE
+                raise FileNotFoundError(f"{directory} is not a saved {cls.__name__}: {name} is missing")
+        meta_path, booster_path = directory / META_FILE, directory / cls._booster_file
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ModelFileError(f"{meta_path} is not valid JSON ({exc}); the file is corrupt") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") != cls._format:
             got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-            raise ModelFileError(f"{meta_path}: expected format {FORMAT!r}, got {got!r}")
+            raise ModelFileError(f"{meta_path}: expected format {cls._format!r}, got {got!r}")
         missing = [k for k in _META_KEYS if k not in meta]
         if missing:
             raise ModelFileError(f"{meta_path} lacks {missing}; the file is corrupt or not a riskml model")
@@ -379,9 +403,7 @@ class RiskModel:
             text = booster_path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise ModelFileError(f"{booster_path} is not UTF-8 text; the file is corrupt") from None
-        # LightGBM aborts the process on some malformed texts: check the structure first.
-        check_booster_text(text, booster_path)
-        booster = lgb.Booster(model_str=text)
+        booster = cls._read_booster(text, booster_path)
         try:
             catalog = pd.read_parquet(directory / CATALOG_FILE)
         except Exception as exc:  # pyarrow raises several types for a corrupt file

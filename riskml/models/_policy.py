@@ -45,8 +45,12 @@ def policy_features(policy: GradePolicy) -> list[str]:
     return [rule.feature for rule in policy.overrides]
 
 
-def grade_frame(calibrated_logit: np.ndarray, features: pd.DataFrame, policy: GradePolicy) -> pd.DataFrame:
+def grade_frame(calibrated_logit: np.ndarray, features: pd.DataFrame, policy: GradePolicy,
+                score: np.ndarray | None = None) -> pd.DataFrame:
     """Score points and grades for calibrated logits (log-odds of the bad outcome).
+
+    ``score`` gives the points directly when a model adds them up itself (a
+    scorecard's published points), so a score on a band's edge stays on it.
 
     Examples
     --------
@@ -57,6 +61,7 @@ def grade_frame(calibrated_logit: np.ndarray, features: pd.DataFrame, policy: Gr
     >>> out["score"].round(6).tolist(), out["grade"].tolist(), out["override"].tolist()
     ([600.0, 600.0], ['B', 'D'], ['', 'serious_violation_list'])
     """
-    score = score_from_logit(calibrated_logit, policy)
+    if score is None:
+        score = score_from_logit(calibrated_logit, policy)
     graded = assign_grades(score, features.reset_index(drop=True), policy)
     return graded.reset_index(drop=True)[list(GRADE_COLUMNS)]

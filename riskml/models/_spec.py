@@ -19,7 +19,7 @@ from pydantic import Field
 
 from riskml._specs import SpecError, SpecModel, load_yaml, parse_spec, resolve_spec, spec_hash
 
-__all__ = ["LIGHTGBM_ALIASES", "ModelSpec", "TrainingSpec", "load_model_spec"]
+__all__ = ["LIGHTGBM_ALIASES", "MODEL_KINDS", "ModelKindSpec", "ModelSpec", "TrainingSpec", "load_model_spec"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,48 @@ DEFAULT_CALIBRATION_POSITIVES = 100
 #: LightGBM parameters that would distort probabilities or break determinism; the
 #: trainer sets these itself.
 FORBIDDEN_PARAMS: tuple[str, ...] = ("is_unbalance", "scale_pos_weight", "objective")
+
+
+#: the model kinds a spec's ``model.kind`` may name
+MODEL_KINDS: tuple[str, ...] = ("lightgbm", "scorecard")
+
+
+class ModelKindSpec(SpecModel):
+    """The ``model:`` section of a model spec: which kind of model is trained.
+
+    ``lightgbm`` (the default) is the calibrated gradient-boosted model; ``scorecard``
+    is a points table (评分卡): monotone WoE binning of each feature in its catalog
+    direction and a logistic regression, scaled to the spec's ``scorecard`` PDO
+    scale (see :mod:`riskml.models._scorecard`). Both give the same grades,
+    overrides, calibration, backtest and MLflow bundle. The other keys only apply to
+    a scorecard.
+
+    Examples
+    --------
+    >>> ModelKindSpec(kind="scorecard").max_bins
+    5
+    """
+
+    kind: Literal["lightgbm", "scorecard"] = Field(
+        "lightgbm", description="`lightgbm` (calibrated gradient boosting) or `scorecard` (a publishable points table).")
+    max_bins: int = Field(5, ge=2, le=20, description="Scorecard: most bins (ranges) per feature.")
+    min_bin_share: float = Field(
+        0.05, gt=0.0, lt=0.5, description="Scorecard: smallest share of training rows a bin may hold.")
+    min_iv: float = Field(
+        0.02, ge=0.0, description="Scorecard: features whose information value (IV) on the training rows is below "
+        "this get no points (0.02 is the usual 'useless' bound).")
+    points_decimals: int = Field(
+        0, ge=0, le=3, description="Scorecard: decimals of the published points (0: whole points, whose sums are "
+        "exact). An entity's score is the base points plus the points of its bins.")
+    l2: float = Field(
+        1e-4, ge=0.0, description="Scorecard: L2 penalty of the WoE logistic regression (added to its mean "
+        "log-loss).")
+    drop_features: list[str] = Field(
+        default_factory=list, description="Panel features this model does not use (either kind), e.g. those "
+        "feature screening (`riskml.models.screen_features`) found weak.")
+    max_train_rows: int = Field(
+        100_000, ge=1_000, description="Scorecard: most rows the binning and regression see (negatives "
+        "subsampled at a known rate, as for LightGBM; calibration removes the shift).")
 
 
 class TrainingSpec(SpecModel):
@@ -119,6 +161,8 @@ class ModelSpec:
         population).
     training : TrainingSpec
         How the booster is trained.
+    model : ModelKindSpec
+        The kind of model (``lightgbm`` or ``scorecard``) and the scorecard's settings.
     raw : dict
         The YAML mapping as read; the grade policy is built from it.
     path : Path or None
@@ -138,6 +182,7 @@ class ModelSpec:
     training: TrainingSpec
     raw: dict[str, Any] = field(repr=False)
     path: Path | None = None
+    model: ModelKindSpec = field(default_factory=ModelKindSpec)
 
     @property
     def horizon_days(self) -> int:
@@ -217,7 +262,15 @@ def load_model_spec(
         training.lightgbm_params()
     except ValueError as exc:
         raise SpecError(where, "training.params", str(exc)) from None
+    raw_model = data.get("model") or {}
+    if not isinstance(raw_model, dict):
+        raise SpecError(where, "model", f"a mapping with kind: one of {list(MODEL_KINDS)}", raw_model)
+    try:
+        model = parse_spec(ModelKindSpec, raw_model, where)
+    except SpecError as exc:
+        raise SpecError(where, f"model.{exc.key}" if exc.key else "model", exc.expected, exc.got) from None
     return ModelSpec(
+        model=model,
         name=name,
         label_zh=str(data.get("label_zh", name)),
         label_en=str(data.get("label_en", name)),

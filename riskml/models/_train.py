@@ -39,6 +39,8 @@ from riskml._progress import track
 from riskml.models._backtest import BacktestSpec, Split, load_backtest_spec, plan_splits
 from riskml.models._bundle import RiskModel, _sigmoid
 from riskml.models._metrics import METRIC_COLUMNS, evaluate, expected_calibration_error, oracle_auc
+from riskml.models._policy import policy_from_spec
+from riskml.models._scorecard import PointsTable, ScorecardModel, fit_woe_regression
 from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
 
 __all__ = ["FitResult", "fit_model", "fit_platt", "monotone_constraints"]
@@ -281,6 +283,66 @@ def lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: Backtest
     return merged, rounds
 
 
+def split_rows(split: Split, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray, max_rows: int,
+               seed: int) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """Training rows (negatives subsampled to ``max_rows``), calibration rows, positives and the rate."""
+    train_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.train_as_of, dtype="datetime64[ns]")))
+    cal_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.calibration_as_of, dtype="datetime64[ns]")))
+    n_pos = int(y[train_rows].sum())
+    n_neg = len(train_rows) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        few = "too few confirmed cases to train" if n_pos == 0 else "no negative labels to train on"
+        raise ValueError(f"split {split.name}: {few}: the training rows have {n_pos} positive and {n_neg} negative "
+                         "labels; train on more quarters or more entities")
+    rate = 1.0
+    if len(train_rows) > max_rows:
+        rate = max(max_rows - n_pos, 1) / n_neg
+        if rate < 1.0:
+            rng = np.random.default_rng(seed)
+            keep = (y[train_rows] == 1) | (rng.uniform(size=len(train_rows)) < rate)
+            train_rows = train_rows[keep]
+    return train_rows, cal_rows, n_pos, float(rate)
+
+
+def fit_scorecard_split(
+    split: Split, prep: PreparedRows, spec: ModelSpec, bt: BacktestSpec, seed: int, weight: np.ndarray | None = None,
+) -> tuple[PointsTable, dict[str, Any]]:
+    """One scorecard fit of the backtest: binning and WoE regression, Platt calibration, points.
+
+    The same rows as :func:`fit_split` (negatives subsampled to the smaller of the
+    backtest's and the scorecard's ``max_train_rows``); the calibration is folded
+    into the points (see :mod:`riskml.models._scorecard`).
+    """
+    started = time.perf_counter()
+    settings = spec.model
+    max_rows = min(bt.max_train_rows, settings.max_train_rows)
+    train_rows, cal_rows, n_pos, rate = split_rows(split, prep.y, prep.usable, prep.as_of, max_rows, seed)
+    woe = fit_woe_regression(prep.X.iloc[train_rows], prep.y[train_rows], prep.catalog, prep.categorical, settings,
+                             weight=None if weight is None else weight[train_rows])
+    margin = woe.logit(prep.X.iloc[cal_rows])
+    a, b = fit_platt(margin, prep.y[cal_rows], weight=None if weight is None else weight[cal_rows])
+    table = woe.points_table(policy_from_spec(spec.raw), a, b, settings.points_decimals)
+    info = {
+        "split": split.name,
+        "test_as_of": split.test_as_of,
+        "train_from": split.train_as_of[0],
+        "train_to": split.train_as_of[-1],
+        "train_dates": len(split.train_as_of),
+        "calibration_as_of": ",".join(str(d.date()) for d in split.calibration_as_of),
+        "train_rows": int(len(train_rows)),
+        "train_positives": n_pos,
+        "negative_rate": rate,
+        "calibration_rows": int(len(cal_rows)),
+        "calibration_positives": int(prep.y[cal_rows].sum()),
+        "rounds": 0,
+        "scorecard_features": len(table.rows),
+        "calib_a": a,
+        "calib_b": b,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return table, info
+
+
 def fit_split(
     split: Split, X: pd.DataFrame, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray, params: dict[str, Any],
     rounds: int, bt: BacktestSpec, seed: int, weight: np.ndarray | None = None,
@@ -292,21 +354,8 @@ def fit_split(
     one training weight per panel row, or None. Shared by fit and tune.
     """
     started = time.perf_counter()
-    train_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.train_as_of, dtype="datetime64[ns]")))
-    cal_rows = np.flatnonzero(usable & np.isin(as_of, np.array(split.calibration_as_of, dtype="datetime64[ns]")))
-    n_pos = int(y[train_rows].sum())
-    n_neg = len(train_rows) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        few = "too few confirmed cases to train" if n_pos == 0 else "no negative labels to train on"
-        raise ValueError(f"split {split.name}: {few}: the training rows have {n_pos} positive and {n_neg} negative "
-                         "labels; train on more quarters or more entities")
-    rate = 1.0
-    if len(train_rows) > bt.max_train_rows:
-        rate = max(bt.max_train_rows - n_pos, 1) / n_neg
-        if rate < 1.0:
-            rng = np.random.default_rng(seed)
-            keep = (y[train_rows] == 1) | (rng.uniform(size=len(train_rows)) < rate)
-            train_rows = train_rows[keep]
+    train_rows, cal_rows, n_pos, rate = split_rows(split, y, usable, as_of, bt.max_train_rows, seed)
+
     def rows_weight(rows: np.ndarray) -> np.ndarray | None:
         return None if weight is None else weight[rows]
 
@@ -388,6 +437,13 @@ def prepare_rows(panel: Any, labels: pd.DataFrame, spec: ModelSpec, bt: Backtest
     unknown = [c for c in names if c not in frame.columns]
     if unknown:
         raise ValueError(f"features not in the panel: {unknown[:10]}")
+    dropped = set(spec.model.drop_features)
+    if dropped:
+        stale = sorted(dropped - set(frame.columns))
+        if stale:
+            raise ValueError(f"model.drop_features names {stale[:10]}, which the panel does not have; remove them "
+                             "from the model spec or check the feature spec")
+        names = [c for c in names if c not in dropped]
     X, categorical = _training_frame(frame, names)
     monotone = (monotone_constraints(names, catalog, categorical) if spec.training.monotone_from_catalog
                 else [0] * len(names))
@@ -494,14 +550,23 @@ def fit_model(
     y, usable, as_of, splits = prep.y, prep.usable, prep.as_of, prep.splits
     weight = _row_weights(weights, len(frame))
     lgb_params, rounds = lightgbm_params(spec, params, bt, monotone)
-    logger.info("fit %s: %d rows, %d features (%d categorical, %d monotone), %d test date(s) + final",
-                spec.name, len(frame), len(names), len(categorical), sum(m != 0 for m in monotone), len(splits) - 1)
+    logger.info("fit %s (%s): %d rows, %d features (%d categorical, %d monotone), %d test date(s) + final",
+                spec.name, spec.model.kind, len(frame), len(names), len(categorical), sum(m != 0 for m in monotone),
+                len(splits) - 1)
 
     metric_parts, prediction_parts, infos = [], [], []
-    final: tuple[lgb.Booster, float, float] | None = None
+    final: tuple[Any, float, float] | None = None
+    scorecard = spec.model.kind == "scorecard"
+    if scorecard and params:
+        raise ValueError(f"params are LightGBM parameters, but the {spec.name} spec has model kind 'scorecard'; set "
+                         "its settings in the spec's model: section (max_bins, min_iv, ...)")
     for i, split in enumerate(track(splits, f"backtest {spec.name}", show=show_progress)):
-        booster, a, b, info = fit_split(split, X, y, usable, as_of, lgb_params, rounds, bt, bt.random_seed + i,
-                                         weight)
+        if scorecard:  # the calibration is folded into the points: the table's logit is calibrated
+            booster, info = fit_scorecard_split(split, prep, spec, bt, bt.random_seed + i, weight)
+            a, b = 1.0, 0.0
+        else:
+            booster, a, b, info = fit_split(split, X, y, usable, as_of, lgb_params, rounds, bt,
+                                             bt.random_seed + i, weight)
         if split.test_as_of is None:
             final = (booster, a, b)
             infos.append(info)
@@ -553,9 +618,12 @@ def fit_model(
     if final is None:  # plan_splits always ends with the final split
         raise RuntimeError("the backtest plan has no final split")
     booster, a, b = final
-    model = RiskModel.from_parts(
+    model_class = ScorecardModel if scorecard else RiskModel
+    used_params = {"kind": "scorecard", **spec.model.model_dump(exclude={"kind"})} if scorecard else lgb_params
+    model = model_class.from_parts(
         spec.name, booster, X.iloc[:0], spec_hash=spec_hash, calib_a=a, calib_b=b, model_spec=spec.raw,
-        catalog=catalog, metadata=_metadata(spec, bt, lgb_params, rounds, splits, metrics, split_table),
+        catalog=catalog, metadata=_metadata(spec, bt, used_params, 0 if scorecard else rounds, splits, metrics,
+                                            split_table),
     )
     logger.info("fit %s done in %.1f s", spec.name, time.perf_counter() - started)
     return FitResult(model=model, metrics=metrics, predictions=predictions, splits=split_table)

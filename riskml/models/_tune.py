@@ -674,6 +674,11 @@ def tune(
         data = _as_records(data)
         sources = data.catalog  # a label may read the records' own (custom) sources
     model_spec = load_model_spec(target, sources=sources)
+    if model_spec.model.kind != "lightgbm":
+        raise ValueError(
+            f"tune searches LightGBM parameters, but the {model_spec.name} spec has model kind "
+            f"{model_spec.model.kind!r}; train scorecard settings (model.max_bins, model.min_iv, ...) with riskml.train"
+        )
     bt = load_backtest_spec(backtest).for_target(model_spec.name)
 
     panel, labels = panel_and_labels(data, model_spec, labels=labels, as_of=as_of, feature_spec=feature_spec,

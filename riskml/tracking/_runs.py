@@ -144,6 +144,7 @@ def log_training_run(
     tags: Mapping[str, str] | None = None,
     register: bool = True,
     config: TrackingConfig | None = None,
+    artifacts: Mapping[str, str | bytes] | None = None,
 ) -> str:
     """Log a trained model and its backtest as one MLflow run; register it as challenger.
 
@@ -171,6 +172,9 @@ def log_training_run(
         Register the model as ``riskml-<target>`` with alias ``challenger``.
     config : TrackingConfig, optional
         Result of :func:`configure`.
+    artifacts : mapping of path -> text or bytes, optional
+        More files of the run (e.g. ``screening/features.csv``,
+        ``scorecard/points.html``), logged as given.
 
     Returns
     -------
@@ -205,6 +209,8 @@ def log_training_run(
             _log_scores(predictions)
         if plots:
             _log_plots(model, predictions, getattr(panel_schema, "frame", panel_schema))
+        for path, content in (artifacts or {}).items():
+            _log_bytes(content.encode("utf-8") if isinstance(content, str) else content, path)
         info = log_pyfunc(model, registered_model_name=registered_model_name(model.target) if register else None,
                           config=config)
         run_id = run.info.run_id

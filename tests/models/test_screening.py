@@ -1,0 +1,59 @@
+"""Feature screening (IV, KS, missing share per test date) and dropping weak features by spec."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import ks_2samp
+
+from riskml._specs import load_yaml, resolve_spec
+from riskml.models import fit_model, screen_features
+from riskml.models._testing import toy_panel
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return toy_panel(n_entities=1_500, n_dates=6, seed=2)
+
+
+def test_screening_ranks_informative_features_above_noise_per_date(toy):
+    panel, labels = toy
+    screen = screen_features(panel, labels)
+    complete = labels.loc[labels["complete"], "as_of"].unique()
+    assert sorted(screen["as_of"].unique()) == sorted(complete)
+    for _, part in screen.groupby("as_of"):
+        iv = part.set_index("feature")["iv"]
+        assert iv["penalties_count_365d"] > max(0.1, 2 * iv["noise"])
+
+
+def test_screening_missing_share_and_ks_are_the_plain_statistics(toy):
+    panel, labels = toy
+    frame = panel.frame.copy()
+    frame.loc[frame.index % 4 == 0, "registered_capital"] = np.nan
+    screen = screen_features(frame, labels, features=["registered_capital", "industry"])
+    date = screen["as_of"].iloc[0]
+    rows = frame.merge(labels, on=["entity_id", "as_of"]).query("as_of == @date and complete")
+    got = screen[(screen["as_of"] == date)].set_index("feature")
+    assert got.loc["registered_capital", "missing_share"] == pytest.approx(rows["registered_capital"].isna().mean())
+    x, y = rows["registered_capital"], rows["label"] == 1
+    expected = ks_2samp(x[y].dropna(), x[~y].dropna()).statistic
+    assert got.loc["registered_capital", "ks"] == pytest.approx(expected)
+    assert np.isnan(got.loc["industry", "ks"]) and got.loc["industry", "iv"] > 0
+
+
+def test_drop_features_in_the_model_spec_removes_them_and_names_unknown_ones():
+    panel, labels = toy_panel(n_entities=300, n_dates=16, seed=0)
+    spec = {**load_yaml(resolve_spec("models", "credit")), "model": {"drop_features": ["noise", "industry"]}}
+    model = fit_model(panel, labels, spec, backtest={"test_dates": "last 1", "min_train_dates": 2},
+                      params={"n_estimators": 10}).model
+    assert "noise" not in model.features and "industry" not in model.features
+    spec["model"]["drop_features"] = ["no_such_feature"]
+    with pytest.raises(ValueError, match="no_such_feature"):
+        fit_model(panel, labels, spec, backtest={"test_dates": "last 1", "min_train_dates": 2})
+
+
+def test_screen_features_names_missing_label_columns(toy):
+    panel, labels = toy
+    with pytest.raises(ValueError, match="label"):
+        screen_features(panel, labels.drop(columns="label"))
