@@ -360,7 +360,9 @@ def split_rows(split: Split, y: np.ndarray, usable: np.ndarray, as_of: np.ndarra
     n_pos = int(y[train_rows].sum())
     n_neg = len(train_rows) - n_pos
     if n_pos == 0 or n_neg == 0:
-        raise ValueError(f"split {split.name}: the training rows have {n_pos} positive and {n_neg} negative labels")
+        few = "too few confirmed cases to train" if n_pos == 0 else "no negative labels to train on"
+        raise ValueError(f"split {split.name}: {few}: the training rows have {n_pos} positive and {n_neg} negative "
+                         "labels; train on more quarters or more entities")
     rate = 1.0
     if len(train_rows) > max_rows:
         rate = max(max_rows - n_pos, 1) / n_neg
