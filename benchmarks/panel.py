@@ -338,30 +338,28 @@ def worker(kind: str, size: Size, out: Path, method: str = "delta", sample: int 
     """Run one measured step in this process and return its measurements."""
     from riskml.features import build_panel  # noqa: PLC0415
 
+    profiled = kind.endswith("+profile")  # the profile is a run of its own: timed runs have no profiler
+    kind = kind.removesuffix("+profile")
     recs, gen_s = _records(size, full=(kind == "riskml-full"))
     n_records = int(sum(len(t) for n, t in recs.items() if n != "entities"))
     input_gib = _reset_peak()
     res: dict[str, Any] = {"kind": kind, "size": size.name, "gen_seconds": gen_s, "records": n_records,
                            "input_gib": input_gib}
-    if kind == "riskml-full":
-        profile = cProfile.Profile()
+    if kind in ("riskml-full", "riskml-subset"):
+        spec = write_subset_spec(out / "spec") if kind == "riskml-subset" else None
+        profile = cProfile.Profile() if profiled else None
         started = time.perf_counter()
-        profile.enable()
-        panel = build_panel(recs, "quarterly", show_progress=False)
-        profile.disable()
-        res.update(seconds=time.perf_counter() - started, rows=len(panel.frame), features=len(panel.feature_names))
-        res["profile"] = _profile_summary(profile, cumulative=PHASES)
-    elif kind == "riskml-subset":
-        spec = write_subset_spec(out / "spec")
-        profile = cProfile.Profile()
-        started = time.perf_counter()
-        profile.enable()
+        if profile is not None:
+            profile.enable()
         panel = build_panel(recs, "quarterly", spec, show_progress=False)
-        profile.disable()
+        if profile is not None:
+            profile.disable()
         res.update(seconds=time.perf_counter() - started, rows=len(panel.frame), features=len(panel.feature_names))
         res["peak_gib"] = _memory("VmHWM")
-        res["profile"] = _profile_summary(profile, cumulative=PHASES)
-        panel.frame.to_parquet(out / "riskml.parquet", index=False)
+        if profile is not None:
+            res["profile"] = _profile_summary(profile, cumulative=PHASES)
+        elif kind == "riskml-subset":
+            panel.frame.to_parquet(out / "riskml.parquet", index=False)
     elif kind == "duckdb-subset":
         table, load_s, query_s = run_duckdb(recs, _as_of(recs), method)
         res.update(seconds=query_s, load_seconds=load_s, rows=table.num_rows, method=method)
@@ -474,7 +472,14 @@ def compare(left: Path, right: Path, features: list[str], *, subset_of_left: boo
         b = pq.read_table(right, columns=[name]).column(0).to_numpy().astype(np.float64)
         if pos is not None:
             a = a[pos]
-        diff = float(np.nanmax(np.abs(a - b))) if len(a) else 0.0
+        a = np.asarray(a, dtype=np.float64)
+        # strict: a missing value on one side only is a difference, never skipped
+        nan_a, nan_b = np.isnan(a), np.isnan(b)
+        if (nan_a != nan_b).any():
+            return {"equal": False, "rows": len(keys_r), "why": f"{name}: missing on one side only in "
+                    f"{int((nan_a != nan_b).sum()):,} rows"}
+        both = ~nan_a
+        diff = float(np.max(np.abs(a[both] - b[both]))) if both.any() else 0.0
         if "_count_" in name:
             worst_count = max(worst_count, diff)
         else:
@@ -483,7 +488,7 @@ def compare(left: Path, right: Path, features: list[str], *, subset_of_left: boo
             "max_abs_diff_count": worst_count, "max_abs_diff_sum": worst_sum}
 
 
-def run_size(size: Size, skip_featuretools: bool, duckdb_methods: list[str]) -> dict[str, Any]:
+def run_size(size: Size, skip_featuretools: bool, duckdb_methods: list[str], profile: bool = True) -> dict[str, Any]:
     """All measurements of one size."""
     res: dict[str, Any] = {"size": size.name, "entities": size.n_entities, "period": f"{START}..{END}"}
     tmp = Path(tempfile.mkdtemp(prefix=f"riskml-bench-{size.name}-"))
@@ -491,7 +496,11 @@ def run_size(size: Size, skip_featuretools: bool, duckdb_methods: list[str]) -> 
         if size.name == "county":
             res["full"] = _child("riskml-full", size, tmp)
             logger.info("full library: %s", res["full"])
+            if profile:
+                res["full"]["profile"] = _child("riskml-full+profile", size, tmp)["profile"]
         res["riskml"] = _child("riskml-subset", size, tmp)
+        if profile:
+            res["riskml"]["profile"] = _child("riskml-subset+profile", size, tmp)["profile"]
         logger.info("riskml subset: %.2f s", res["riskml"]["seconds"])
         res["duckdb"] = {}
         for method in duckdb_methods:
@@ -570,6 +579,18 @@ def render(results: dict[str, Any]) -> str:
         "Peak: the process's peak RSS (VmHWM reset after generating the records) during the "
         "computation, so it includes the resident input records (input RSS in brackets). "
         "featuretools: peak RSS of its whole process on the sample.",
+        "* Equality is strict: the same rows, and every value equal, a value missing on one side only counts "
+        "as a difference. Timed runs have no profiler; the profiles below come from a separate run"
+        + ("" if all(results[n].get("profile_separate") for n in SIZES if n in results) else
+           " (sizes measured before " + str(min((results[n]["measured"] for n in SIZES
+                                                   if results.get(n, {}).get("profile_separate")), default="now"))
+           + " were profiled on the timed run)") + ".",
+        "",
+        "Measured: " + "; ".join(
+            f"{n} {results[n].get('measured', results.get('measured', '?'))} (load {results[n]['load_average'][0]:.1f})"
+            + (f", featuretools rows {results[n]['featuretools_measured']}" if results[n].get('featuretools_measured')
+               else "")
+            for n in ("tiny", "county", "city") if n in results) + ".",
         "",
         "| size | work | engine | records | grid rows | features | data gen s | compute s | peak GiB (input) | riskml speed-up |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -612,6 +633,8 @@ def render(results: dict[str, Any]) -> str:
                 sampled = run["sample_rows"] < run["full_rows"]
                 what = f"featuretools, {run['sample_entities']:,}-entity sample" if sampled else "featuretools"
                 speedup = "" if sampled else f"{ratio:,.1f}x"
+                if r.get("featuretools_measured") and not sampled:
+                    speedup = f"not comparable (featuretools run of {r['featuretools_measured']})"
                 lines.append(
                     f"| {name} | subset | {what} | {run['sample_records']:,} | {run['sample_rows']:,} | 18 | | "
                     f"{_fmt_s(run['seconds'])} | {run['process_peak_gib']:.2f} (whole process) | {speedup} |"
@@ -624,14 +647,16 @@ def render(results: dict[str, Any]) -> str:
             if ft["extrapolated"]:
                 lines.append(
                     f"| {name} | subset | featuretools, extrapolated | {rk['records']:,} | {rk['rows']:,} | 18 | | "
-                    f"~{_fmt_s(ft['full_seconds'])} | | ~{ratio:,.0f}x |"
+                    f"~{_fmt_s(ft['full_seconds'])} | | "
+                    + (f"~{ratio:,.0f}x |" if not r.get("featuretools_measured") else "not comparable |")
                 )
 
         for work, step in (("full library", r.get("full")), ("subset", rk)):
             if not step or not step.get("profile"):
                 continue
             total = step["seconds"]
-            profiles.append(f"riskml {work}, {name} ({_fmt_s(total)} s; cProfile on the timed run; top by own time, "
+            profiles.append(f"riskml {work}, {name} ({_fmt_s(total)} s; "
+                            f"{'cProfile on a separate run' if r.get('profile_separate') else 'cProfile on the timed run'}; top by own time, "
                             "then phases by cumulative time):")
             profiles.append("")
             profiles.append("| function | calls | own s | cumulative s | share |")
@@ -677,6 +702,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-featuretools", action="store_true")
     parser.add_argument("--duckdb", default=None, help="DuckDB formulations, comma-separated (default: delta,range at "
                         "county, delta at city, where the range join's ~1.2 billion joined rows do not fit)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the separate profiled riskml runs")
     parser.add_argument("--render-only", action="store_true", help="rewrite the doc section from the stored results")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -698,9 +724,17 @@ def main(argv: list[str] | None = None) -> int:
         methods = args.duckdb.split(",") if args.duckdb else (["delta", "range"] if name == "county" else ["delta"])
         started = time.perf_counter()
         load_before = os.getloadavg()[0]
-        res = run_size(SIZES[name], args.skip_featuretools, methods)
+        res = run_size(SIZES[name], args.skip_featuretools, methods, not args.no_profile)
         res["wall_seconds"] = time.perf_counter() - started
         res["load_average"] = [load_before, os.getloadavg()[0]]
+        res["measured"] = time.strftime("%Y-%m-%d")
+        res["profile_separate"] = not args.no_profile
+        previous = results.get(name, {})
+        if "featuretools" not in res and "featuretools" in previous:
+            # not rerun: keep the stored featuretools rows, dated
+            res["featuretools"] = previous["featuretools"]
+            res["featuretools_measured"] = previous.get("featuretools_measured",
+                                                        previous.get("measured", results.get("measured")))
         results[name] = res
         results["measured"] = time.strftime("%Y-%m-%d")
         RESULTS.write_text(json.dumps(results, indent=1))

@@ -1,23 +1,36 @@
-"""Scoring throughput and training time: ``python benchmarks/predict.py``.
+"""Scoring throughput and training time: ``python benchmarks/predict.py [--baseline REF]``.
 
 On a synthetic market (default the 60,000-entity county): the time to build the panel
 and to train the credit model (temporal backtest of four dates plus the final model),
 then entities scored per second by ``riskml.predict`` on a ready panel of the latest
 quarter, without reasons and with three reasons per entity (exact TreeSHAP in score
 points). Prints a table and writes the ``## Scoring`` section of docs/benchmarks.md.
+
+``--baseline REF`` also measures the code of a git ref (checked out with ``git worktree
+add`` into a temporary folder) on the same panel and labels, in the same run: training
+and scoring run in one fresh process per code version, alternating, and the table gives
+both and the ratio. The two trained models must be identical (booster text, calibrator)
+and so must the reasons; the run says so or fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import pickle
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _doc import machine_line, write_section  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _best_of(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
@@ -29,17 +42,76 @@ def _best_of(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
     return min(times)
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def worker(data_path: Path, out_path: Path, repeat: int, step: str) -> None:
+    """One code version: train on the pickled panel, or score the pickled model; results pickled."""
+    import riskml
+    from riskml.features import Panel
+
+    with open(data_path, "rb") as f:
+        data = pickle.load(f)
+    panel, labels = data["panel"], data.get("labels")
+    out: dict = {"riskml": riskml.__file__}
+    if step == "train":
+        started, cpu = time.perf_counter(), _cpu()
+        result = riskml.train(panel, "credit", labels=labels, log=False)
+        out.update(train_s=time.perf_counter() - started, train_cpu_s=_cpu() - cpu, model=result.model,
+                   predictions=result.fit.predictions)
+    else:
+        model, scoring, latest = data["model"], panel, panel.frame
+        for k in (0, 3):
+            riskml.predict(scoring, model=model, explain=k)  # warm: compiled kernels, cached tables
+            out[f"predict_{k}_s"] = _best_of(lambda k=k: riskml.predict(scoring, model=model, explain=k), repeat)
+        out["rows"] = len(latest)
+        out["scores"] = riskml.predict(scoring, model=model, explain=3)
+    with open(out_path, "wb") as f:
+        pickle.dump(out, f)
+
+
+def _start(tree: Path, step: str, data_path: Path, repeat: int, tmp: Path) -> tuple[subprocess.Popen, Path]:
+    out_path = tmp / f"{step}-{tree.name}.pkl"
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker", str(data_path), "--out",
+                             str(out_path), "--repeat", str(repeat), "--step", step], env=env, cwd=tree)
+    return proc, out_path
+
+
+def _collect(proc: subprocess.Popen, out_path: Path) -> dict:
+    if proc.wait() != 0:
+        raise RuntimeError(f"{' '.join(map(str, proc.args))} failed with code {proc.returncode}")
+    with open(out_path, "rb") as f:
+        return pickle.load(f)
+
+
+def _same_model(a, b) -> bool:  # type: ignore[no-untyped-def]
+    return (a.booster.model_to_string() == b.booster.model_to_string()
+            and (a.calib_a, a.calib_b) == (b.calib_a, b.calib_b))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entities", type=int, default=60_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline", help="git ref whose code to measure beside this tree's")
     parser.add_argument("--no-doc", action="store_true")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--step", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("RISKML_PSEUDONYM_KEY", "benchmark-key-not-a-secret-0001")
+    if args.worker:
+        worker(Path(args.worker), Path(args.out), args.repeat, args.step)
+        return
+
+    import pandas as pd
 
     import riskml
-    from riskml.features import Panel
 
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     market = riskml.synth.make_market(n_entities=args.entities, seed=0)
     records = riskml.records.validate(market.records)
@@ -48,40 +120,96 @@ def main() -> None:
     started = time.perf_counter()
     panel = riskml.build_panel(records, "quarterly")
     t_panel = time.perf_counter() - started
+    labels = riskml.make_labels(records, panel, "credit")
+    n_records = records.n_records
+    del market, records
 
-    started = time.perf_counter()
-    result = riskml.train(panel, "credit", labels=riskml.make_labels(records, panel, "credit"), log=False)
-    t_train = time.perf_counter() - started
+    from riskml.features import Panel
 
     latest = panel.frame.loc[panel.frame["as_of"] == panel.frame["as_of"].max()].reset_index(drop=True)
     scoring = Panel(frame=latest, catalog=panel.catalog, spec_hash=panel.spec_hash)
-    n = len(latest)
-    model = result.model
-    rows = []
-    for label, k in (("scores and grades", 0), ("with 3 reasons (exact TreeSHAP points)", 3)):
-        riskml.predict(scoring, model=model, explain=k)  # warm: compiled kernels, cached tables
-        seconds = _best_of(lambda k=k: riskml.predict(scoring, model=model, explain=k), args.repeat)
-        rows.append((label, n, seconds, n / seconds))
+    n_panel = len(panel.frame)
+    trees = {"now": ROOT}
+    with tempfile.TemporaryDirectory(prefix="riskml-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        if args.baseline:
+            base = tmp / "baseline"
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), args.baseline],
+                           check=True, capture_output=True)
+            trees = {"baseline": base, "now": ROOT}
+        try:
+            data_path = tmp / "data.pkl"
+            with open(data_path, "wb") as f:
+                pickle.dump({"panel": panel, "labels": labels}, f)
+            del panel, labels
+            # Every version trains at the same time (same load), then scores this tree's model.
+            running = {name: _start(tree, "train", data_path, args.repeat, tmp) for name, tree in trees.items()}
+            trained = {name: _collect(*job) for name, job in running.items()}
+            score_path = tmp / "score.pkl"
+            with open(score_path, "wb") as f:
+                pickle.dump({"panel": scoring, "model": trained["now"]["model"]}, f)
+            running = {name: _start(tree, "score", score_path, args.repeat, tmp) for name, tree in trees.items()}
+            scored = {name: _collect(*job) for name, job in running.items()}
+        finally:
+            if args.baseline:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tmp / "baseline")],
+                               check=False, capture_output=True)
 
+    now_t, now_s = trained["now"], scored["now"]
+    model = now_t["model"]
+    n = now_s["rows"]
     lines = [
         machine_line(),
         "",
-        f"Synthetic market of {args.entities:,} entities x 6 years ({records.n_records:,} records); "
+        f"Synthetic market of {args.entities:,} entities x 6 years ({n_records:,} records); "
         f"the credit model has {len(model.features)} features and {model.booster.num_trees()} trees.",
         "",
+    ]
+    if args.baseline:
+        base_t, base_s = trained["baseline"], scored["baseline"]
+        same_model = _same_model(base_t["model"], model)
+        pd.testing.assert_frame_equal(base_t["predictions"], now_t["predictions"], check_exact=True)
+        pd.testing.assert_frame_equal(base_s["scores"], now_s["scores"], check_exact=True)
+        if not same_model:
+            raise SystemExit("the baseline and this tree trained different models")
+        lines += [
+            f"Command: `python benchmarks/predict.py --baseline {args.baseline}`: this tree (now) and the code of "
+            f"`{args.baseline}` (baseline) on the same panel and labels, each step in a fresh process per version, "
+            f"the two versions side by side at the same time (load average {load:.1f} at the start; the machine is "
+            "shared, so CPU seconds are given beside wall seconds). Both trained the identical model (booster text, calibrator, "
+            "backtest predictions) and gave identical scores and reason texts for every row.",
+            "",
+            "| step | rows | baseline s | now s | speed-up |",
+            "|---|---:|---:|---:|---:|",
+            f"| train credit (4-date backtest + final model), wall | {n_panel:,} | {base_t['train_s']:.1f} | "
+            f"{now_t['train_s']:.1f} | {base_t['train_s'] / now_t['train_s']:.2f}x |",
+            f"| train credit, CPU seconds | {n_panel:,} | {base_t['train_cpu_s']:.1f} | "
+            f"{now_t['train_cpu_s']:.1f} | {base_t['train_cpu_s'] / now_t['train_cpu_s']:.2f}x |",
+        ]
+        for k, label in ((0, "scores and grades"), (3, "with 3 reasons (exact TreeSHAP points)")):
+            b, s = base_s[f"predict_{k}_s"], now_s[f"predict_{k}_s"]
+            lines.append(f"| predict, {label} | {n:,} | {b:.2f} ({n / b:,.0f} rows/s) | {s:.2f} ({n / s:,.0f} rows/s) "
+                         f"| {b / s:.2f}x |")
+        lines += ["", f"Explaining costs {now_s['predict_3_s'] / now_s['predict_0_s']:.1f}x the time of scoring alone "
+                  f"(baseline: {base_s['predict_3_s'] / base_s['predict_0_s']:.1f}x; best of {args.repeat} runs, "
+                  "model already loaded).", ""]
+    lines += [
         "| step | rows | seconds | rows per second |",
         "|---|---:|---:|---:|",
-        f"| generate + validate records | {records.n_records:,} | {t_data:.1f} | {records.n_records / t_data:,.0f} |",
-        f"| build the quarterly panel | {len(panel.frame):,} | {t_panel:.1f} | {len(panel.frame) / t_panel:,.0f} |",
-        f"| train credit (4-date backtest + final model) | {len(panel.frame):,} | {t_train:.1f} | "
-        f"{len(panel.frame) / t_train:,.0f} |",
+        f"| generate + validate records | {n_records:,} | {t_data:.1f} | {n_records / t_data:,.0f} |",
+        f"| build the quarterly panel | {n_panel:,} | {t_panel:.1f} | {n_panel / t_panel:,.0f} |",
+        f"| train credit (4-date backtest + final model) | {n_panel:,} | {now_t['train_s']:.1f} | "
+        f"{n_panel / now_t['train_s']:,.0f} |",
     ]
-    for label, count, seconds, rate in rows:
-        lines.append(f"| predict, {label} | {count:,} | {seconds:.2f} | {rate:,.0f} |")
-    lines += ["", f"Explaining costs {rows[1][2] / rows[0][2]:.1f}x the time of scoring alone (best of "
-              f"{args.repeat} runs, model already loaded)."]
+    for k, label in ((0, "scores and grades"), (3, "with 3 reasons (exact TreeSHAP points)")):
+        seconds = now_s[f"predict_{k}_s"]
+        lines.append(f"| predict, {label} | {n:,} | {seconds:.2f} | {n / seconds:,.0f} |")
+    if not args.baseline:
+        lines += ["", f"Explaining costs {now_s['predict_3_s'] / now_s['predict_0_s']:.1f}x the time of scoring alone "
+                  f"(best of {args.repeat} runs, model already loaded)."]
     text = "\n".join(lines)
     print(text)
+    print(json.dumps({"riskml": {k: v["riskml"] for k, v in trained.items()}}))
     if not args.no_doc:
         write_section("Scoring", text)
 

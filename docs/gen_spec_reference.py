@@ -50,6 +50,7 @@ from riskml.models._spec import LIGHTGBM_ALIASES  # noqa: E402
 from riskml.models._tune import ParamSpec, PrunerSpec, SamplerSpec, TuningSpec  # noqa: E402
 from riskml.monitor import BlindSpotSpec, MonitorSpec, PlanSpec, SelectionSpec, SourceFilter, Thresholds  # noqa: E402
 from riskml.monitor._warnings import DateWindow, WarningRule, WarningRules  # noqa: E402
+from riskml.ranking import OutcomeSpec, PolicySpec, ReplaySpec, ReplayTraining  # noqa: E402
 from riskml.records import ColumnSpec, Coverage, Period, SourceCatalog, SourceSpec  # noqa: E402
 from riskml.tracking._promotion import AbsoluteGates, PromotionGates, RelativeGates  # noqa: E402
 
@@ -183,6 +184,12 @@ SPEC_FILES: tuple[SpecFile, ...] = (
         "(`riskml.ranking`, `riskml.monitor`).",
         (MonitorSpec, BlindSpotSpec, SelectionSpec, PlanSpec, SourceFilter, Thresholds),
         ("experiments/monitor.yaml",), whole=True,
+    ),
+    SpecFile(
+        "experiments", "replay.yaml", "Replay of the supervision cycle",
+        "The inspection policies `riskml.ranking.replay` compares quarter by quarter without look-ahead, "
+        "and how it refits (`riskml.ranking.load_replay_spec`).",
+        (ReplaySpec, ReplayTraining, OutcomeSpec, PolicySpec), ("experiments/replay.yaml",), whole=True,
     ),
     SpecFile(
         "experiments", "tuning.yaml", "Hyper-parameter tuning",

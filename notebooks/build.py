@@ -740,7 +740,7 @@ BLIND_SPOTS: list[Cell] = [
     code(
         """
         model = "champion" if decision.promoted else result.model
-        scores = riskml.predict(panel, target="credit", model=model, explain=3)
+        scores = riskml.predict(panel, target="credit", model=model, as_of=panel.frame["as_of"].max(), explain=3)
         as_of = pd.Timestamp(scores["as_of"].iloc[0]).date()
         print(f"{len(scores):,} entities scored at {as_of}")
         scores["grade"].value_counts().sort_index()

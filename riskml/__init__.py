@@ -35,6 +35,8 @@ _LAZY: dict[str, str] = {
     "tracking": "riskml.tracking",
     "ranking": "riskml.ranking",
     "monitor": "riskml.monitor",
+    "ledger": "riskml.ledger",
+    "spark": "riskml.spark",  # pyspark itself loads only when a Spark function runs
     # verbs
     "build_panel": "riskml.features:build_panel",
     "Panel": "riskml.features:Panel",
@@ -47,6 +49,9 @@ _LAZY: dict[str, str] = {
     "blind_spots": "riskml.ranking:blind_spots",
     "inspection_plan": "riskml.ranking:inspection_plan",
     "evaluate_plan": "riskml.ranking:evaluate_plan",
+    "publish": "riskml.ledger:publish",
+    "score_quarter": "riskml._job:score_quarter",
+    "replay": "riskml.ranking:replay",
 }
 
 __all__ = ["SpecError", "__version__", *_LAZY]
@@ -68,9 +73,11 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from riskml import features, grading, labels, models, monitor, ranking, records, synth, tracking
+    from riskml import features, grading, labels, ledger, models, monitor, ranking, records, spark, synth, tracking
+    from riskml._job import score_quarter
+    from riskml.ledger import publish
     from riskml._pipeline import TrainResult, predict, promote, train
     from riskml.models import tune
-    from riskml.ranking import blind_spots, evaluate_plan, inspection_plan
+    from riskml.ranking import blind_spots, evaluate_plan, inspection_plan, replay
     from riskml.features import Panel, build_panel
     from riskml.labels import make_labels

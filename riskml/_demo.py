@@ -102,7 +102,8 @@ def run_demo(console: Console, *, n_entities: int = 60_000, seed: int = 0) -> di
         results[target] = result
 
     _step(console, "5. Scores for the latest quarter (champion models)", started)
-    scores = riskml.predict(panel, target="credit", fraud="fraud" in results, explain=3)
+    scores = riskml.predict(panel, target="credit", as_of=panel.frame["as_of"].max(), fraud="fraud" in results,
+                            explain=3)
     as_of = pd.Timestamp(scores["as_of"].iloc[0]).date()
     dist = scores["grade"].value_counts().reindex(["A", "B", "C", "D"], fill_value=0)
     console.print(_table(f"Credit grades at {as_of}", pd.DataFrame({

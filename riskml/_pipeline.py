@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["TrainResult", "explain", "predict", "promote", "train"]
@@ -166,10 +167,33 @@ def train(
                                      show_progress=show_progress)
     fit = fit_model(panel, labels, spec, backtest=backtest, params=params, truth=truth, features=features,
                     weights=weights, show_progress=show_progress)
+    _warn_if_not_evaluable(fit, spec.name)
     run_id = None
     if log:
         run_id = _log(fit, panel, spec, backtest)
     return TrainResult(fit=fit, run_id=run_id, panel=panel)
+
+
+def _warn_if_not_evaluable(fit: Any, target: str) -> str | None:
+    """Log a warning (and return it) when the last test split has too few confirmed cases."""
+    from riskml.models import positives_shortfall
+
+    metrics = fit.metrics
+    if metrics is None or len(metrics) == 0:
+        return None
+    last = metrics.loc[metrics["split"] == metrics["split"].max()]
+    values = last.set_index(["population", "metric"])["value"]
+    for population in ("random", "all"):
+        if (population, "n") not in values.index:
+            continue
+        why = positives_shortfall(values[(population, "n")], values[(population, "base_rate")], population)
+        if why:
+            message = (f"riskml-{target}: {why} at the last test date {pd.Timestamp(last['split'].iloc[0]).date()}; "
+                       "its metrics there mean little and promotion gates reading them refuse: train on more "
+                       "quarters or more entities")
+            logger.warning(message)
+            return message
+    return None
 
 
 def backtest_scores(fit: Any) -> Any:
@@ -243,12 +267,19 @@ def promote(target: str = "credit", *, version: int | str | None = None) -> Any:
 
 def _resolve_model(target: str, model: Any) -> Any:
     from riskml.models import RiskModel
-    from riskml.tracking import load_model
+    from riskml.tracking import evaluation_shortfall, load_model
 
     if isinstance(model, RiskModel):
         return model
     if model is None:
-        return load_model(target, alias="champion")
+        try:
+            return load_model(target, alias="champion")
+        except LookupError as exc:
+            why = evaluation_shortfall(target)
+            if why is None:
+                raise
+            raise LookupError(f"riskml-{target} has no champion: {why}, so no version passed the promotion gates; "
+                              "train on more quarters or more entities, or pass model= a version explicitly") from exc
     if isinstance(model, int) or (isinstance(model, str) and model.isdigit()):
         return load_model(target, version=model)
     if isinstance(model, str):
@@ -256,19 +287,63 @@ def _resolve_model(target: str, model: Any) -> Any:
     raise TypeError(f"model must be None, a RiskModel, a version number or an alias; got {type(model).__name__}")
 
 
-def _scoring_panel(data: Any, as_of: Any, feature_spec: Any, show_progress: bool | None) -> Any:
-    """The panel rows of one as-of date (default: the latest) from a panel or records."""
+def _dates(as_of: Any) -> list[pd.Timestamp]:
+    many = isinstance(as_of, Sequence | pd.Index | np.ndarray) and not isinstance(as_of, str)
+    values = list(as_of) if many else [as_of]
+    return [pd.Timestamp(v) for v in values]
+
+
+def _scoring_panel(data: Any, as_of: Any, feature_spec: Any, show_progress: bool | None) -> tuple[Any, Any]:
+    """The panel rows to score and the records behind them (None for a ready panel).
+
+    A ready panel is scored at every as-of date it holds (or at the ``as_of`` dates
+    asked for, which it must hold); records at ``as_of`` (default: the latest quarter).
+    """
     from riskml.features import Panel, as_of_grid, build_panel, load_feature_spec
 
     if _is_panel(data):
-        when = data.frame["as_of"].max() if as_of is None else pd.Timestamp(as_of)
-        rows = data.frame.loc[data.frame["as_of"] == when].reset_index(drop=True)
-        return Panel(frame=rows, catalog=data.catalog, spec_hash=data.spec_hash)
+        if as_of is None:
+            return data, None
+        held = pd.DatetimeIndex(data.frame["as_of"].unique()).sort_values()
+        wanted = _dates(as_of)
+        missing = [str(d.date()) for d in wanted if d not in held]
+        if missing:
+            raise ValueError(f"the panel has no rows at {missing}; its as-of dates are "
+                             f"{[str(d.date()) for d in held]}")
+        rows = data.frame.loc[data.frame["as_of"].isin(wanted)].reset_index(drop=True)
+        return Panel(frame=rows, catalog=data.catalog, spec_hash=data.spec_hash), None
     records = _as_records(data)
     spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
-    if as_of is None:
-        as_of = pd.Timestamp(as_of_grid(records, spec.sources, "quarterly")[-1], unit="D")
-    return build_panel(records, [as_of], spec, show_progress=show_progress)
+    dates = [pd.Timestamp(as_of_grid(records, spec.sources, "quarterly")[-1], unit="D")] if as_of is None else _dates(as_of)
+    return build_panel(records, dates, spec, show_progress=show_progress), records
+
+
+def _white_list_column(risk_model: Any, scores: pd.DataFrame, frame: pd.DataFrame) -> pd.Series | None:
+    from riskml.grading import white_list
+
+    rule = risk_model.policy.white_list
+    if rule is None or any(name not in frame.columns for name in rule.exclude_when_positive):
+        return None
+    return white_list(scores, frame.reset_index(drop=True).set_index(scores.index), risk_model.policy)
+
+
+def _warning_counts(records: Any, scores: pd.DataFrame) -> np.ndarray | None:
+    """Rule warnings per scored row, from the rules whose sources the records hold."""
+    from riskml._specs import SpecError
+    from riskml.monitor import WarningRules, load_warning_rules, rule_warnings
+
+    try:
+        rules = load_warning_rules("warnings", sources=records.catalog)
+    except SpecError as exc:  # a custom catalog the bundled rules do not fit
+        logger.info("no rule warnings: %s", exc)
+        return None
+    usable = [rule for rule in rules.rules if rule.source in records]
+    if not usable:
+        return None
+    hits = rule_warnings(records, pd.DatetimeIndex(scores["as_of"].unique()), WarningRules(rules=usable))
+    counts = hits.groupby(["entity_id", "as_of"]).size()
+    keys = pd.MultiIndex.from_arrays([scores["entity_id"].astype(str), pd.to_datetime(scores["as_of"])])
+    return counts.reindex(keys, fill_value=0).to_numpy(dtype=np.int64)
 
 
 def predict(
@@ -283,16 +358,18 @@ def predict(
     show_progress: bool | None = None,
     paths: bool = False,
 ) -> pd.DataFrame:
-    """Score entities: probability, score, grade, override and the top reasons.
+    """Score entities: probability, score, grade, override, white list, warnings and top reasons.
 
     Parameters
     ----------
     data : Records, dict of DataFrame, path or Panel
         Records (a panel is built for ``as_of``) or a ready panel.
     target : str, default "credit"
-    as_of : date, optional
-        The as-of date; default the latest quarter start covered by the records (or
-        the panel's latest date).
+    as_of : date or list of dates, optional
+        The as-of date(s) to score. With records, default the latest quarter start
+        the records cover. With a ready panel, default **every** as-of date of the
+        panel (one row per entity and date); dates the panel lacks are refused with
+        the list of the dates it holds.
     model : RiskModel, int, str, optional
         A model, a registered version number, or an alias; default the ``champion``
         of ``riskml-<target>`` (loaded once per process).
@@ -314,17 +391,27 @@ def predict(
     Returns
     -------
     DataFrame
-        One row per entity alive at ``as_of``: ``entity_id``, ``as_of``,
-        ``probability`` (point-in-time: inspection priority, blind spots, plans),
-        ``score`` (the grade's own through-the-cycle score when the model has a grade
-        model), ``grade_by_score``, ``grade``, ``override``,
-        ``points_to_next_grade``, then ``reason_{j}_feature``, ``reason_{j}_points``,
-        ``reason_{j}_text_zh``, ``reason_{j}_text_en`` for ``j = 1..explain``.
+        One row per entity alive at each scored as-of date: ``entity_id``, ``as_of``,
+        ``probability`` (point-in-time: inspection priority, blind spots, plans), ``score``
+        (the grade's own through-the-cycle score when the model has a grade model),
+        ``grade_by_score``, ``grade``, ``override``,
+        ``points_to_next_grade``, ``white_list`` (when the model's policy has a white
+        list: may the entity be offered credit-based lending, 以信授贷), ``warnings``
+        (with records: the number of rule warnings of ``models/warnings.yaml`` at that
+        date, see :func:`riskml.monitor.rule_warnings`), then ``reason_{j}_feature``,
+        ``reason_{j}_points``, ``reason_{j}_text_zh``, ``reason_{j}_text_en`` for
+        ``j = 1..explain``; with ``paths``: ``path_status``, ``path_actions``,
+        ``path_text_zh``, ``path_text_en``.
 
     Raises
     ------
     ValueError
-        When the panel's features or spec hash do not match the model.
+        When the panel's features or spec hash do not match the model, or the panel
+        lacks an ``as_of`` date asked for.
+    LookupError
+        When the target has no champion; when that is because the test split held
+        too few confirmed cases (a rare target on a small market), the message says
+        so ("too few confirmed cases to evaluate on the random sample: ...").
 
     Examples
     --------
@@ -333,19 +420,30 @@ def predict(
     >>> result = riskml.train(market.records, "credit", params={"n_estimators": 30},
     ...                       backtest={"test_dates": "last 1"}, log=False)
     >>> scores = riskml.predict(market.records, model=result.model, explain=2)
-    >>> set(scores["grade"]) <= {"A", "B", "C", "D"}
+    >>> set(scores["grade"]) <= {"A", "B", "C", "D"}, scores["warnings"].dtype.kind
+    (True, 'i')
+    >>> every_date = riskml.predict(result.panel, model=result.model, explain=0)
+    >>> every_date["as_of"].nunique() == result.panel.frame["as_of"].nunique()
     True
     """
     if explain < 0:
         raise ValueError(f"explain must be >= 0; got {explain}")
     risk_model = _resolve_model(target, model)
-    panel = _scoring_panel(data, as_of, feature_spec, show_progress)
+    fraud_model = _resolve_model("fraud", None) if fraud else None  # before any work: fail fast
+    panel, records = _scoring_panel(data, as_of, feature_spec, show_progress)
     risk_model.check_panel(panel)
     frame = panel.frame
     if len(frame) == 0:
         when = as_of if as_of is not None else "the latest quarter of the records"
         raise ValueError(f"no entity is alive at {when}: nothing to score; pass as_of= a date inside the records")
     scores = risk_model.score(panel)
+    listed = _white_list_column(risk_model, scores, frame)
+    if listed is not None:
+        scores["white_list"] = listed.to_numpy()
+    if records is not None:
+        counts = _warning_counts(records, scores)
+        if counts is not None:
+            scores["warnings"] = counts
     if explain:
         from riskml.explain import model_reasons
 
@@ -358,10 +456,10 @@ def predict(
             from riskml.features import load_feature_spec
 
             spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
-            found = path_summaries(_as_records(data), scores["entity_id"], frame["as_of"].iloc[0], risk_model, spec)
-            scores = pd.concat([scores, found.drop(columns="entity_id").set_index(scores.index)], axis=1)
-    if fraud:
-        fraud_model = _resolve_model("fraud", None)
+            found = [path_summaries(_as_records(data), rows["entity_id"], when, risk_model, spec).set_index(rows.index)
+                     for when, rows in scores.groupby("as_of", sort=False)]
+            scores = pd.concat([scores, pd.concat(found).drop(columns="entity_id").loc[scores.index]], axis=1)
+    if fraud_model is not None:
         fraud_model.check_panel(panel)
         fraud_scores = fraud_model.score(panel)
         scores["fraud_probability"] = fraud_scores["probability"].to_numpy()

@@ -33,7 +33,8 @@ _UNITS: dict[str, tuple[str, str]] = {
 
 def _format_value(value: Any) -> tuple[str, str]:
     """The value as shown in a reason (zh, en)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    # any float NaN (float32 panels included) is a missing value, not "nan"
+    if value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and math.isnan(value)):
         return "无", "none"
     if isinstance(value, (bool, np.bool_)):
         return ("是", "yes") if value else ("否", "no")
@@ -144,8 +145,10 @@ def top_reasons(
 def reasons_frame(points: pd.DataFrame, values: pd.DataFrame, catalog: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     """Top ``k`` reasons of many entities at once, one row per entity.
 
-    The selection is vectorised over entities; only the chosen ``n x k`` cells are
-    formatted into text.
+    The selection is vectorised over entities and the texts are built column-wise:
+    labels and units are looked up once per feature, each distinct value of a
+    feature is formatted once, and the pieces are joined as whole string columns.
+    The texts equal :func:`top_reasons`' for every row.
 
     Parameters
     ----------
@@ -189,23 +192,90 @@ def reasons_frame(points: pd.DataFrame, values: pd.DataFrame, catalog: pd.DataFr
     ranked = by_name[np.argsort(matrix[:, by_name], axis=1, kind="stable")[:, :k_eff]]
     chosen = np.take_along_axis(matrix, ranked, axis=1)
     value_matrix = values[list(points.columns)]
+    texts = _FeatureTexts(features, catalog)
     out: dict[str, Any] = {}
     for j in range(k):
-        feature_col = np.full(n, "", dtype=object)
+        feature_col = np.full(n, "", dtype=_STR)
         points_col = np.full(n, np.nan)
-        zh_col = np.full(n, "", dtype=object)
-        en_col = np.full(n, "", dtype=object)
+        zh_col = np.full(n, "", dtype=_STR)
+        en_col = np.full(n, "", dtype=_STR)
         if j < k_eff:
             rows = np.flatnonzero(chosen[:, j] < 0)
             cols = ranked[rows, j]
-            for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-                reason = _reason(features[c], matrix[r, c], value_matrix.iat[r, c], catalog)
-                feature_col[r] = reason["feature"]
-                points_col[r] = reason["points"]
-                zh_col[r] = reason["text_zh"]
-                en_col[r] = reason["text_en"]
-        out[f"reason_{j + 1}_feature"] = pd.array(feature_col.astype(str), dtype="str")
+            chosen_points = matrix[rows, cols]
+            value_zh, value_en = _value_texts(value_matrix, rows, cols, texts.units)
+            points_text = _points_texts(chosen_points)
+            feature_col[rows] = texts.feature[cols]
+            points_col[rows] = chosen_points
+            zh_col[rows] = texts.label_zh[cols] + " " + value_zh + "（" + points_text + "分）"
+            en_col[rows] = texts.label_en[cols] + ": " + value_en + " (" + points_text + " points)"
+        out[f"reason_{j + 1}_feature"] = _str_array(feature_col)
         out[f"reason_{j + 1}_points"] = points_col
-        out[f"reason_{j + 1}_text_zh"] = pd.array(zh_col.astype(str), dtype="str")
-        out[f"reason_{j + 1}_text_en"] = pd.array(en_col.astype(str), dtype="str")
+        out[f"reason_{j + 1}_text_zh"] = _str_array(zh_col)
+        out[f"reason_{j + 1}_text_en"] = _str_array(en_col)
     return pd.DataFrame(out, index=points.index)
+
+
+# Column-wise text building for reasons_frame. Each piece is worded by the same
+# helpers as one reason (_format_value, _format_points, _units, the labels of
+# _reason), but labels and units are looked up once per feature and a value is
+# formatted once per distinct value of a feature; the pieces are then joined as
+# whole string columns, so the cost no longer grows with per-row pandas lookups.
+
+_STR = np.dtypes.StringDType()
+
+
+class _FeatureTexts:
+    """Name, labels and units of every feature, looked up once, as string arrays."""
+
+    def __init__(self, features: list[str], catalog: pd.DataFrame) -> None:
+        rows = [catalog.loc[f] for f in features]
+        self.feature = np.array(features, dtype=_STR)
+        self.label_zh = np.array([str(r.get("label_zh", "") or f) for r, f in zip(rows, features, strict=True)],
+                                 dtype=_STR)
+        self.label_en = np.array([str(r.get("label_en", "") or f) for r, f in zip(rows, features, strict=True)],
+                                 dtype=_STR)
+        self.units = [_units(catalog, f) for f in features]
+
+
+def _value_texts(
+    value_matrix: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, units: list[tuple[str, str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Value and unit of the chosen cells ``(rows[i], cols[i])`` as (zh, en) strings.
+
+    Cells are grouped by feature; each distinct value of a feature is formatted once.
+    """
+    zh = np.full(len(rows), "", dtype=_STR)
+    en = np.full(len(rows), "", dtype=_STR)
+    if len(rows) == 0:
+        return zh, en
+    order = np.argsort(cols, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(cols[order]) != 0])
+    ends = np.r_[starts[1:], len(order)]
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        cells = order[start:end]
+        c = int(cols[cells[0]])
+        taken = value_matrix.iloc[rows[cells], c]
+        codes, uniques = pd.factorize(taken, use_na_sentinel=False)
+        unit_zh, unit_en = units[c]
+        shown_zh, shown_en = [], []
+        for value in uniques:
+            value_zh, value_en = _format_value(value)
+            if value_zh == "无":
+                shown_zh.append(value_zh)
+                shown_en.append(value_en)
+            else:
+                shown_zh.append(value_zh + unit_zh)
+                shown_en.append(value_en + unit_en)
+        zh[cells] = np.array(shown_zh, dtype=_STR)[codes]
+        en[cells] = np.array(shown_en, dtype=_STR)[codes]
+    return zh, en
+
+
+def _points_texts(points: np.ndarray) -> np.ndarray:
+    """:func:`_format_points` of each value (Python's correctly rounded formatting)."""
+    return np.array([_format_points(p) for p in points.tolist()], dtype=_STR)
+
+
+def _str_array(column: np.ndarray) -> Any:
+    return pd.array(column.astype(object), dtype="str")

@@ -174,8 +174,12 @@ def listed_on_days(
         return out
     order = np.argsort(code, kind="stable")
     code, start, end = code[order], start[order], end[order]
-    first = np.searchsorted(code, who, side="left")
-    count = np.searchsorted(code, who, side="right") - first
+    # Each query's run of listings, looked up by code (codes are small non-negative
+    # ints): a gather per query instead of two binary searches.
+    size = int(max(code.max(), who.max())) + 1
+    per_code = np.bincount(code, minlength=size)
+    first = (np.cumsum(per_code) - per_code)[who]
+    count = per_code[who]
     # Expand each query into one row per listing of its entity (a vectorised join).
     q = np.repeat(np.arange(len(who)), count)
     offset = np.arange(len(q)) - np.repeat(np.cumsum(count) - count, count)

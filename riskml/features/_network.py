@@ -53,7 +53,6 @@ from riskml.features._graph import (
     cycle_edges,
     listed_at_day,
     listed_on_days,
-    pair_counts,
     pair_keys,
     ratio,
     window_slice,
@@ -359,7 +358,7 @@ class _Invoices:
         known = to_days(table[src.known_at].to_numpy(dtype="datetime64[ns]"))
         # Same-day invoices in record-id order: float sums then do not depend on the
         # input row order (which differs between local input and Spark buckets).
-        by_id = np.argsort(table[src.record_id].to_numpy(dtype=object), kind="stable")
+        by_id = _id_order(table[src.record_id])
         order = by_id[np.argsort(known[by_id], kind="stable")]
         self.day = known[order]
         event_col = src.event_at or src.known_at
@@ -392,11 +391,36 @@ class _Invoices:
         # occurrence of a pair key is its earliest day.
         self.pair = pair_keys(self.seller, self.buyer, n)
         live_pair = np.where(self.live, self.pair, -1)
-        _, first, inverse = np.unique(live_pair, return_index=True, return_inverse=True)
+        keys, first, inverse = np.unique(live_pair, return_index=True, return_inverse=True)
         self.pair_first_day = self.day[first][inverse]
+        # Pair ids (the voided invoices' -1 group included) for the sliding windows of
+        # _KeyWindow, with each pair's ends and first day.
+        self.pair_id = inverse.reshape(-1)
+        self.pair_a, self.pair_b = keys // n, keys % n
+        self.pair_first = self.day[first]
+        # Directed edge ids (seller -> buyer) the same way, for the cycle pass.
+        edge_keys, edge_id = np.unique(np.where(self.live, self.seller * np.int64(n) + self.buyer, -1),
+                                       return_inverse=True)
+        self.edge_id = edge_id.reshape(-1)
+        self.edge_src, self.edge_dst = edge_keys // n, edge_keys % n
+        # Per-invoice values the measures weigh by, computed once rather than per date.
+        a = self.amount
+        self.value_young = (a * self.young_buyer, a * self.young_seller)
+        self.value_listed = (a * self.listed_buyer, a * self.listed_seller)
+        self.value_round = a * self.round
+        self.voided_f = self.voided.astype(np.float64)
 
     def __len__(self) -> int:
         return len(self.day)
+
+
+def _id_order(ids: pd.Series) -> np.ndarray:
+    """Stable order of string ids (UTF-8 byte order is code point order, as Python sorts)."""
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    text = pa.array(ids.astype("str").to_numpy(dtype=object), type=pa.large_string())
+    return pc.sort_indices(text).to_numpy().astype(np.int64)
 
 
 def _is_round(amount: np.ndarray, multiples: tuple[float, ...]) -> np.ndarray:
@@ -408,12 +432,70 @@ def _is_round(amount: np.ndarray, multiples: tuple[float, ...]) -> np.ndarray:
     return out & (amount > 0)
 
 
+class _KeyWindow:
+    """Step 3 for distinct keys (pairs, directed edges): live invoices per key in ``[t - w, t)``.
+
+    As-of dates come in ascending order, so each date updates the previous date's
+    window: the invoices that left it are subtracted and those that entered it added,
+    instead of finding the distinct keys of the whole window again (a sort per date).
+    The counts are integers, so the result is exactly the rebuilt one.
+    """
+
+    def __init__(self, inv: _Invoices, w: float, ids: np.ndarray, n_keys: int) -> None:
+        self.inv, self.w, self.ids = inv, w, ids
+        self.lo = self.hi = 0
+        self.t: int | None = None
+        self.count = np.zeros(n_keys, dtype=np.int64)
+
+    def _shift(self, rows: slice, sign: int) -> None:
+        if rows.stop <= rows.start:
+            return
+        ids = self.ids[rows][self.inv.live[rows]]
+        self.count += sign * np.bincount(ids, minlength=len(self.count))
+
+    def at(self, t: int) -> np.ndarray:
+        """Ids of the keys with a live invoice in the window at ``t`` (ascending)."""
+        if self.t is not None and t < self.t:
+            raise ValueError(f"as-of dates must ascend: {t} after {self.t}")
+        s = window_slice(self.inv.day, t, self.w)
+        self._shift(slice(self.lo, min(s.start, self.hi)), -1)  # left the window
+        self._shift(slice(max(self.hi, s.start), s.stop), +1)  # entered it
+        self.lo, self.hi, self.t = s.start, s.stop, t
+        return np.flatnonzero(self.count > 0)
+
+
 class _DateView:
     """Steps 3-4 at one as-of date: window slices and per-entity aggregates, cached."""
 
-    def __init__(self, inv: _Invoices, t: int, n: int, lists: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    def __init__(self, inv: _Invoices, t: int, n: int, lists: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                 windows: dict[tuple[str, float], _KeyWindow] | None = None) -> None:
         self.inv, self.t, self.n, self.lists = inv, t, n, lists
+        self.windows = windows if windows is not None else {}
         self._cache: dict[tuple[str, float], np.ndarray] = {}
+
+    def present(self, kind: str, w: float) -> np.ndarray:
+        """Ids of the pairs (``kind="pair"``) or directed edges (``"edge"``) in the window.
+
+        The sliding windows are shared across dates (``windows`` of the constructor).
+        """
+        key = (kind, w)
+        if key not in self.windows:
+            inv = self.inv
+            ids, n_keys = (inv.pair_id, len(inv.pair_a)) if kind == "pair" else (inv.edge_id, len(inv.edge_src))
+            self.windows[key] = _KeyWindow(inv, w, ids, n_keys)
+        return self._memo((f"present_{kind}", w), lambda: self.windows[key].at(self.t))
+
+    def pair_counts(self, w: float, new_only: bool = False) -> np.ndarray:
+        """:func:`pair_counts` of the window: distinct counterparties per entity (only new pairs)."""
+        def make() -> np.ndarray:
+            present = self.present("pair", w)
+            a, b = self.inv.pair_a[present], self.inv.pair_b[present]
+            weight = (a != b).astype(np.float64)
+            if new_only:
+                weight = weight * (self.inv.pair_first[present] >= self.t - int(w))
+            return np.bincount(a, weight, minlength=self.n) + np.bincount(b, weight, minlength=self.n)
+
+        return self._memo(("new_pairs" if new_only else "pairs", w), make)
 
     def _memo(self, key: tuple[str, float], make: Callable[[], np.ndarray]) -> np.ndarray:
         if key not in self._cache:
@@ -440,8 +522,19 @@ class _DateView:
     def by_side(self, w: float, seller_w: np.ndarray, buyer_w: np.ndarray) -> np.ndarray:
         """Per entity: ``seller_w`` over invoices it sold plus ``buyer_w`` over those it bought."""
         r = self.rows(w)
+        return self.by_side_rows(w, seller_w[r], buyer_w[r])
+
+    def by_side_rows(self, w: float, seller_w: np.ndarray, buyer_w: np.ndarray) -> np.ndarray:
+        """:meth:`by_side` with weights given on the window's rows only."""
+        r = self.rows(w)
         inv, n = self.inv, self.n
-        return np.bincount(inv.seller[r], seller_w[r], minlength=n) + np.bincount(inv.buyer[r], buyer_w[r], minlength=n)
+        return np.bincount(inv.seller[r], seller_w, minlength=n) + np.bincount(inv.buyer[r], buyer_w, minlength=n)
+
+    def both_ends_rows(self, w: float, weight: np.ndarray) -> np.ndarray:
+        """:meth:`both_ends` with the weight given on the window's rows only."""
+        r = self.rows(w)
+        return np.bincount(self.inv.seller[r], weight, minlength=self.n) + np.bincount(self.inv.buyer[r], weight,
+                                                                                        minlength=self.n)
 
     def value(self, w: float) -> np.ndarray:
         return self._memo(("value", w), lambda: self.both_ends(w, self.inv.amount))
@@ -456,11 +549,16 @@ class _DateView:
         return np.bincount(self.inv.seller[r], wt, minlength=self.n).astype(np.float64)
 
     def cycle_mask(self, w: float) -> np.ndarray:
+        """Per live invoice of the window (``rows(w)``): does it lie on a 2- or 3-cycle?
+
+        Whether an edge is on a cycle depends only on its ends, so cycles are found
+        among the window's distinct directed edges and read back per invoice.
+        """
         def make() -> np.ndarray:
-            r = self.rows(w)
-            mask = np.zeros(len(self.inv), dtype=bool)
-            mask[r] = cycle_edges(self.inv.seller[r], self.inv.buyer[r], self.n)
-            return mask
+            edges = self.present("edge", w)
+            on_edge = np.zeros(len(self.inv.edge_src), dtype=bool)
+            on_edge[edges] = cycle_edges(self.inv.edge_src[edges], self.inv.edge_dst[edges], self.n)
+            return on_edge[self.inv.edge_id[self.rows(w)]]
 
         return self._memo(("cycle", w), make)
 
@@ -486,15 +584,12 @@ def _measure(f: NetworkFeature, view: _DateView, identities: dict[str, np.ndarra
         own[known] = counts[codes[known]] - alive[known]
         return np.concatenate([own, np.zeros(n - len(codes))])
     if m == "counterparties":
-        r = view.rows(w)
-        return pair_counts(inv.pair[r], n)
+        return view.pair_counts(w)
     if m == "new_counterparty_share":
-        r = view.rows(w)
-        new = inv.pair_first_day[r] >= view.t - int(w)
-        return ratio(pair_counts(inv.pair[r], n, new), pair_counts(inv.pair[r], n))
+        return ratio(view.pair_counts(w, new_only=True), view.pair_counts(w))
     if m == "young_counterparty_share":
-        a = inv.amount
-        return ratio(view.by_side(w, a * inv.young_buyer, a * inv.young_seller), view.value(w))
+        young_buyer, young_seller = inv.value_young
+        return ratio(view.by_side(w, young_buyer, young_seller), view.value(w))
     if m == "in_out_log_ratio":
         r = view.rows(w)
         sold = np.bincount(inv.seller[r], inv.amount[r], minlength=n)
@@ -502,24 +597,24 @@ def _measure(f: NetworkFeature, view: _DateView, identities: dict[str, np.ndarra
         active = view.both_ends(w, None) > 0
         return np.where(active, np.log1p(bought) - np.log1p(sold), np.nan)
     if m == "round_amount_share":
-        return ratio(view.sold(w, inv.amount * inv.round), view.sold(w, inv.amount))
+        return ratio(view.sold(w, inv.value_round), view.sold(w, inv.amount))
     if m == "burstiness":
         base = parse_window(f.baseline or "")
         return ratio(view.sold(w) / w, view.sold(base) / base)
     if m == "voided_share":
-        return ratio(view.sold(w, inv.voided.astype(np.float64), live=False), view.sold(w, live=False))
+        return ratio(view.sold(w, inv.voided_f, live=False), view.sold(w, live=False))
     if m in ("cycle_value_share", "on_cycle"):
         on = view.cycle_mask(w)
         if m == "on_cycle":
-            return (view.both_ends(w, on.astype(np.float64)) > 0).astype(np.float64)
-        return ratio(view.both_ends(w, inv.amount * on), view.value(w))
+            return (view.both_ends_rows(w, on.astype(np.float64)) > 0).astype(np.float64)
+        return ratio(view.both_ends_rows(w, inv.amount[view.rows(w)] * on), view.value(w))
     if m == "negative_counterparty_share":
         a = inv.amount
         if f.when == "invoice":
-            num = view.by_side(w, a * inv.listed_buyer, a * inv.listed_seller)
+            num = view.by_side(w, *inv.value_listed)
         else:
-            listed = view.listed_now()
-            num = view.by_side(w, a * listed[inv.buyer], a * listed[inv.seller])
+            listed, r = view.listed_now(), view.rows(w)
+            num = view.by_side_rows(w, a[r] * listed[inv.buyer[r]], a[r] * listed[inv.seller[r]])
         return ratio(num, view.value(w))
     raise ValueError(f"unknown measure {m!r}; expected one of {sorted(MEASURES)}")  # pragma: no cover
 
@@ -640,9 +735,10 @@ def network_features(
     order = np.argsort(days, kind="stable")
     dates, starts = np.unique(days[order], return_index=True)
     groups = np.split(order, starts[1:]) if len(order) else []  # an empty grid has no dates
+    windows: dict[tuple[str, float], _KeyWindow] = {}  # sliding windows, carried from date to date
     for t, rows in zip(dates, groups, strict=True):
         t = int(t)
-        view = _DateView(inv, t, n, lists)
+        view = _DateView(inv, t, n, lists, windows)
         alive = (known < t) & (ended >= t)
         codes = grid_code[rows]
         for k, f in enumerate(spec.features):

@@ -189,7 +189,30 @@ def assign_grades(score: Any, features: pd.DataFrame | None, policy: GradePolicy
     return frame
 
 
-def white_list(graded: pd.DataFrame, features: pd.DataFrame, policy: GradePolicy) -> pd.Series:
+def as_policy(policy: Any) -> GradePolicy:
+    """The grade policy of a policy, a model spec, a trained model or a spec name.
+
+    Examples
+    --------
+    >>> from riskml.models import load_model_spec
+    >>> as_policy(load_model_spec("credit")).target == as_policy("credit").target == "credit"
+    True
+    """
+    if isinstance(policy, GradePolicy):
+        return policy
+    if isinstance(getattr(policy, "policy", None), GradePolicy):  # a RiskModel
+        return policy.policy
+    if isinstance(getattr(policy, "raw", None), dict):  # a ModelSpec
+        return GradePolicy.from_model_spec(policy.raw)
+    if isinstance(policy, (str, dict)):
+        return GradePolicy.from_model_spec(policy)
+    raise TypeError(
+        "policy must be a GradePolicy, a model spec (riskml.models.load_model_spec), a RiskModel or a model "
+        f"spec name; got {type(policy).__name__}"
+    )
+
+
+def white_list(graded: pd.DataFrame, features: pd.DataFrame, policy: GradePolicy | Any) -> pd.Series:
     """Whether each entity may go on the loan white list (以信授贷).
 
     An entity qualifies when its final grade (after overrides) is the policy's
@@ -203,8 +226,9 @@ def white_list(graded: pd.DataFrame, features: pd.DataFrame, policy: GradePolicy
         The result of :func:`assign_grades` (needs ``grade``).
     features : DataFrame
         Panel features of the same rows (by position).
-    policy : GradePolicy
-        Must have a ``white_list`` section.
+    policy : GradePolicy, ModelSpec, RiskModel or str
+        The policy, or what holds it (a model spec, a trained model, a spec name);
+        must have a ``white_list`` section.
 
     Returns
     -------
@@ -228,6 +252,7 @@ def white_list(graded: pd.DataFrame, features: pd.DataFrame, policy: GradePolicy
     >>> white_list(graded, features, policy).tolist()
     [True, False, False]
     """
+    policy = as_policy(policy)
     rule = policy.white_list
     if rule is None:
         raise ValueError(f"model spec {policy.target!r} has no white_list section")

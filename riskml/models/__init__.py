@@ -34,6 +34,7 @@ from riskml.models._metrics import (
     ks,
     lift_at_k,
     oracle_auc,
+    positives_shortfall,
     precision_at_k,
     recall_at_k,
 )
@@ -44,6 +45,7 @@ from riskml.models._train import FitResult, fit_model, fit_platt, monotone_const
 from riskml.models._tune import TuneResult, TuningSpec, load_tuning_spec, tune
 
 __all__ = [
+    "positives_shortfall",
     "BacktestSpec",
     "CalibrationSpec",
     "FitResult",

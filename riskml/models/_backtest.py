@@ -101,6 +101,9 @@ class BacktestSpec(SpecModel):
         Equal-frequency bins of the calibration error.
     random_seed, num_threads : int
         Determinism: the same seed and thread count give the same model.
+    workers : int or None
+        Splits fitted at once, each in its own thread with ``num_threads`` LightGBM
+        threads (None: one per core). Any value gives the same models.
     targets : dict of str to dict
         Per-target overrides of the keys above, one level deep, e.g. ``{fraud:
         {calibration: {dates: 4}}}`` (see :meth:`for_target`). Empty: every target uses
@@ -122,6 +125,7 @@ class BacktestSpec(SpecModel):
     ece_bins: int = Field(default=10, ge=1)
     random_seed: int = 0
     num_threads: int = Field(default=1, ge=1)
+    workers: int | None = Field(default=None, ge=1)
     targets: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     def for_target(self, target: str) -> BacktestSpec:

@@ -40,6 +40,7 @@ import pandas as pd
 
 __all__ = [
     "METRIC_COLUMNS",
+    "MIN_EVALUATION_POSITIVES",
     "POPULATIONS",
     "auc",
     "brier",
@@ -51,6 +52,7 @@ __all__ = [
     "oracle_auc",
     "precision_at_k",
     "recall_at_k",
+    "positives_shortfall",
     "top_k_count",
 ]
 
@@ -60,6 +62,37 @@ logger = logging.getLogger(__name__)
 METRIC_COLUMNS: tuple[str, ...] = ("split", "population", "metric", "value")
 #: row subsets metrics are computed on: every entity, the random-inspection sample
 POPULATIONS: tuple[str, ...] = ("all", "random")
+#: Fewest confirmed cases (positive labels) a test split needs for its AUC and
+#: calibration error to mean anything; a rare target (fraud, 0.07% a year) on a small
+#: county falls short on the random-inspection sample.
+MIN_EVALUATION_POSITIVES = 10
+_POPULATION_TEXT = {"all": "all entities", "random": "the random sample"}
+
+
+def positives_shortfall(n: float, base_rate: float, population: str = "random",
+                        need: int = MIN_EVALUATION_POSITIVES) -> str | None:
+    """The domain message when a test split holds too few confirmed cases, else None.
+
+    Parameters
+    ----------
+    n, base_rate : float
+        Rows of the split's population and their share of positives (the ``n`` and
+        ``base_rate`` metrics of :func:`evaluate`).
+    population : {"all", "random"}
+    need : int, default ``MIN_EVALUATION_POSITIVES``
+
+    Examples
+    --------
+    >>> positives_shortfall(4000, 0.0005)
+    'too few confirmed cases to evaluate on the random sample: 2 positives; need 10'
+    >>> positives_shortfall(4000, 0.05) is None
+    True
+    """
+    positives = 0 if not n or math.isnan(n) or math.isnan(base_rate) else round(n * base_rate)
+    if positives >= need:
+        return None
+    where = _POPULATION_TEXT.get(population, population)
+    return f"too few confirmed cases to evaluate on {where}: {positives} positives; need {need}"
 
 
 def _check(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:

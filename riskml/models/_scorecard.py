@@ -50,6 +50,7 @@ from riskml.grading import GradePolicy
 from riskml.models._bundle import RiskModel
 from riskml.models._integrity import ModelFileError
 from riskml.models._spec import ModelKindSpec
+from riskml.records import neutralise_formulas
 
 __all__ = [
     "TABLE_COLUMNS",
@@ -71,8 +72,6 @@ TABLE_COLUMNS: tuple[str, ...] = ("feature", "label_zh", "label_en", "dimension"
 BASE_FEATURE = "base"
 #: optbinning's monotone event-rate trend for each catalog direction
 _TRENDS = {1: "ascending", -1: "descending"}
-#: first characters a spreadsheet runs as a formula (OWASP CSV injection)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # ---------------------------------------------------------------------------- bins
@@ -473,15 +472,7 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     >>> safe["bin"].tolist(), safe["points"].tolist()
     (["'=HYPERLINK(1)", '[0, 1)', "'-inf"], [-3.0, 0.0, 2.0])
     """
-    out = frame.copy()
-    for name in out.columns:
-        col = out[name]
-        if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
-            continue
-        text = col.astype("object")
-        risky = (col.notna() & col.astype("str").str.startswith(_FORMULA_START)).to_numpy(dtype=bool)
-        out[name] = text.where(~risky, "'" + col.astype("str"))
-    return out
+    return neutralise_formulas(frame)
 
 
 _HTML_STYLE = """body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}

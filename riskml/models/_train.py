@@ -19,6 +19,11 @@ Determinism: LightGBM runs with ``deterministic=True``, ``force_row_wise=True``,
 fixed ``seed`` and ``num_threads``; the negative sample is drawn from a NumPy
 generator seeded by the backtest's ``random_seed`` and the split. The same panel,
 labels and specs give the same model.
+
+Speed: the feature frame is converted to LightGBM's numeric layout once per backtest
+(:class:`TrainingMatrix`), and the splits' fits run in ``backtest.workers`` threads
+(LightGBM releases the GIL; each fit keeps its own ``num_threads``). Every fit depends
+only on its split and seed, so the models are the same for any number of workers.
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -263,6 +270,68 @@ def _training_frame(frame: pd.DataFrame, features: Sequence[str]) -> tuple[pd.Da
     return pd.DataFrame(columns, index=pd.RangeIndex(len(frame))), categorical
 
 
+@dataclass(frozen=True)
+class TrainingMatrix:
+    """The training frame as ``lightgbm.Dataset`` reads a DataFrame, converted once.
+
+    LightGBM turns a DataFrame into a float64 matrix on every ``Dataset`` and
+    ``predict`` call (categories to their codes, -1 to NaN) and remembers the
+    categories of each categorical column. Doing that conversion once per backtest
+    and handing each fit the rows it needs gives the same booster (same values, same
+    feature names, same categorical features and ``pandas_categorical``).
+
+    Attributes
+    ----------
+    columns : list of numpy.ndarray
+        One float64 array per feature (views of the frame where it is float64 already).
+    feature_name : list of str
+    categorical_feature : list of str
+        The unordered categorical columns (LightGBM's ``"auto"``).
+    pandas_categorical : list of list
+        The categories of every categorical column, stored in the booster.
+    """
+
+    columns: list[np.ndarray]
+    feature_name: list[str]
+    categorical_feature: list[str]
+    pandas_categorical: list[list[Any]]
+
+    @classmethod
+    def from_frame(cls, X: pd.DataFrame) -> TrainingMatrix:
+        """The conversion ``lightgbm.Dataset(X)`` makes, once."""
+        columns, categorical, categories = [], [], []
+        for name in X.columns:
+            col = X[name]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                categories.append(list(col.cat.categories))
+                if not col.cat.ordered:
+                    categorical.append(str(name))
+                codes = col.cat.codes.to_numpy().astype(np.float64)
+                codes[codes == -1] = np.nan
+                columns.append(codes)
+            else:
+                columns.append(col.to_numpy(dtype=np.float64, na_value=np.nan))
+        return cls(columns, [str(c) for c in X.columns], categorical, categories)
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        """The matrix of the given rows (row-major float64)."""
+        out = np.empty((len(index), len(self.columns)), dtype=np.float64)
+        for j, col in enumerate(self.columns):
+            out[:, j] = col[index]
+        return out
+
+    def dataset(self, index: np.ndarray, label: np.ndarray, weight: np.ndarray | None,
+                reference: lgb.Dataset | None = None) -> lgb.Dataset:
+        """A ``lightgbm.Dataset`` of the given rows, as LightGBM builds one from the frame."""
+        if reference is not None:
+            return lgb.Dataset(self.rows(index), label, weight=weight, reference=reference)
+        data = lgb.Dataset(self.rows(index), label, weight=weight, feature_name=self.feature_name,
+                           categorical_feature=self.categorical_feature, params={"verbose": -1},
+                           free_raw_data=True)
+        data.pandas_categorical = self.pandas_categorical  # stored in the booster, as from a DataFrame
+        return data
+
+
 def lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: BacktestSpec,
                     monotone: list[int]) -> tuple[dict[str, Any], int]:
     """LightGBM parameters and boosting rounds of one fit (shared by fit and tune).
@@ -297,7 +366,9 @@ def split_rows(split: Split, y: np.ndarray, usable: np.ndarray, as_of: np.ndarra
     n_pos = int(y[train_rows].sum())
     n_neg = len(train_rows) - n_pos
     if n_pos == 0 or n_neg == 0:
-        raise ValueError(f"split {split.name}: the training rows have {n_pos} positive and {n_neg} negative labels")
+        few = "too few confirmed cases to train" if n_pos == 0 else "no negative labels to train on"
+        raise ValueError(f"split {split.name}: {few}: the training rows have {n_pos} positive and {n_neg} negative "
+                         "labels; train on more quarters or more entities")
     rate = 1.0
     if len(train_rows) > max_rows:
         rate = max(max_rows - n_pos, 1) / n_neg
@@ -348,36 +419,36 @@ def fit_scorecard_split(
 
 
 def fit_split(
-    split: Split, X: pd.DataFrame, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray, params: dict[str, Any],
-    rounds: int, bt: BacktestSpec, seed: int, weight: np.ndarray | None = None,
+    split: Split, X: pd.DataFrame | TrainingMatrix, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray,
+    params: dict[str, Any], rounds: int, bt: BacktestSpec, seed: int, weight: np.ndarray | None = None,
 ) -> tuple[lgb.Booster, float, float, dict[str, Any]]:
     """One booster fit of the backtest, its Platt calibrator and a row of the split table.
 
     Trains on ``split.train_as_of`` (negatives subsampled to ``bt.max_train_rows``),
     early-stops on and calibrates against ``split.calibration_as_of``; ``weight`` is
-    one training weight per panel row, or None. Shared by fit and tune.
+    one training weight per panel row, or None. ``X`` is the feature frame or its
+    :class:`TrainingMatrix` (converted once; the same booster). Shared by fit and tune.
     """
     started = time.perf_counter()
+    matrix = X if isinstance(X, TrainingMatrix) else TrainingMatrix.from_frame(X)
     train_rows, cal_rows, n_pos, rate = split_rows(split, y, usable, as_of, bt.max_train_rows, seed)
-
     def rows_weight(rows: np.ndarray) -> np.ndarray | None:
         return None if weight is None else weight[rows]
 
-    dtrain = lgb.Dataset(X.iloc[train_rows], y[train_rows], weight=rows_weight(train_rows), params={"verbose": -1},
-                         free_raw_data=True)
+    dtrain = matrix.dataset(train_rows, y[train_rows], rows_weight(train_rows))
     callbacks = []
     valid_sets = []
     if bt.calibration.early_stopping_rounds > 0:
-        valid_sets = [lgb.Dataset(X.iloc[cal_rows], y[cal_rows], weight=rows_weight(cal_rows), reference=dtrain)]
+        valid_sets = [matrix.dataset(cal_rows, y[cal_rows], rows_weight(cal_rows), reference=dtrain)]
         callbacks.append(lgb.early_stopping(bt.calibration.early_stopping_rounds, first_metric_only=True, verbose=False))
     booster = lgb.train(params, dtrain, num_boost_round=rounds, valid_sets=valid_sets, callbacks=callbacks)
     best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
     # keep exactly the rounds that are used, so the saved model is the scored one
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    margin = booster.predict(X.iloc[cal_rows], raw_score=True)
+    margin = booster.predict(matrix.rows(cal_rows), raw_score=True)
     a, b = fit_platt(margin, y[cal_rows], weight=rows_weight(cal_rows))
     if bt.calibration.refit:
-        booster = _refit(params, X, y, np.concatenate([train_rows, cal_rows]), best, rows_weight, rate, seed)
+        booster = _refit(params, matrix, y, np.concatenate([train_rows, cal_rows]), best, rows_weight, rate, seed)
     info = {
         "split": split.name,
         "test_as_of": split.test_as_of,
@@ -398,8 +469,8 @@ def fit_split(
     return booster, a, b, info
 
 
-def _refit(params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, rows: np.ndarray, rounds: int, rows_weight: Any,
-           rate: float, seed: int) -> lgb.Booster:
+def _refit(params: dict[str, Any], matrix: TrainingMatrix, y: np.ndarray, rows: np.ndarray, rounds: int,
+           rows_weight: Any, rate: float, seed: int) -> lgb.Booster:
     """The booster refitted on ``rows`` for exactly ``rounds`` rounds (calibration ``refit``).
 
     Negatives of the calibration rows are subsampled at the training rows' ``rate``
@@ -409,8 +480,7 @@ def _refit(params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, rows: np.ndar
         rng = np.random.default_rng(seed + 1)
         rows = rows[(y[rows] == 1) | (rng.uniform(size=len(rows)) < rate)]
     rows = np.unique(rows)
-    data = lgb.Dataset(X.iloc[rows], y[rows], weight=rows_weight(rows), params={"verbose": -1}, free_raw_data=True)
-    booster = lgb.train(params, data, num_boost_round=rounds)
+    booster = lgb.train(params, matrix.dataset(rows, y[rows], rows_weight(rows)), num_boost_round=rounds)
     return lgb.Booster(model_str=booster.model_to_string())
 
 
@@ -476,6 +546,35 @@ def _row_weights(weights: Any, n_rows: int) -> np.ndarray | None:
     if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
         raise ValueError("weights must be finite, non-negative and not all zero")
     return w
+
+
+def backtest_workers(bt: BacktestSpec, n_fits: int) -> int:
+    """Threads that fit splits at once: ``bt.workers`` (None: the cores), at most one per fit."""
+    wanted = bt.workers if bt.workers is not None else max((os.cpu_count() or 1) // bt.num_threads, 1)
+    return max(1, min(wanted, n_fits))
+
+
+def _fit_splits(
+    splits: list[Split], matrix: TrainingMatrix, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray,
+    params: dict[str, Any], rounds: int, bt: BacktestSpec, weight: np.ndarray | None,
+) -> Any:
+    """The fits of every split, in split order, computed by ``backtest_workers`` threads.
+
+    Split ``i`` is fitted with seed ``random_seed + i`` whatever thread runs it, so the
+    boosters equal the serial run's. The largest fit (the final model) starts first.
+    """
+    def fit(i: int) -> tuple[lgb.Booster, float, float, dict[str, Any]]:
+        return fit_split(splits[i], matrix, y, usable, as_of, params, rounds, bt, bt.random_seed + i, weight)
+
+    workers = backtest_workers(bt, len(splits))
+    if workers == 1:
+        yield from (fit(i) for i in range(len(splits)))
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="riskml-fit") as pool:
+        largest_first = sorted(range(len(splits)), key=lambda i: splits[i].test_as_of is not None)
+        futures = {i: pool.submit(fit, i) for i in largest_first}
+        for i in range(len(splits)):
+            yield futures[i].result()
 
 
 def fit_model(
@@ -564,13 +663,19 @@ def fit_model(
     if scorecard and params:
         raise ValueError(f"params are LightGBM parameters, but the {spec.name} spec has model kind 'scorecard'; set "
                          "its settings in the spec's model: section (max_bins, min_iv, ...)")
-    for i, split in enumerate(track(splits, f"backtest {spec.name}", show=show_progress)):
-        if scorecard:  # the calibration is folded into the points: the table's logit is calibrated
-            booster, info = fit_scorecard_split(split, prep, spec, bt, bt.random_seed + i, weight)
+    matrix = None if scorecard else TrainingMatrix.from_frame(X)
+    if scorecard:  # the calibration is folded into the points: the table's logit is calibrated
+        fits: Any = (fit_scorecard_split(split, prep, spec, bt, bt.random_seed + i, weight)
+                     for i, split in enumerate(splits))
+    else:
+        fits = _fit_splits(splits, matrix, y, usable, as_of, lgb_params, rounds, bt, weight)
+    progress = track(fits, f"backtest {spec.name}", total=len(splits), show=show_progress)
+    for split, fit in zip(splits, progress, strict=True):
+        if scorecard:
+            booster, info = fit
             a, b = 1.0, 0.0
         else:
-            booster, a, b, info = fit_split(split, X, y, usable, as_of, lgb_params, rounds, bt,
-                                             bt.random_seed + i, weight)
+            booster, a, b, info = fit
         if split.test_as_of is None:
             final = (booster, a, b)
             infos.append(info)
@@ -579,7 +684,8 @@ def fit_model(
             continue
         at_test = as_of == np.datetime64(split.test_as_of, "ns")
         test_rows = np.flatnonzero(usable & at_test)
-        margin = booster.predict(X.iloc[test_rows], raw_score=True)
+        rows_x = X.iloc[test_rows] if matrix is None else matrix.rows(test_rows)
+        margin = booster.predict(rows_x, raw_score=True)
         pred = pd.DataFrame({
             "split": split.test_as_of,
             "entity_id": frame["entity_id"].to_numpy()[test_rows],

@@ -9,7 +9,7 @@ built-in sources and their time semantics, and ``docs/data.md``.
 
 from __future__ import annotations
 
-from riskml.records._io import FORMATS, RecordsFileError, from_frames, read, write
+from riskml.records._io import FORMATS, RecordsFileError, from_frames, read, to_parquet, write
 from riskml.records._privacy import KEY_ENV_VAR, PrivacyError, is_pseudonym, pseudonymise
 from riskml.records._records import COUNT_COLUMNS, QUARANTINE_COLUMNS, Records
 from riskml.records._sources import (
@@ -50,6 +50,7 @@ __all__ = [
     "neutralise_formulas",
     "pseudonymise",
     "read",
+    "to_parquet",
     "validate",
     "write",
 ]

@@ -8,6 +8,10 @@ them (nothing is turned into a null silently). A file for a source the catalog d
 declare is kept too: strict validation rejects it, lenient validation quarantines all
 its rows with the reason ``undeclared_source``.
 
+Every Parquet file riskml writes goes through :func:`to_parquet`, which stores
+timestamps in microseconds: Spark refuses the nanosecond timestamps pandas writes by
+default (``TIMESTAMP(NANOS)``), and record dates never carry sub-microsecond parts.
+
 Writing refuses anything that could carry personal data: raw (non-pseudonymised)
 values in personal columns, and sources or columns the catalog does not declare.
 """
@@ -19,21 +23,43 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
+from riskml.records._database import is_database_url, read_database, write_database
 from riskml.records._privacy import PrivacyError, _raw_personal
 from riskml.records._records import Records
 from riskml.records._sources import SourceCatalog, load_sources
 from riskml.records._spreadsheet import restore_formulas, write_csv
 from riskml.records._validate import coerce_column
 
-__all__ = ["FORMATS", "RecordsFileError", "from_frames", "read", "write"]
+__all__ = ["FORMATS", "RecordsFileError", "from_frames", "read", "to_parquet", "write"]
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("parquet", "csv")
+
+
+def to_parquet(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
+    """Write a DataFrame to Parquet with microsecond timestamps, readable by Spark.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Written without its index.
+    path : str, PathLike or file-like
+        The target file (or a binary buffer).
+
+    Examples
+    --------
+    >>> import io, pandas as pd, pyarrow.parquet as pq
+    >>> buffer = io.BytesIO()
+    >>> to_parquet(pd.DataFrame({"as_of": pd.to_datetime(["2024-01-01"])}), buffer)
+    >>> str(pq.read_schema(io.BytesIO(buffer.getvalue())).field("as_of").type)
+    'timestamp[us]'
+    """
+    frame.to_parquet(path, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
 
 
 def _catalog(sources: SourceCatalog | str | os.PathLike[str] | None) -> SourceCatalog:
@@ -133,19 +159,33 @@ def read(
     path: str | os.PathLike[str] | Mapping[str, pd.DataFrame],
     sources: SourceCatalog | str | os.PathLike[str] | None = None,
     *,
+    tables: Mapping[str, str] | None = None,
+    since: Any = None,
     mode: Literal["strict", "lenient"] = "strict",
 ) -> Records:
-    """Read raw records from a folder with one ``<source>.parquet`` or ``<source>.csv`` per source.
+    """Read raw records from a folder of files or from a database.
 
-    CSV files are read as UTF-8 text; an empty field is null, every other text is kept
-    for coercion. A mapping of DataFrames is passed on to :func:`from_frames`.
+    A folder holds one ``<source>.parquet`` or ``<source>.csv`` per source. CSV files
+    are read as UTF-8 text; an empty field is null, every other text is kept for
+    coercion. A database URL (``postgresql://user@host:port/db``) is read through
+    Arrow with the ADBC PostgreSQL driver, one table or query per source (see
+    ``tables``). Either way the tables then go through :func:`from_frames`: the same
+    coercion, and :func:`validate` gives the same checks and quarantine. A mapping of
+    DataFrames is passed on to :func:`from_frames`.
 
     Parameters
     ----------
     path : str, PathLike or mapping of str to DataFrame
-        The folder (or the tables).
+        The folder, a database URL, or the tables.
     sources : SourceCatalog or path, optional
         The declaration to follow (see :func:`from_frames`). Default: built-in.
+    tables : mapping of str to str, optional
+        Database only: source name -> table (``schema.table``) or ``SELECT`` query.
+        Default: every declared source with a table of the same name.
+    since : date-like, optional
+        Database only: the incremental read, only records whose ``known_at`` is on
+        or after ``since`` (the filter runs in the database). Pass the as-of date of
+        the last run: those records are the ones it could not use.
     mode : {"strict", "lenient"}
         What to do with a file that cannot be read (empty, not UTF-8, not a CSV or
         Parquet file): ``strict`` raises one :class:`RecordsFileError` naming every
@@ -160,11 +200,15 @@ def read(
     Raises
     ------
     FileNotFoundError
-        When the folder does not exist or holds no record file.
+        When the folder does not exist or holds no record file (or the database no
+        table named after a source).
     RecordsFileError
         In strict mode, when a file cannot be read (file and cause named).
     ValueError
-        When one source has both a Parquet and a CSV file.
+        When one source has both a Parquet and a CSV file, or a database query fails
+        (the message names the source).
+    ConnectionError
+        When the database cannot be reached (the message hides the password).
 
     See Also
     --------
@@ -182,6 +226,11 @@ def read(
     """
     if isinstance(path, Mapping):
         return from_frames(path, sources)
+    if is_database_url(path):
+        catalog = _catalog(sources)
+        return from_frames(read_database(str(path), tables, catalog, since=since), catalog)
+    if tables is not None or since is not None:
+        raise ValueError(f"tables= and since= apply to a database URL, not to the folder {str(path)!r}")
     folder = Path(path)
     if not folder.is_dir():
         raise FileNotFoundError(f"records folder {str(folder)!r} does not exist or is not a folder")
@@ -199,19 +248,19 @@ def read(
         raise FileNotFoundError(f"no <source>.parquet or <source>.csv files in {str(folder)!r}")
     if mode not in ("strict", "lenient"):
         raise ValueError(f"mode must be 'strict' or 'lenient', got {mode!r}")
-    tables = {}
+    frames: dict[str, pd.DataFrame] = {}
     unreadable: list[str] = []
     for name, file in files.items():
         try:
-            tables[name] = _read_file(file)
+            frames[name] = _read_file(file)
         except RecordsFileError as exc:
             unreadable.append(str(exc))
             if mode == "lenient":
                 logger.warning("%s; left out (lenient mode)", exc)
     if unreadable and mode == "strict":
         raise RecordsFileError("\n".join([f"{len(unreadable)} record file(s) cannot be read:", *unreadable]))
-    logger.info("read %d source file(s) from %s", len(tables), folder)
-    return from_frames(tables, sources)
+    logger.info("read %d source file(s) from %s", len(frames), folder)
+    return from_frames(frames, sources)
 
 
 class RecordsFileError(ValueError):
@@ -254,8 +303,9 @@ def write(
     records: Records,
     path: str | os.PathLike[str],
     format: Literal["parquet", "csv"] = "parquet",
-) -> list[Path]:
-    """Write one file per source into a folder, refusing anything personal.
+) -> list[Path] | list[str]:
+    """Write one file per source into a folder (or one table per source into a database),
+    refusing anything personal.
 
     Each file is written to a temporary name and moved into place, so a reader never
     sees half a file. Dates are written as ``YYYY-MM-DD`` in CSV. CSV text cells that
@@ -270,13 +320,14 @@ def write(
         Usually validated (hence pseudonymised) records.
     path : str or PathLike
         The folder; created when missing. Existing files of the same sources are
-        replaced.
+        replaced. A database URL (``postgresql://...``) gets one table per source,
+        replaced, in one transaction.
     format : {"parquet", "csv"}
 
     Returns
     -------
-    list of Path
-        The files written.
+    list of Path or str
+        The files (or table names) written.
 
     Raises
     ------
@@ -323,6 +374,8 @@ def write(
             f"refusing to write raw personal values ({listed}); validate the records first, which pseudonymises them"
         )
 
+    if is_database_url(path):
+        return write_database(str(path), records.tables)
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -332,7 +385,7 @@ def write(
         os.close(fd)
         try:
             if format == "parquet":
-                table.to_parquet(tmp, index=False)
+                to_parquet(table, tmp)
             else:
                 write_csv(table, tmp, index=False, date_format="%Y-%m-%d", encoding="utf-8")
             os.replace(tmp, target)

@@ -17,7 +17,14 @@ Examples
 from __future__ import annotations
 
 from riskml.tracking._health import TrackingUnreachableError, fail_orphaned_runs
-from riskml.tracking._promotion import GateResult, PromotionDecision, PromotionGates, load_gates, promote
+from riskml.tracking._promotion import (
+    GateResult,
+    PromotionDecision,
+    PromotionGates,
+    evaluation_shortfall,
+    load_gates,
+    promote,
+)
 from riskml.tracking._psi import psi
 from riskml.tracking._registry import clear_model_cache, load_model, log_model, resolve_version
 from riskml.tracking._runs import log_training_run, metric_table, panel_schema
@@ -32,6 +39,7 @@ __all__ = [
     "clear_model_cache",
     "configure",
     "ensure_experiment",
+    "evaluation_shortfall",
     "experiment_name",
     "fail_orphaned_runs",
     "load_gates",

@@ -33,11 +33,12 @@ from pydantic import Field
 
 from riskml._specs import SpecModel, load_yaml, parse_spec, resolve_spec
 from riskml.models._integrity import DIGEST_TAG, digest_of
+from riskml.models._metrics import positives_shortfall
 from riskml.tracking._psi import psi
 from riskml.tracking._runs import SCORES_ARTIFACT
 from riskml.tracking._store import TrackingConfig, configure, registered_model_name
 
-__all__ = ["GateResult", "PromotionDecision", "PromotionGates", "load_gates", "promote"]
+__all__ = ["GateResult", "PromotionDecision", "PromotionGates", "evaluation_shortfall", "load_gates", "promote"]
 
 logger = logging.getLogger(__name__)
 
@@ -330,11 +331,64 @@ def _gate(name: str, value: float | None, threshold: float, rule: str, detail: s
     return GateResult(name, float(value), float(threshold), bool(ok), rule, detail)
 
 
+def _shortfall(metrics: Mapping[str, float], population: str) -> str | None:
+    if "n" not in metrics or "base_rate" not in metrics:  # a run logged without counts: nothing to judge
+        return None
+    return positives_shortfall(metrics.get("n", math.nan), metrics.get("base_rate", math.nan), population)
+
+
 def _absolute_gates(spec: PromotionGates, metrics: Mapping[str, float]) -> list[GateResult]:
+    # too few confirmed cases make the AUC and calibration error noise: refuse, and say so
+    why = _shortfall(metrics, spec.population)
+    if why:
+        return [GateResult("enough_confirmed_cases", None, None, False, "", why)]
     return [
         _gate("min_auc", metrics.get(spec.auc_metric), spec.absolute.min_auc, ">="),
         _gate("max_calibration_error", metrics.get(spec.calibration_metric), spec.absolute.max_calibration_error, "<="),
     ]
+
+
+def evaluation_shortfall(target: str, *, version: int | str | None = None,
+                         config: TrackingConfig | None = None) -> str | None:
+    """Why the newest test split of a registered model cannot be evaluated, if it cannot.
+
+    Reads the ``n`` and ``base_rate`` metrics of the version's run (default: the
+    ``challenger``, else the newest version) at its latest test date, on the random
+    sample and then on all entities.
+
+    Returns
+    -------
+    str or None
+        e.g. ``"too few confirmed cases to evaluate on the random sample: 0 positives;
+        need 10 (test date 2024-01-01)"``; None when every population has enough
+        cases or no version exists.
+
+    Examples
+    --------
+    >>> from riskml.tracking import evaluation_shortfall
+    >>> callable(evaluation_shortfall)
+    True
+    """
+    from riskml.tracking._registry import resolve_version
+
+    config = config or configure()
+    client = config.client()
+    try:
+        found = resolve_version(target, alias=None if version is not None else "challenger", version=version,
+                                config=config)
+    except LookupError:
+        versions = client.search_model_versions(f"name = '{registered_model_name(target)}'")
+        if not versions:
+            return None
+        found = max(versions, key=lambda v: int(v.version))
+    for population in ("random", "all"):
+        per_split = _split_metrics(client, found.run_id, population)
+        if per_split:
+            split = max(per_split)
+            why = _shortfall(per_split[split], population)
+            if why:
+                return f"{why} (test date {split}, version {found.version})"
+    return None
 
 
 def _relative_gates(client: Any, spec: PromotionGates, chall: Mapping[str, float], champ: Mapping[str, float],

@@ -36,6 +36,7 @@ import pandas as pd
 
 from riskml.explain._batch import explain_rows
 from riskml.tracking._health import process_tags
+from riskml.records import to_parquet
 from riskml.tracking._registry import log_pyfunc
 from riskml.tracking._store import TrackingConfig, configure, ensure_experiment, registered_model_name
 
@@ -296,7 +297,7 @@ def _log_scores(predictions: pd.DataFrame) -> None:
     scores = pd.DataFrame({"as_of": pd.to_datetime(predictions["as_of"]).astype("datetime64[ns]").to_numpy(),
                            "score": predictions["score"].astype("float64").to_numpy()})
     buffer = io.BytesIO()
-    scores.to_parquet(buffer, index=False)
+    to_parquet(scores, buffer)
     _log_bytes(buffer.getvalue(), SCORES_ARTIFACT)
 
 

@@ -28,7 +28,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SUBPACKAGES = ("records", "synth", "features", "labels", "models", "grading", "explain", "tracking", "ranking",
-               "monitor", "spark")
+               "monitor", "spark", "ledger")
 FENCE = re.compile(r"^```(\S*)\s*(.*)$")
 
 # Blocks that cannot run but are not marked ```python no-run in their file. Keyed by

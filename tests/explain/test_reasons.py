@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskml.explain import REASON_KEYS, reasons_frame, top_reasons
 
@@ -72,3 +74,82 @@ def test_bad_k_and_unknown_features_are_rejected(catalog: pd.DataFrame) -> None:
         top_reasons(pd.Series({"capital": -1.0}), pd.Series({"capital": 1.0}), catalog, k=0)
     with pytest.raises(KeyError, match="unknown"):
         top_reasons(pd.Series({"unknown": -1.0}), pd.Series({"unknown": 1.0}), catalog)
+
+
+# reasons_frame builds its texts column-wise; top_reasons words one entity at a time
+# from the same helpers. The two must agree to the character on every input.
+
+_MIXED_FEATURES = ["penalty_count_365d", "age_days", "complaint_count_90d", "capital", "industry"]
+
+
+def _expected_columns(points: pd.DataFrame, values: pd.DataFrame, catalog: pd.DataFrame, k: int) -> dict:
+    columns: dict[str, list] = {}
+    for i in range(len(points)):
+        reasons = top_reasons(points.iloc[i], values.iloc[i], catalog, k=k)
+        for j in range(k):
+            reason = reasons[j] if j < len(reasons) else None
+            columns.setdefault(f"reason_{j + 1}_feature", []).append(reason["feature"] if reason else "")
+            columns.setdefault(f"reason_{j + 1}_points", []).append(reason["points"] if reason else np.nan)
+            columns.setdefault(f"reason_{j + 1}_text_zh", []).append(reason["text_zh"] if reason else "")
+            columns.setdefault(f"reason_{j + 1}_text_en", []).append(reason["text_en"] if reason else "")
+    return columns
+
+
+def _assert_frame_equals_row_by_row(points: pd.DataFrame, values: pd.DataFrame, catalog: pd.DataFrame,
+                                    k: int) -> None:
+    frame = reasons_frame(points, values, catalog, k=k)
+    expected = _expected_columns(points, values, catalog, k)
+    assert list(frame.columns) == list(expected)
+    for name, column in expected.items():
+        got = frame[name].tolist()
+        if name.endswith("_points"):
+            np.testing.assert_array_equal(np.asarray(got, dtype=float), np.asarray(column, dtype=float))
+        else:
+            assert frame[name].dtype == "str"
+            assert got == column, name
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_reasons_frame_texts_equal_top_reasons_on_any_values(data: st.DataObject) -> None:
+    catalog = pd.DataFrame(
+        {"label_zh": ["近365天行政处罚", "成立天数", "近90天投诉", "注册资本（万元）", "行业"],
+         "label_en": ["Penalties in the last 365 days", "", "Complaints (90d)", "Registered capital", "Industry"],
+         "aggregation": ["count", "days_since_first", "distinct", "latest", "latest"],
+         "unit_zh": [None, None, None, "万元", None], "unit_en": [None, None, None, "10k CNY", None]},
+        index=_MIXED_FEATURES,
+    )
+    n = data.draw(st.integers(1, 12))
+    k = data.draw(st.integers(1, 6))
+    # points on a coarse grid so ties, -0.05-style rounding edges and zeros all occur
+    grid = st.sampled_from([-35.0, -12.25, -0.05, -0.04, -0.15, -0.25, -1e-9, 0.0, 3.5, -7.0])
+    points = pd.DataFrame([[data.draw(grid) for _ in _MIXED_FEATURES] for _ in range(n)], columns=_MIXED_FEATURES)
+    floats = st.one_of(st.sampled_from([np.nan, 0.0, 2.0, 12.345, -3.5, 1e16, 0.005]), st.floats(-1e6, 1e6))
+    counts = st.one_of(st.none(), st.integers(0, 50))
+    values = pd.DataFrame({
+        "penalty_count_365d": pd.array([data.draw(counts) for _ in range(n)], dtype="Int64"),
+        "age_days": [data.draw(floats) for _ in range(n)],
+        "complaint_count_90d": [data.draw(st.booleans()) for _ in range(n)],
+        "capital": np.asarray([data.draw(floats) for _ in range(n)], dtype=np.float32),
+        "industry": pd.Categorical([data.draw(st.sampled_from(["I01", "I02", None])) for _ in range(n)]),
+    })
+    _assert_frame_equals_row_by_row(points, values, catalog, k)
+
+
+def test_model_reasons_equal_top_reasons_on_a_small_market() -> None:
+    import riskml
+    from riskml.explain import model_reasons, points_from_contributions, tree_contributions
+
+    market = riskml.synth.make_market(n_entities=600, seed=3)
+    result = riskml.train(market.records, "credit", params={"n_estimators": 20},
+                          backtest={"test_dates": "last 1"}, log=False)
+    model = result.model
+    panel = riskml.build_panel(market.records, "quarterly")
+    frame = panel.frame.loc[panel.frame["as_of"] == panel.frame["as_of"].max()].reset_index(drop=True)
+    contrib = tree_contributions(model.booster, model.matrix(frame))
+    _, points = points_from_contributions(contrib, model.policy, model.calib_a, model.calib_b)
+    points = pd.DataFrame(points, columns=list(model.features))
+    values = frame[list(model.features)]
+    _assert_frame_equals_row_by_row(points, values, model.catalog, k=3)
+    reasons = model_reasons(model, frame, k=3)
+    assert (reasons["reason_1_text_zh"] != "").sum() > len(frame) // 2  # the market has reasons to give

@@ -113,3 +113,47 @@ def test_oracle_auc_is_reported_beside_the_model_auc(toy):
         # one quarter's truth only covers the first quarter of the horizon
         assert table[(split, "all", "oracle_auc")] > 0.5
         assert table[(split, "all", "auc")] <= auc(test["label"], test["risk"]) + 0.02
+
+
+def test_backtest_models_are_the_same_for_any_number_of_workers(toy):
+    panel, labels = toy
+    serial = fit_model(panel, labels, "credit", backtest={**FAST_BACKTEST, "workers": 1}, params=FAST_PARAMS)
+    parallel = fit_model(panel, labels, "credit", backtest={**FAST_BACKTEST, "workers": 2}, params=FAST_PARAMS)
+    assert serial.model.booster.model_to_string() == parallel.model.booster.model_to_string()
+    assert (serial.model.calib_a, serial.model.calib_b) == (parallel.model.calib_a, parallel.model.calib_b)
+    pd.testing.assert_frame_equal(serial.predictions, parallel.predictions, check_exact=True)
+    pd.testing.assert_frame_equal(serial.metrics, parallel.metrics, check_exact=True)
+    assert len(serial.predictions["split"].unique()) == 2
+    timing_free = ["seconds"]
+    pd.testing.assert_frame_equal(serial.splits.drop(columns=timing_free), parallel.splits.drop(columns=timing_free))
+
+
+def test_a_split_fitted_from_the_training_matrix_equals_lightgbm_fed_the_frame(toy):
+    import lightgbm as lgb
+
+    from riskml.models import load_backtest_spec, load_model_spec
+    from riskml.models._train import TrainingMatrix, fit_split, lightgbm_params, prepare_rows
+
+    panel, labels = toy
+    spec = load_model_spec("credit")
+    bt = load_backtest_spec(FAST_BACKTEST).for_target("credit")
+    prep = prepare_rows(panel, labels, spec, bt, None)
+    assert prep.categorical  # the conversion of category columns is exercised
+    params, rounds = lightgbm_params(spec, FAST_PARAMS, bt, prep.monotone)
+    split = prep.splits[0]
+    booster, a, b, _ = fit_split(split, TrainingMatrix.from_frame(prep.X), prep.y, prep.usable, prep.as_of, params,
+                                 rounds, bt, seed=0)
+    # the same fit as LightGBM builds it from the DataFrame
+    def rows(dates):
+        return np.flatnonzero(prep.usable & np.isin(prep.as_of, np.array(dates, dtype="datetime64[ns]")))
+
+    train, cal = rows(split.train_as_of), rows(split.calibration_as_of)
+    dtrain = lgb.Dataset(prep.X.iloc[train], prep.y[train], params={"verbose": -1})
+    dvalid = lgb.Dataset(prep.X.iloc[cal], prep.y[cal], reference=dtrain)
+    stop = lgb.early_stopping(bt.calibration.early_stopping_rounds, first_metric_only=True, verbose=False)
+    reference = lgb.train(params, dtrain, num_boost_round=rounds, valid_sets=[dvalid], callbacks=[stop])
+    expected = reference.model_to_string(num_iteration=reference.best_iteration)
+    assert booster.model_to_string() == lgb.Booster(model_str=expected).model_to_string()
+    assert "pandas_categorical:[[" in booster.model_to_string()
+    margin = reference.predict(prep.X.iloc[cal], raw_score=True, num_iteration=reference.best_iteration)
+    assert (a, b) == fit_platt(margin, prep.y[cal])

@@ -1,0 +1,32 @@
+-- The grade ledger: one row per (entity, as-of date, target, model version), never
+-- updated or deleted. {table} is a quoted table name.
+CREATE TABLE IF NOT EXISTS {table} (
+    entity_id            TEXT             NOT NULL,
+    as_of                DATE             NOT NULL,
+    target               TEXT             NOT NULL,
+    model_version        TEXT             NOT NULL,
+    model_name           TEXT             NOT NULL,
+    model_digest         TEXT             NOT NULL,
+    probability          DOUBLE PRECISION NOT NULL,
+    score                DOUBLE PRECISION NOT NULL,
+    grade_by_score       TEXT             NOT NULL,
+    grade                TEXT             NOT NULL,
+    override             TEXT             NOT NULL,
+    points_to_next_grade DOUBLE PRECISION,
+    white_list           BOOLEAN,
+    warnings             BIGINT,
+    reason_1_feature     TEXT             NOT NULL,
+    reason_1_points      DOUBLE PRECISION,
+    reason_1_text_zh     TEXT             NOT NULL,
+    reason_1_text_en     TEXT             NOT NULL,
+    reason_2_feature     TEXT             NOT NULL,
+    reason_2_points      DOUBLE PRECISION,
+    reason_2_text_zh     TEXT             NOT NULL,
+    reason_2_text_en     TEXT             NOT NULL,
+    reason_3_feature     TEXT             NOT NULL,
+    reason_3_points      DOUBLE PRECISION,
+    reason_3_text_zh     TEXT             NOT NULL,
+    reason_3_text_en     TEXT             NOT NULL,
+    published_at         TIMESTAMP        NOT NULL,
+    PRIMARY KEY (entity_id, as_of, target, model_version)
+)

@@ -1,0 +1,147 @@
+"""Every verb on an 80-column terminal: tables stay readable (no cut cell), dates print
+as dates, ``--format csv|json`` pipes cleanly, and each monitor warning prints once."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from riskml.cli import app
+
+runner = CliRunner()
+WIDTH = 80
+
+
+def _ok(*args: str) -> str:
+    result = runner.invoke(app, list(args), env={"COLUMNS": str(WIDTH)})
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.stdout  # progress bars go to stderr
+
+
+def _readable(output: str) -> None:
+    assert "…" not in output
+    long = [line for line in output.splitlines() if len(line) > WIDTH]
+    assert not long, long
+    assert "00:00:00" not in output
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli-verbs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RISKML_HOME", str(folder / "home"))
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        patch.chdir(folder)
+        _ok("synth", "--entities", "1200", "--years", "6", "--seed", "3", "--out", "records")
+        train = _ok("train", "records", "--params", '{"n_estimators": 20}', "--backtest", '{"test_dates": "last 2"}')
+        _ok("promote")
+        _ok("predict", "--records", "records", "--out", "scores.parquet", "--as-of", "2024-07-01",
+            "--as-of", "2024-10-01")
+        yield folder, train
+
+
+def test_train_takes_params_backtest_and_prints_its_table_at_80_columns(work):
+    _, output = work
+    _readable(output)
+    assert "2023-10-01" in output and "2024-01-01" in output  # the two test dates, as dates
+    assert "auc" in output and "registered riskml-credit as challenger" in " ".join(output.split())
+
+
+def test_train_as_of_builds_the_panel_on_the_given_dates_only(work, tmp_path):
+    out = _ok("train", "records", "--params", '{"n_estimators": 5}', "--backtest", '{"test_dates": "last 1"}',
+              *[arg for d in [*pd.date_range("2020-01-01", "2022-10-01", freq="QS").strftime("%Y-%m-%d"), "2023-10-01"]
+                for arg in ("--as-of", d)], "--format", "csv")
+    table = pd.read_csv(io.StringIO(out))
+    assert set(table["split"]) == {"2023-10-01"}
+
+
+def test_predict_scores_every_asked_date_and_prints_grades_per_date(work):
+    folder, _ = work
+    scores = pd.read_parquet(folder / "scores.parquet")
+    assert sorted(scores["as_of"].dt.strftime("%Y-%m-%d").unique()) == ["2024-07-01", "2024-10-01"]
+    assert {"white_list", "warnings"} <= set(scores.columns)
+    out = _ok("predict", "--records", "records", "--out", "again.parquet", "--format", "json")
+    rows = json.loads(out)
+    assert {r["as_of"] for r in rows} == {"2025-01-01"} and {"grade", "entities"} <= set(rows[0])
+
+
+def test_predict_fraud_without_a_fraud_champion_fails_with_a_message(work):
+    result = runner.invoke(app, ["predict", "--records", "records", "--fraud"], env={"COLUMNS": str(WIDTH)})
+    assert result.exit_code == 1
+    assert "cannot score" in result.output and "riskml-fraud" in " ".join(result.output.split())
+
+
+def test_warnings_lists_rule_hits_with_dates(work):
+    out = _ok("warnings", "records", "--as-of", "2024-10-01")
+    _readable(out)
+    assert "Rule warnings:" in out and "2024-10-01" in out
+    csv = pd.read_csv(io.StringIO(_ok("warnings", "records", "--as-of", "2024-10-01", "--format", "csv")))
+    assert list(csv.columns) == ["entity_id", "as_of", "rule", "record_id", "date", "label_en"]
+    assert len(csv) == int(out.split("Rule warnings: ")[1].split()[0].replace(",", ""))
+
+
+def test_white_list_prints_the_listed_entities(work):
+    folder, _ = work
+    scores = pd.read_parquet(folder / "scores.parquet")
+    out = _ok("white-list", "scores.parquet", "--format", "csv")
+    listed = pd.read_csv(io.StringIO(out))
+    assert len(listed) == int(scores["white_list"].sum()) > 0
+    _readable(_ok("white-list", "scores.parquet"))
+
+
+def test_blind_spots_ranks_untouched_risky_entities(work):
+    out = _ok("blind-spots", "scores.parquet", "--records", "records", "--top", "5")
+    _readable(out)
+    rows = json.loads(_ok("blind-spots", "scores.parquet", "--records", "records", "--top", "5", "--format", "json"))
+    assert 0 < len(rows) <= 10 and {r["rank"] for r in rows} <= {1, 2, 3, 4, 5}
+
+
+def test_evaluate_plan_compares_strategies_at_the_same_budget(work):
+    out = _ok("evaluate-plan", "scores.parquet", "--truth", "records/_truth/entity_quarters.parquet")
+    _readable(out)
+    rows = pd.read_csv(io.StringIO(_ok("evaluate-plan", "scores.parquet", "--truth",
+                                       "records/_truth/entity_quarters.parquet", "--format", "csv")))
+    assert set(rows["strategy"]) == {"risk_ranked", "random", "grade_rate"}
+    assert rows.groupby("as_of")["inspections"].nunique().eq(1).all()
+
+
+def test_monitor_prints_each_warning_once(work):
+    folder, _ = work
+    scores = pd.read_parquet(folder / "scores.parquet")
+    for when in ("2024-07-01", "2024-10-01"):
+        scores.loc[scores["as_of"] == when].to_parquet(folder / f"q-{when}.parquet")
+    shifted = scores.loc[scores["as_of"] == "2024-10-01"].assign(score=lambda f: f["score"] - 80)
+    shifted.to_parquet(folder / "shifted.parquet")
+    result = runner.invoke(app, ["monitor", "q-2024-07-01.parquet", "shifted.parquet"], env={"COLUMNS": str(WIDTH)})
+    assert result.exit_code == 0, result.output
+    _readable(result.stdout)
+    csv = pd.read_csv(io.StringIO(_ok("monitor", "q-2024-07-01.parquet", "shifted.parquet", "--format", "csv")))
+    assert len(csv) > 0
+    for message in csv["message"]:
+        assert " ".join(result.output.split()).count(" ".join(message.split()[:6])) == 1
+
+
+def test_tables_wider_than_the_terminal_split_into_column_groups_without_cutting_cells():
+    from riskml.cli import _column_groups
+
+    groups = _column_groups([10, 30, 30, 30, 5], keys=1, room=75)
+    assert groups == [[0, 1, 2], [0, 3, 4]]
+    assert all(sum([10, 30, 30, 30, 5][i] for i in g) <= 75 for g in groups)
+
+
+def test_the_other_verbs_stay_readable_at_80_columns(work):
+    folder, _ = work
+    _readable(_ok("validate", "records"))
+    _readable(_ok("panel", "records", "--as-of", "2024-10-01", "--out", "panel.parquet"))
+    scores = pd.read_parquet(folder / "scores.parquet")
+    scores.loc[scores["as_of"] == "2024-10-01"].to_parquet(folder / "latest.parquet")
+    _readable(_ok("plan", "latest.parquet", "--records", "records", "--blind-spots", "3", "--out", "plan.csv"))
+    worst = scores.sort_values("score").iloc[0]
+    out = _ok("explain", worst["entity_id"], "--as-of", str(worst["as_of"].date()), "--records", "records",
+              "--out", "report.html")
+    _readable(out)
+    assert (folder / "report.html").exists()
