@@ -26,8 +26,15 @@ def _table(title: str, frame: pd.DataFrame, floatfmt: str = "{:.4f}") -> Table:
     for col in frame.columns:
         table.add_column(str(col))
     for row in frame.itertuples(index=False):
-        table.add_row(*[floatfmt.format(v) if isinstance(v, float) else str(v) for v in row])
+        table.add_row(*[_cell(v, floatfmt) for v in row])
     return table
+
+
+def _cell(value: Any, floatfmt: str) -> str:
+    """A table cell: floats by ``floatfmt``, midnight timestamps as plain dates."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.date().isoformat()
+    return floatfmt.format(value) if isinstance(value, float) else str(value)
 
 
 def _step(console: Console, title: str, started: float) -> None:
@@ -122,7 +129,7 @@ def run_demo(console: Console, *, n_entities: int = 60_000, seed: int = 0) -> di
     if len(d_grade):
         row = d_grade.iloc[0]
         console.print(f"[bold]Explained D-grade entity {row['entity_id']}[/bold]: score {row['score']:.1f}, "
-                      f"grade {row['grade']} (by score {row['grade_by_score']}), override '{row['override']}'")
+                      f"grade {row['grade']} (by score {row['grade_by_score']}), override {row['override'] or 'none'}")
         for j in (1, 2, 3):
             if row.get(f"reason_{j}_feature"):
                 console.print(f"  {j}. {row[f'reason_{j}_text_zh']}  |  {row[f'reason_{j}_text_en']}")
