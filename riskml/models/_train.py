@@ -398,17 +398,7 @@ def fit_scorecard_split(
     a, b = fit_platt(margin, prep.y[cal_rows], weight=None if weight is None else weight[cal_rows])
     table = woe.points_table(policy_from_spec(spec.raw), a, b, settings.points_decimals)
     info = {
-        "split": split.name,
-        "test_as_of": split.test_as_of,
-        "train_from": split.train_as_of[0],
-        "train_to": split.train_as_of[-1],
-        "train_dates": len(split.train_as_of),
-        "calibration_as_of": ",".join(str(d.date()) for d in split.calibration_as_of),
-        "train_rows": int(len(train_rows)),
-        "train_positives": n_pos,
-        "negative_rate": rate,
-        "calibration_rows": int(len(cal_rows)),
-        "calibration_positives": int(prep.y[cal_rows].sum()),
+        **_split_info(split, train_rows, n_pos, rate, cal_rows, prep.y),
         "rounds": 0,
         "scorecard_features": len(table.rows),
         "calib_a": a,
@@ -450,6 +440,19 @@ def fit_split(
     if bt.calibration.refit:
         booster = _refit(params, matrix, y, np.concatenate([train_rows, cal_rows]), best, rows_weight, rate, seed)
     info = {
+        **_split_info(split, train_rows, n_pos, float(rate), cal_rows, y),
+        "rounds": int(best),
+        "calib_a": a,
+        "calib_b": b,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return booster, a, b, info
+
+
+def _split_info(split: Any, train_rows: np.ndarray, n_pos: int, rate: Any, cal_rows: np.ndarray,
+                y: np.ndarray) -> dict[str, Any]:
+    """What a backtest split's table row says of its dates and rows, for either model kind."""
+    return {
         "split": split.name,
         "test_as_of": split.test_as_of,
         "train_from": split.train_as_of[0],
@@ -458,15 +461,10 @@ def fit_split(
         "calibration_as_of": ",".join(str(d.date()) for d in split.calibration_as_of),
         "train_rows": int(len(train_rows)),
         "train_positives": n_pos,
-        "negative_rate": float(rate),
+        "negative_rate": rate,
         "calibration_rows": int(len(cal_rows)),
         "calibration_positives": int(y[cal_rows].sum()),
-        "rounds": int(best),
-        "calib_a": a,
-        "calib_b": b,
-        "seconds": round(time.perf_counter() - started, 3),
     }
-    return booster, a, b, info
 
 
 def _refit(params: dict[str, Any], matrix: TrainingMatrix, y: np.ndarray, rows: np.ndarray, rounds: int,
