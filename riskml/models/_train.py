@@ -320,13 +320,19 @@ class TrainingMatrix:
             out[:, j] = col[index]
         return out
 
-    def dataset(self, index: np.ndarray, label: np.ndarray, weight: np.ndarray | None,
+    def dataset(self, index: np.ndarray, label: np.ndarray, weight: np.ndarray | None, num_threads: int,
                 reference: lgb.Dataset | None = None) -> lgb.Dataset:
-        """A ``lightgbm.Dataset`` of the given rows, as LightGBM builds one from the frame."""
+        """A ``lightgbm.Dataset`` of the given rows, as LightGBM builds one from the frame.
+
+        ``num_threads`` is the fit's thread count: every LightGBM call sets the library's
+        process-wide default to its own count (``0`` resets it), so one call without it
+        while another thread predicts makes that prediction index past its buffers.
+        """
+        params = {"verbose": -1, "num_threads": num_threads}
         if reference is not None:
-            return lgb.Dataset(self.rows(index), label, weight=weight, reference=reference)
+            return lgb.Dataset(self.rows(index), label, weight=weight, reference=reference, params=params)
         data = lgb.Dataset(self.rows(index), label, weight=weight, feature_name=self.feature_name,
-                           categorical_feature=self.categorical_feature, params={"verbose": -1},
+                           categorical_feature=self.categorical_feature, params=params,
                            free_raw_data=True)
         data.pandas_categorical = self.pandas_categorical  # stored in the booster, as from a DataFrame
         return data
@@ -425,17 +431,19 @@ def fit_split(
     def rows_weight(rows: np.ndarray) -> np.ndarray | None:
         return None if weight is None else weight[rows]
 
-    dtrain = matrix.dataset(train_rows, y[train_rows], rows_weight(train_rows))
+    threads = int(params["num_threads"])  # on every call: see TrainingMatrix.dataset
+    dtrain = matrix.dataset(train_rows, y[train_rows], rows_weight(train_rows), threads)
     callbacks = []
     valid_sets = []
     if bt.calibration.early_stopping_rounds > 0:
-        valid_sets = [matrix.dataset(cal_rows, y[cal_rows], rows_weight(cal_rows), reference=dtrain)]
+        valid_sets = [matrix.dataset(cal_rows, y[cal_rows], rows_weight(cal_rows), threads,
+                                     reference=dtrain)]
         callbacks.append(lgb.early_stopping(bt.calibration.early_stopping_rounds, first_metric_only=True, verbose=False))
     booster = lgb.train(params, dtrain, num_boost_round=rounds, valid_sets=valid_sets, callbacks=callbacks)
     best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
     # keep exactly the rounds that are used, so the saved model is the scored one
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    margin = booster.predict(matrix.rows(cal_rows), raw_score=True)
+    margin = booster.predict(matrix.rows(cal_rows), raw_score=True, num_threads=threads)
     a, b = fit_platt(margin, y[cal_rows], weight=rows_weight(cal_rows))
     if bt.calibration.refit:
         booster = _refit(params, matrix, y, np.concatenate([train_rows, cal_rows]), best, rows_weight, rate, seed)
@@ -478,7 +486,8 @@ def _refit(params: dict[str, Any], matrix: TrainingMatrix, y: np.ndarray, rows: 
         rng = np.random.default_rng(seed + 1)
         rows = rows[(y[rows] == 1) | (rng.uniform(size=len(rows)) < rate)]
     rows = np.unique(rows)
-    booster = lgb.train(params, matrix.dataset(rows, y[rows], rows_weight(rows)), num_boost_round=rounds)
+    data = matrix.dataset(rows, y[rows], rows_weight(rows), int(params["num_threads"]))
+    booster = lgb.train(params, data, num_boost_round=rounds)
     return lgb.Booster(model_str=booster.model_to_string())
 
 
@@ -683,7 +692,7 @@ def fit_model(
         at_test = as_of == np.datetime64(split.test_as_of, "ns")
         test_rows = np.flatnonzero(usable & at_test)
         rows_x = X.iloc[test_rows] if matrix is None else matrix.rows(test_rows)
-        margin = booster.predict(rows_x, raw_score=True)
+        margin = booster.predict(rows_x, raw_score=True, num_threads=bt.num_threads)  # fits may still run
         pred = pd.DataFrame({
             "split": split.test_as_of,
             "entity_id": frame["entity_id"].to_numpy()[test_rows],

@@ -128,6 +128,40 @@ def test_backtest_models_are_the_same_for_any_number_of_workers(toy):
     pd.testing.assert_frame_equal(serial.splits.drop(columns=timing_free), parallel.splits.drop(columns=timing_free))
 
 
+def test_threaded_fits_never_change_lightgbms_process_wide_thread_count(toy):
+    """Every LightGBM call sets one process-wide thread count (0 resets it to the core count).
+
+    A prediction sizes its buffers by that count and then runs with it re-read, so if another
+    thread changes it in between the prediction writes past its buffers and the process dies
+    (a SIGFPE or SIGSEGV, no exception). Every call of a fit must therefore carry the fit's
+    own ``num_threads``: watched here from a third thread for the whole threaded backtest.
+    """
+    import ctypes
+    import threading
+
+    from lightgbm.basic import _LIB
+
+    panel, labels = toy
+    default = ctypes.c_int.in_dll(_LIB, "LGBM_DEFAULT_NUM_THREADS")
+    default.value = 1
+    seen: set[int] = set()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.add(default.value)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        fit_model(panel, labels, "credit", backtest={**FAST_BACKTEST, "workers": 2, "num_threads": 1},
+                  params=FAST_PARAMS)
+    finally:
+        done.set()
+        watcher.join()
+    assert seen == {1}
+
+
 def test_a_split_fitted_from_the_training_matrix_equals_lightgbm_fed_the_frame(toy):
     import lightgbm as lgb
 
