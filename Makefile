@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench system-deps clean
+.PHONY: demo test test-fast bench notebooks system-deps clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not spark and not server"
 
 bench: $(STAMP)
-	$(PY) benchmarks/synth.py
+	$(PY) -m benchmarks.synth
+
+# Run every notebook from its .py and store the outputs in the paired .ipynb
+notebooks: $(STAMP)
+	$(PY) notebooks/execute.py
 
 clean:
 	rm -rf $(VENV) .riskml .pytest_cache

@@ -1,6 +1,6 @@
 """Bounded-memory panel: ``build_panel_in_buckets`` beside ``build_panel`` on the full library.
 
-``python benchmarks/buckets.py [--entities 100000] [--bucket 50000] [--skip-in-memory]``
+``python -m benchmarks.buckets [--entities 100000] [--bucket 50000] [--skip-in-memory]``
 
 Records of every declared source from ``benchmarks/_data.py`` (the full-library mix of
 ``benchmarks/scale.py``: ~54 records per entity, three quarters invoices). Each engine
@@ -28,11 +28,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks._doc import machine_line, write_section  # noqa: E402
-from benchmarks._measure import memory_gib, reset_peak  # noqa: E402
+from benchmarks._doc import machine_line, write_section
+from benchmarks._measure import memory_gib, reset_peak
 
 RESULTS = HERE / "buckets_results.json"
 START, END, SEED = "2019-01-01", "2025-01-01", 0
@@ -100,9 +97,9 @@ def compare(left: Path, right: Path) -> dict[str, Any]:
 
 
 def _child(engine: str, n: int, bucket: int, out: Path) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", engine, "--entities", str(n),
+    cmd = [sys.executable, "-m", "benchmarks.buckets", "--worker", engine, "--entities", str(n),
            "--bucket", str(bucket), "--out", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"{engine} failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -112,7 +109,7 @@ def render(results: dict[str, Any]) -> str:
     lines = [
         machine_line(),
         "",
-        "Command: `python benchmarks/buckets.py --entities N [--bucket B] [--skip-in-memory]`. Full feature library on "
+        "Command: `python -m benchmarks.buckets --entities N [--bucket B] [--skip-in-memory]`. Full feature library on "
         "the `benchmarks/_data.py` records (the `## Scale` mix), each engine in a fresh process. "
         "`build_panel_in_buckets` writes Parquet as it goes, compact dtypes (whole-number features int32, day "
         "counts float32); `build_panel` holds the float64 panel in memory. Peak: the process's peak RSS during the "

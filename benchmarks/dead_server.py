@@ -6,7 +6,7 @@ accepts connections and never answers. For each, ``riskml.tracking.configure()``
 ``TrackingUnreachableError``; riskml's default HTTP budget applies (10 s per request,
 2 retries), unless the MLflow variables are already set in the environment.
 
-Run: ``python benchmarks/dead_server.py`` (about 40 s).
+Run: ``python -m benchmarks.dead_server`` (about 40 s).
 """
 
 from __future__ import annotations

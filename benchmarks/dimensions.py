@@ -1,4 +1,4 @@
-"""Signal per indicator group: ``python benchmarks/dimensions.py [--dimensions dezhou]``.
+"""Signal per indicator group: ``python -m benchmarks.dimensions [--dimensions dezhou]``.
 
 For each indicator group of the loaded dimension file (default SAMR's five; ``dezhou``
 or a path to a bureau's own file), a LightGBM trained
@@ -16,9 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _doc import machine_line, write_section  # noqa: E402
+from benchmarks._doc import machine_line, write_section
 
 
 def main() -> None:
@@ -52,7 +50,7 @@ def main() -> None:
         rows.append((name, len(features), float(latest["auc"]), time.perf_counter() - started))
         print(f"{name:>24}: {len(features):3d} features, AUC {latest['auc']:.3f}", flush=True)
 
-    command = f".venv/bin/python benchmarks/dimensions.py --entities {args.entities}"
+    command = f".venv/bin/python -m benchmarks.dimensions --entities {args.entities}"
     command += f" --dimensions {args.dimensions}" if args.dimensions else ""
     lines = [f"Run: `{command}` (indicator groups of the loaded dimension file; default SAMR's five).", "",
              machine_line(), "",

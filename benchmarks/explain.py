@@ -6,7 +6,7 @@ same rows with ``shap.TreeExplainer``, LightGBM's ``pred_contrib`` and
 ``tree_contributions`` in one process, prints a table and rewrites the
 ``## Explanations`` section of ``docs/benchmarks.md``.
 
-Run: ``.venv/bin/python benchmarks/explain.py [--rows 100000] [--features 60]``.
+Run: ``.venv/bin/python -m benchmarks.explain [--rows 100000] [--features 60]``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pandas as pd
 
 import riskml
 import riskml.explain._treeshap as treeshap
-from _doc import write_section
+from benchmarks._doc import write_section
 from riskml._specs import load_yaml, resolve_spec
 from riskml.explain import tree_contributions
 
@@ -159,7 +159,7 @@ def render(result: dict[str, Any]) -> str:
     lines = [
         HEADING,
         "",
-        "`benchmarks/explain.py` (run: `.venv/bin/python benchmarks/explain.py [--rows 100000] [--features 60]`). "
+        "`benchmarks/explain.py` (run: `.venv/bin/python -m benchmarks.explain [--rows 100000] [--features 60]`). "
         f"A synthetic county (`make_market(n_entities={info['entities']:,})`, `build_panel` quarterly: "
         f"{info['panel_rows']:,} rows x {info['panel_features']} features); the model uses {info['features']} of them "
         f"({info['categorical']} categorical, the numeric ones spread evenly over the catalog), trained on the "

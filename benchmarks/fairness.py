@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    nice -n 10 .venv/bin/python benchmarks/fairness.py [--entities 60000] [--seed 0] [--no-doc]
+    nice -n 10 .venv/bin/python -m benchmarks.fairness [--entities 60000] [--seed 0] [--no-doc]
 
 Builds the county's panel and credit labels, runs the credit model's temporal backtest
 (``experiments/backtest.yaml``), grades the out-of-time predictions of every test date
@@ -32,9 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _doc import machine_line, write_section  # noqa: E402
+from benchmarks._doc import machine_line, write_section
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "evaluation.md"
 GROUPS = ("district", "industry", "entity_type")
@@ -128,7 +126,7 @@ def main() -> None:
     print(text)
     if not args.no_doc:
         intro = (
-            "Run: `nice -n 10 .venv/bin/python benchmarks/fairness.py` (`--entities 60000 --seed 0`).\n\n"
+            "Run: `nice -n 10 .venv/bin/python -m benchmarks.fairness` (`--entities 60000 --seed 0`).\n\n"
             "A flag rate that differs between groups may only mean that one group holds more risk. Where "
             "outcomes are known (the backtest's test dates), `riskml.monitor.fairness_audit(predictions, "
             "by=...)` measures per group the flag rate, the false negative rate (violators not flagged), "

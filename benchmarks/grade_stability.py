@@ -17,7 +17,7 @@ the grade model ("after"):
 
 Usage::
 
-    python benchmarks/grade_stability.py --entities 60000 --seed 0
+    python -m benchmarks.grade_stability --entities 60000 --seed 0
 """
 
 from __future__ import annotations

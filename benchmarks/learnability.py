@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/learnability.py [--entities 60000] [--seed 0] [--test-dates 4] [--larger 300000] [--no-doc]
+    .venv/bin/python -m benchmarks.learnability [--entities 60000] [--seed 0] [--test-dates 4] [--larger 300000] [--no-doc]
 
 Generates the synthetic county (``riskml.synth.make_market``), builds the default
 panel and the credit labels once, then measures on the same out-of-time rows:
@@ -47,9 +47,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _doc import machine_line, write_section  # noqa: E402
+from benchmarks._doc import machine_line, write_section
 
 HEADING = "Learnability"
 
@@ -172,7 +170,7 @@ def main() -> None:
     if args.no_doc:
         return
     lines = [
-        "`benchmarks/learnability.py` (run: `.venv/bin/python benchmarks/learnability.py"
+        "`benchmarks/learnability.py` (run: `.venv/bin/python -m benchmarks.learnability"
         + (f" --larger {args.larger}" if args.larger else "") + "`). "
         f"Synthetic county of {args.entities:,} entities (seed {args.seed}), default feature library, credit model "
         f"as shipped; temporal backtest over the latest {args.test_dates} complete as-of dates "

@@ -1,6 +1,6 @@
 """Cross-entity features: this tree's ``network_features`` beside a git ref's, same records.
 
-``python benchmarks/network.py --baseline REF [--entities 100000] [--repeat 2]``
+``python -m benchmarks.network --baseline REF [--entities 100000] [--repeat 2]``
 
 The full-library records of ``benchmarks/_data.py`` (as ``benchmarks/scale.py``), the
 grid of the local engine (every entity alive at each quarterly as-of date), and the
@@ -80,7 +80,6 @@ def main() -> int:
     if args.worker:
         print(json.dumps(worker(args.entities, Path(args.worker))))
         return 0
-    sys.path.insert(0, str(ROOT))
     import numpy as np
     import pandas as pd
 
@@ -112,7 +111,7 @@ def main() -> int:
     lines = [
         machine_line(),
         "",
-        f"Command: `python benchmarks/network.py --baseline {args.baseline} --entities {args.entities} --repeat "
+        f"Command: `python -m benchmarks.network --baseline {args.baseline} --entities {args.entities} --repeat "
         f"{args.repeat}`: the cross-entity features of `features/network.yaml` ({r['features']} features) on the "
         f"full-library records of `benchmarks/_data.py` ({args.entities:,} entities, {r['invoices']:,} invoices, "
         f"{r['dates']} quarterly as-of dates, {r['rows']:,} grid rows), this tree (now) and `{args.baseline}` "

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/panel.py [--sizes county,city] [--skip-featuretools]
+    .venv/bin/python -m benchmarks.panel [--sizes county,city] [--skip-featuretools]
 
 What it measures, in one run:
 
@@ -45,19 +45,18 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from benchmarks._data import CITY_RATES, FULL_RATES, SUBSET_SOURCES, make_records
+from benchmarks._doc import write_section as write_doc_section
+from benchmarks._measure import memory_gib as _memory, reset_peak as _reset_peak
 
-from benchmarks._doc import write_section as write_doc_section  # noqa: E402
-from benchmarks._measure import memory_gib as _memory, reset_peak as _reset_peak  # noqa: E402
-from benchmarks._data import CITY_RATES, FULL_RATES, SUBSET_SOURCES, make_records  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 logger = logging.getLogger("benchmarks.panel")
 
@@ -160,10 +159,21 @@ def write_subset_spec(folder: Path) -> Path:
 # ----------------------------------------------------------------------------- DuckDB
 
 
+def sql_template(name: str) -> str:
+    """The text of ``benchmarks/sql/<name>.sql``, a template filled with ``str.format``.
+
+    Examples
+    --------
+    >>> sql_template("quarter_index").format(date="k")
+    '(year(k) * 4 + (month(k) - 1) // 3)'
+    """
+    return (resources.files("benchmarks") / "sql" / f"{name}.sql").read_text(encoding="utf-8").strip()
+
+
 def _qidx(expr: str) -> str:
     # Quarter number of a date; as-of dates are quarter starts, so a record known on
     # day k is inside the window of t = quarter start q iff qidx(k) < q <= qidx(k + w).
-    return f"(year({expr}) * 4 + (month({expr}) - 1) // 3)"
+    return sql_template("quarter_index").format(date=expr)
 
 
 def duckdb_sql(method: str, as_of_last_q: int) -> str:
@@ -174,79 +184,64 @@ def duckdb_sql(method: str, as_of_last_q: int) -> str:
     sums over (entity, as-of) then give every window (a ROWS frame, cheap), and an
     ASOF join attaches them to the alive grid. ``method="range"``: the textbook range
     join of the grid to the records on entity and ``t - 1095 <= known_at < t`` with
-    conditional aggregates.
+    conditional aggregates. The SQL is in ``benchmarks/sql/``; this function fills in
+    one block per source of the subset.
 
     Examples
     --------
     >>> sql = duckdb_sql("delta", 2024 * 4)
-    >>> sql.startswith("WITH grid AS") and "ASOF LEFT JOIN" in sql
+    >>> "WITH grid AS" in sql and "ASOF LEFT JOIN" in sql
     True
     """
-    grid = (
-        "grid AS (SELECT e.entity_id, a.t, a.q FROM entities e JOIN asof_dates a "
-        "ON e.established < a.t AND (e.deregistered IS NULL OR e.deregistered >= a.t))"
-    )
-    ctes = [grid]
+    if method not in ("delta", "range"):
+        raise ValueError(f"method must be 'delta' or 'range', not {method!r}")
+    ctes = [sql_template("grid")]
     select = ["g.entity_id", "g.t AS as_of"]
     joins = []
-    if method == "range":
-        for i, (source, key, known, amount) in enumerate(SUBSET):
-            aggs = []
-            for w in WINDOWS:
-                cond = f"r.k >= g.t - INTERVAL {w} DAY"
-                aggs.append(f"count(*) FILTER (WHERE {cond}) AS {source}_count_{w}d")
-                if amount:
-                    aggs.append(f"sum(r.v) FILTER (WHERE {cond}) AS {source}_{amount}_sum_{w}d")
-            v = f"{amount}" if amount else "NULL"
-            ctes.append(
-                f"f{i} AS (SELECT g.entity_id, g.t, {', '.join(aggs)} FROM grid g "
-                f"JOIN (SELECT {key} AS eid, {known} AS k, {v} AS v FROM {source}) r "
-                f"ON r.eid = g.entity_id AND r.k < g.t AND r.k >= g.t - INTERVAL {max(WINDOWS)} DAY "
-                "GROUP BY g.entity_id, g.t)"
-            )
+    for i, (source, key, known, amount) in enumerate(SUBSET):
+        names = _source_features(source, amount)
+        if method == "range":
+            ctes.append(_range_block(i, source, key, known, amount))
             joins.append(f"LEFT JOIN f{i} ON f{i}.entity_id = g.entity_id AND f{i}.t = g.t")
-            for name in _source_features(source, amount):
-                select.append(f"coalesce(f{i}.{name}, 0)::DOUBLE AS {name}")
-    elif method == "delta":
-        for i, (source, key, known, amount) in enumerate(SUBSET):
-            names = _source_features(source, amount)
-            rows = []
-            start_vals = []
-            for w in WINDOWS:
-                start_vals.append("1")
-                if amount:
-                    start_vals.append("v")
-            rows.append(f"SELECT eid, {_qidx('k')} + 1 AS q, {', '.join(start_vals)} FROM r")
-            for j, w in enumerate(WINDOWS):
-                vals = []
-                for jj in range(len(WINDOWS)):
-                    vals.append("-1" if jj == j else "0")
-                    if amount:
-                        vals.append("-v" if jj == j else "0")
-                rows.append(f"SELECT eid, {_qidx(f'k + INTERVAL {w} DAY')} + 1, {', '.join(vals)} FROM r")
-            cols = ", ".join(f"d{n}" for n in range(len(names)))
-            v = f"{amount}::DOUBLE" if amount else "0"
-            union = " UNION ALL ".join(rows)
-            sums = ", ".join(f"sum(d{n}) AS d{n}" for n in range(len(names)))
-            running = ", ".join(f"sum(d{n}) OVER w AS {name}" for n, name in enumerate(names))
-            ctes.append(
-                f"r{i} AS (SELECT {key} AS eid, {known}::DATE AS k, {v} AS v FROM {source})"
-            )
-            ctes.append(
-                f"d{i} AS (SELECT eid, q, {sums} FROM ("
-                + union.replace("FROM r", f"FROM r{i}")
-                + f") u({'eid, q, ' + cols}) WHERE q <= {as_of_last_q} GROUP BY eid, q)"
-            )
-            ctes.append(
-                f"c{i} AS (SELECT eid, q, {running} FROM d{i} "
-                "WINDOW w AS (PARTITION BY eid ORDER BY q ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))"
-            )
+            select += [f"coalesce(f{i}.{name}, 0)::DOUBLE AS {name}" for name in names]
+        else:
+            ctes.append(_delta_block(i, source, key, known, amount, as_of_last_q))
             joins.append(f"ASOF LEFT JOIN c{i} ON c{i}.eid = g.entity_id AND g.q >= c{i}.q")
-            for name in names:
-                select.append(f"coalesce(c{i}.{name}, 0)::DOUBLE AS {name}")
-    else:
-        raise ValueError(f"method must be 'delta' or 'range', not {method!r}")
-    return "WITH " + ",\n".join(ctes) + "\nSELECT " + ", ".join(select) + "\nFROM grid g " + " ".join(joins)
+            select += [f"coalesce(c{i}.{name}, 0)::DOUBLE AS {name}" for name in names]
+    return sql_template("query").format(ctes=",\n".join(ctes), columns=", ".join(select), joins=" ".join(joins))
+
+
+def _range_block(i: int, source: str, key: str, known: str, amount: str | None) -> str:
+    """The range-join CTE ``f<i>`` of one source (``sql/range_source.sql``)."""
+    aggs = []
+    for w in WINDOWS:
+        cond = f"r.k >= g.t - INTERVAL {w} DAY"
+        aggs.append(f"count(*) FILTER (WHERE {cond}) AS {source}_count_{w}d")
+        if amount:
+            aggs.append(f"sum(r.v) FILTER (WHERE {cond}) AS {source}_{amount}_sum_{w}d")
+    return sql_template("range_source").format(
+        i=i, aggregates=", ".join(aggs), key=key, known_at=known, value=amount or "NULL", source=source,
+        longest=max(WINDOWS))
+
+
+def _delta_block(i: int, source: str, key: str, known: str, amount: str | None, last_quarter: int) -> str:
+    """The delta CTEs ``r<i>``, ``d<i>``, ``c<i>`` of one source (``sql/delta_source.sql``)."""
+    names = _source_features(source, amount)
+    starts = ["1", "v"] * len(WINDOWS) if amount else ["1"] * len(WINDOWS)
+    rows = [f"SELECT eid, {_qidx('k')} + 1 AS q, {', '.join(starts)} FROM r{i}"]
+    for j, w in enumerate(WINDOWS):
+        vals = []
+        for jj in range(len(WINDOWS)):
+            vals.append("-1" if jj == j else "0")
+            if amount:
+                vals.append("-v" if jj == j else "0")
+        rows.append(f"SELECT eid, {_qidx(f'k + INTERVAL {w} DAY')} + 1, {', '.join(vals)} FROM r{i}")
+    return sql_template("delta_source").format(
+        i=i, key=key, known_at=known, value=f"{amount}::DOUBLE" if amount else "0", source=source,
+        sums=", ".join(f"sum(d{n}) AS d{n}" for n in range(len(names))),
+        deltas=" UNION ALL ".join(rows), columns=", ".join(f"d{n}" for n in range(len(names))),
+        last_quarter=last_quarter,
+        running=", ".join(f"sum(d{n}) OVER w AS {name}" for n, name in enumerate(names)))
 
 
 def _source_features(source: str, amount: str | None) -> list[str]:
@@ -418,10 +413,10 @@ RESULTS = ROOT / "benchmarks" / "panel_results.json"
 
 
 def _child(kind: str, size: Size, out: Path, method: str = "delta", sample: int = 0) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--sizes", size.name, "--out", str(out),
+    cmd = [sys.executable, "-m", "benchmarks.panel", "--worker", kind, "--sizes", size.name, "--out", str(out),
            "--method", method, "--sample", str(sample)]
-    logger.info("running %s", " ".join(cmd[2:]))
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    logger.info("running %s", " ".join(cmd[1:]))
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"worker {kind} ({size.name}) failed with code {proc.returncode}:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -550,51 +545,18 @@ def _fmt_s(x: float) -> str:
 
 def render(results: dict[str, Any]) -> str:
     """The ``## Panel`` section of docs/benchmarks.md from the stored results."""
-    lines = [
-        "## Panel",
-        "",
-        "`benchmarks/panel.py` (run: `.venv/bin/python benchmarks/panel.py [--sizes county,city] "
-        "[--skip-featuretools]`). Records come from `benchmarks/_data.py`: every declared column of "
-        "every source in the contract dtypes (full library) or only entity key, `known_at` and `amount` "
-        "(subset); ids are pandas `str` (`E0000001`), records ordered by `known_at` as tables are "
-        "appended, amounts whole yuan. Quarterly as-of dates from 2019-04-01 to 2025-01-01 (24).",
-        "",
-        "Subset (the same 18 features in every engine): count over 90/365/1095-day windows of "
-        "penalties, complaints, inspections and invoices (seller), and sum of `amount` of penalties "
-        "and invoices, over records with `t - w <= known_at < t`.",
-        "",
-        "* riskml: `build_panel(records, 'quarterly', spec_folder)`, spec folder written by the "
-        "benchmark; single-threaded numpy; output a pandas DataFrame sorted by as_of, entity_id.",
-        "* DuckDB 2.0 (`SET threads=2`, `memory_limit` 10 GB): records loaded into native tables first (`load`, reported "
-        "apart), then ONE SQL query materialised as an Arrow table, unsorted. `delta` formulation: "
-        "each record adds +1/+amount at the first quarterly as-of after it is known and -1/-amount "
-        "at the first as-of after it leaves each window; a ROWS running sum per entity and an ASOF "
-        "join onto the alive grid. `range`: the textbook range join on entity and "
-        "`t - 1095 <= known_at < t` with `FILTER` aggregates. The faster is the baseline.",
-        "* featuretools 1.31 (own venv, pandas 2): `dfs` with `cutoff_time = t - 1 day` and "
-        "`training_window` (one call per window; its window is `(c - w, c]`), COUNT and SUM "
-        "primitives, on a random sample of entities with all their records, time extrapolated "
-        "linearly in grid rows (marked ~).",
-        "* Times: wall seconds of the computation in a fresh process, excluding data generation. "
-        "Peak: the process's peak RSS (VmHWM reset after generating the records) during the "
-        "computation, so it includes the resident input records (input RSS in brackets). "
-        "featuretools: peak RSS of its whole process on the sample.",
-        "* Equality is strict: the same rows, and every value equal, a value missing on one side only counts "
-        "as a difference. Timed runs have no profiler; the profiles below come from a separate run"
-        + ("" if all(results[n].get("profile_separate") for n in SIZES if n in results) else
-           " (sizes measured before " + str(min((results[n]["measured"] for n in SIZES
-                                                   if results.get(n, {}).get("profile_separate")), default="now"))
-           + " were profiled on the timed run)") + ".",
-        "",
-        "Measured: " + "; ".join(
-            f"{n} {results[n].get('measured', results.get('measured', '?'))} (load {results[n]['load_average'][0]:.1f})"
-            + (f", featuretools rows {results[n]['featuretools_measured']}" if results[n].get('featuretools_measured')
-               else "")
-            for n in ("tiny", "county", "city") if n in results) + ".",
-        "",
-        "| size | work | engine | records | grid rows | features | data gen s | compute s | peak GiB (input) | riskml speed-up |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    separate = all(results[n].get("profile_separate") for n in SIZES if n in results)
+    first_separate = min((results[n]["measured"] for n in SIZES if results.get(n, {}).get("profile_separate")),
+                         default="now")
+    measured = "; ".join(
+        f"{n} {results[n].get('measured', results.get('measured', '?'))} (load {results[n]['load_average'][0]:.1f})"
+        + (f", featuretools rows {results[n]['featuretools_measured']}" if results[n].get('featuretools_measured')
+           else "")
+        for n in ("tiny", "county", "city") if n in results)
+    intro = (resources.files("benchmarks") / "templates" / "panel.md").read_text(encoding="utf-8").format(
+        profile_note="" if separate else f" (sizes measured before {first_separate} were profiled on the timed run)",
+        measured=measured)
+    lines = intro.rstrip("\n").split("\n")
     checks = []
     profiles = []
     for name in ("tiny", "county", "city"):

@@ -20,7 +20,7 @@ overstated): one model trained on every as-of date before ``--as-of`` with label
 :func:`riskml.ranking.evaluate_plan` over the following four quarters, and the top-N
 blind spots of a naive, a selection-aware and a weighted model.
 
-Run: ``.venv/bin/python benchmarks/plan.py --n-entities 60000`` (prints markdown).
+Run: ``.venv/bin/python -m benchmarks.plan --n-entities 60000`` (prints markdown).
 """
 
 from __future__ import annotations

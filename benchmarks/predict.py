@@ -1,4 +1,4 @@
-"""Scoring throughput and training time: ``python benchmarks/predict.py [--baseline REF]``.
+"""Scoring throughput and training time: ``python -m benchmarks.predict [--baseline REF]``.
 
 On a synthetic market (default the 60,000-entity county): the time to build the panel
 and to train the credit model (temporal backtest of four dates plus the final model),
@@ -26,9 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _doc import machine_line, write_section  # noqa: E402
+from benchmarks._doc import machine_line, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,7 +72,8 @@ def worker(data_path: Path, out_path: Path, repeat: int, step: str) -> None:
 
 def _start(tree: Path, step: str, data_path: Path, repeat: int, tmp: Path) -> tuple[subprocess.Popen, Path]:
     out_path = tmp / f"{step}-{tree.name}.pkl"
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+    # riskml from the measured tree; this package (benchmarks._doc) from this tree when that one has none
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(ROOT)])}
     proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker", str(data_path), "--out",
                              str(out_path), "--repeat", str(repeat), "--step", step], env=env, cwd=tree)
     return proc, out_path
@@ -173,7 +172,7 @@ def main() -> None:
         if not same_model:
             raise SystemExit("the baseline and this tree trained different models")
         lines += [
-            f"Command: `python benchmarks/predict.py --baseline {args.baseline}`: this tree (now) and the code of "
+            f"Command: `python -m benchmarks.predict --baseline {args.baseline}`: this tree (now) and the code of "
             f"`{args.baseline}` (baseline) on the same panel and labels, each step in a fresh process per version, "
             f"the two versions side by side at the same time (load average {load:.1f} at the start; the machine is "
             "shared, so CPU seconds are given beside wall seconds). Both trained the identical model (booster text, calibrator, "

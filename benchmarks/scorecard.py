@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/scorecard.py [--entities 60000] [--seed 0] [--no-doc]
+    .venv/bin/python -m benchmarks.scorecard [--entities 60000] [--seed 0] [--no-doc]
 
 On two datasets, the credit model as shipped (LightGBM, ``models/credit.yaml``) and
 the same spec with ``model: {kind: scorecard}`` are backtested on the same panel,
@@ -35,9 +35,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _doc import machine_line, write_section  # noqa: E402
+from benchmarks._doc import machine_line, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -202,7 +200,7 @@ entity's bins. Both kinds below run on the same panel, labels and temporal backt
 
 {machine}
 
-Command: `python benchmarks/scorecard.py --entities {args.entities} --seed {args.seed}`
+Command: `python -m benchmarks.scorecard --entities {args.entities} --seed {args.seed}`
 
 **Synthetic county** (`make_market(n_entities={args.entities:,}, seed={args.seed})`, credit model;
 the scorecard gives points to {n_county} of {len(county_card.model.features)} features; fit

@@ -1,5 +1,5 @@
 """The quarterly scoring job on the county, records from PostgreSQL vs from Parquet:
-``python benchmarks/scoring_job.py``.
+``python -m benchmarks.scoring_job``.
 
 Generates the synthetic county (default 60,000 entities x 6 years), writes its
 validated records once to a Parquet folder and once to PostgreSQL tables (a throwaway
@@ -24,9 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _doc import machine_line, write_section  # noqa: E402
+from benchmarks._doc import machine_line, write_section
 
 AS_OF = "2024-10-01"
 
@@ -126,7 +124,7 @@ def main() -> None:
         f"| Parquet folder | {t_files:.1f} | {n / t_files:,.0f} | {steps_files} |",
         "",
         f"Loading the records into PostgreSQL (`riskml.records.write(records, url)`, Arrow bulk copy) took "
-        f"{t_load:.1f} s; writing the Parquet folder {t_parquet:.1f} s. Command: `python benchmarks/scoring_job.py`.",
+        f"{t_load:.1f} s; writing the Parquet folder {t_parquet:.1f} s. Command: `python -m benchmarks.scoring_job`.",
         "",
         _load_note(steps_db, steps_files),
     ]
@@ -162,7 +160,7 @@ def _reads(args: argparse.Namespace, n: int, url: str, folder: Path) -> None:
     lines = [machine_line(), "",
              f"`riskml.records.read(SOURCE)` of the {args.entities:,}-entity county ({n:,} records), best of "
              f"{args.reads} runs alternating the two sources, so both see the same machine load. Command: "
-             f"`python benchmarks/scoring_job.py --reads {args.reads}`.", "",
+             f"`python -m benchmarks.scoring_job --reads {args.reads}`.", "",
              "| records from | best seconds | records per second | all runs (s) |", "|---|---:|---:|---|"]
     for label, runs in times.items():
         lines.append(f"| {label} | {min(runs):.1f} | {n / min(runs):,.0f} | {', '.join(f'{t:.1f}' for t in runs)} |")

