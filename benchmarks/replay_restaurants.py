@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 import riskml
-from plan import _markdown  # the benchmark folder is on the path when run as a script
+from benchmarks.plan import _markdown
 from riskml.ranking import load_replay_spec, replay
 
 HERE = Path(__file__).resolve().parent / "restaurants"

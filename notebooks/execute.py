@@ -7,8 +7,10 @@ executes it top to bottom in a fresh temporary folder, and writes the ``.ipynb``
 
 The stored outputs are made machine-independent: the notebooks create their folders
 with ``tempfile.mkdtemp``, so the kernel gets its own ``TMPDIR`` and every path under it
-is written as ``/tmp/<prefix>XXXXXXXX``; cell ids are stable and no timings are stored,
-so re-running an unchanged notebook changes only what the computation changed.
+is written as ``/tmp/<prefix>XXXXXXXX``; paths in the repository (a warning's source
+file) are written relative to it and the interpreter's prefix as ``.venv``. Cell ids
+are stable and no timings are stored, so re-running an unchanged notebook changes only
+what the computation changed.
 
 Usage::
 
@@ -34,14 +36,16 @@ import nbclient
 import nbformat
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 TIMEOUT_SECONDS = 600
 # tempfile.mkdtemp's random suffix: eight characters of [a-z0-9_]
 MKDTEMP = re.compile(r"/tmp/([A-Za-z-]+)[a-z0-9_]{8}")
 
 
 def scrub(text: str, tmpdir: str) -> str:
-    """``text`` with the kernel's temporary folder written as ``/tmp`` and mkdtemp suffixes masked."""
-    return MKDTEMP.sub(r"/tmp/\1XXXXXXXX", text.replace(tmpdir, "/tmp"))
+    """``text`` without this machine's paths: temporary folders masked, repository paths relative."""
+    text = text.replace(tmpdir, "/tmp").replace(f"{ROOT}/", "").replace(f"{sys.prefix}/", ".venv/")
+    return MKDTEMP.sub(r"/tmp/\1XXXXXXXX", text)
 
 
 def scrub_outputs(nb: nbformat.NotebookNode, tmpdir: str) -> None:
