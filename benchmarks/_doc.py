@@ -1,13 +1,23 @@
-"""Writing one benchmark's section of ``docs/benchmarks.md`` without touching the others."""
+"""Writing one benchmark's section of ``docs/benchmarks.md`` without touching the others.
+
+The fixed prose of a section (what was measured, how) is a Markdown template in
+``benchmarks/templates/``; the benchmark fills in its numbers with ``str.format``.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
 import time
+from importlib import resources
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
+
+def template(name: str) -> str:
+    """The text of ``benchmarks/templates/<name>.md``, without its final newline."""
+    return (resources.files("benchmarks") / "templates" / f"{name}.md").read_text(encoding="utf-8").rstrip("\n")
 
 
 def machine_line() -> str:

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._data import CITY_RATES, FULL_RATES, SUBSET_SOURCES, make_records
-from benchmarks._doc import write_section as write_doc_section
+from benchmarks._doc import template, write_section as write_doc_section
 from benchmarks._measure import memory_gib as _memory, reset_peak as _reset_peak
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -553,7 +553,7 @@ def render(results: dict[str, Any]) -> str:
         + (f", featuretools rows {results[n]['featuretools_measured']}" if results[n].get('featuretools_measured')
            else "")
         for n in ("tiny", "county", "city") if n in results)
-    intro = (resources.files("benchmarks") / "templates" / "panel.md").read_text(encoding="utf-8").format(
+    intro = template("panel").format(
         profile_note="" if separate else f" (sizes measured before {first_separate} were profiled on the timed run)",
         measured=measured)
     lines = intro.rstrip("\n").split("\n")

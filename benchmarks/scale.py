@@ -45,7 +45,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-from benchmarks._doc import write_section as write_doc_section
+from benchmarks._doc import template, write_section as write_doc_section
 from benchmarks._measure import memory_gib as _memory, reset_peak as _reset_peak
 
 logger = logging.getLogger("benchmarks.scale")
@@ -329,16 +329,7 @@ def render(runs: list[dict[str, Any]]) -> str:
     lines = [
         SECTION,
         "",
-        "`benchmarks/scale.py` (run: `.venv/bin/python -m benchmarks.scale --sizes 100000,300000 --spark-sizes 20000,100000,300000`). "
-        "Full feature library (114 features incl. cross-entity), records of every source from `benchmarks/_data.py` "
-        "(~53 per entity over 2019-2024, three quarters invoices), quarterly as-of dates. Each run in a fresh process "
-        "on the shared 2-core, 24 GB machine (other jobs were running: times are upper bounds). Local: wall time of "
-        "`build_panel` and peak RSS during it (input records resident, in brackets). Spark: `local[2]`, driver "
-        f"memory {DRIVER_MEMORY}, records read from Parquet, panel written to the `noop` sink; wall time including "
-        "session start (for the full library about 40% of it is the cycle pass, materialised while the job is "
-        "planned). Costs per million records feed `docs/scale.md`. The 20k and 100k Spark rows ran with 2 buckets "
-        "(the default before `BUCKETS_PER_CORE`); the 300k rows were measured on 2026-11-29 (local at load 0.0, "
-        "Spark at load ~2.5).",
+        template("scale").format(driver_memory=DRIVER_MEMORY),
         "",
         "| engine | entities | records | buckets | panel rows | compute s | s per 1M records | peak GiB (input) | Parquet MB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -370,19 +361,8 @@ def _render_city(city: list[dict[str, Any]]) -> list[str]:
     lines = [
         "### City subset: Spark vs local on the same records",
         "",
-        "Run: `.venv/bin/python -m benchmarks.scale --sizes '' --spark-sizes '' --city-sizes 100000,1000000`. "
-        "The windowed-aggregate subset of `## Panel` (18 features: count and sum of `amount` over 90/365/1095 days "
-        "of penalties, complaints, inspections and invoices; ~100 records per entity; the same `make_records` call, "
-        "seed and spec folder as the panel benchmark's city run), quarterly as-of dates. Records are source records "
-        "(the registry not counted, as in `## Panel`). Local and Spark run one after the other in fresh processes; "
-        "the Spark/local ratio compares the two on the same size. Local: wall time of `build_panel` and peak RSS "
-        f"(input in brackets). Spark: `local[2]`, driver memory {DRIVER_MEMORY}, 8 shuffle partitions, about "
-        f"{CITY_RECORDS_PER_BUCKET / 1e6:.1f}M records per bucket, records read from Parquet (written untimed), panel "
-        "to the `noop` sink; compute s is session start + planning (incl. the pass for the as-of grid) + the job. "
-        "CPU s: CPU seconds of the process (local) or of driver, JVM and Python workers (Spark), robust to the "
-        "load other jobs put on the machine. Peak GiB for Spark: JVM / largest Python worker, sampled every 0.5 s. "
-        "Load: 1-minute load average at the start. Spark's time includes reading the Parquet files; the local "
-        "engine's records are already in memory.",
+        template("scale_city").format(driver_memory=DRIVER_MEMORY,
+                                      records_per_bucket_m=f"{CITY_RECORDS_PER_BUCKET / 1e6:.1f}"),
         "",
         "| engine | entities | records | buckets | compute s | s per 1M records | Spark/local | CPU s | peak GiB | Parquet MB | load |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
