@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskml._time import day_number
 from riskml.explain._whatif import (
     AppealAction,
     AppealActions,
     _apply,
-    _day,
     entity_records,
     entity_row,
     load_actions,
@@ -217,7 +217,7 @@ def variant_rows(own: Mapping[str, pd.DataFrame], variants: list[list[Change]], 
     """
     from riskml.features._engine import compute_bucket
 
-    day = _day(as_of)
+    day = day_number(as_of)
     keys = np.array([f"{entity_id}#{i:06d}" for i in range(len(variants))], dtype=object)
     cache: dict[Any, pd.DataFrame] = {}
     changed = [_applied(changes, own, entity_id, day, sources, cache) for changes in variants]
@@ -296,7 +296,7 @@ def path_to_next_grade(
     sources = sources if sources is not None else spec.sources
     actions = actions if actions is not None else load_actions(sources=sources)
     as_of = pd.Timestamp(as_of)
-    day = _day(as_of)
+    day = day_number(as_of)
     entity_id = str(entity_id)
     own = dict(own) if own is not None else entity_records(records, entity_id, sources)
     base = entity_row(records, entity_id, as_of, spec, sources, own=own)
