@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskml._time import day_number
+from riskml._time import as_of_date, day_number
 from riskml.explain._whatif import (
     AppealAction,
     AppealActions,
@@ -150,7 +150,7 @@ def declared_changes(actions: AppealActions, own: Mapping[str, pd.DataFrame], so
      ('file_annual_report', 'annual_reports', None), ('remove_wrong_record', 'penalties', 'P1'),
      ('remove_wrong_record', 'penalties', 'P2')]
     """
-    as_of = pd.Timestamp(as_of)
+    as_of = as_of_date(as_of)
     out: list[Change] = []
     for action in actions.actions:
         if action.kind == "add_record":
@@ -295,7 +295,7 @@ def path_to_next_grade(
     model = getattr(model, "grading", model)
     sources = sources if sources is not None else spec.sources
     actions = actions if actions is not None else load_actions(sources=sources)
-    as_of = pd.Timestamp(as_of)
+    as_of = as_of_date(as_of)
     day = day_number(as_of)
     entity_id = str(entity_id)
     own = dict(own) if own is not None else entity_records(records, entity_id, sources)

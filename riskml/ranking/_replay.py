@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from riskml._progress import track
-from riskml._time import day_number
+from riskml._time import as_of_date, day_number
 from riskml.features import Panel, build_panel
 from riskml.labels import LabelSpec, load_label_spec, make_labels
 from riskml.models import ModelSpec, fit_model, load_model_spec
@@ -239,7 +239,7 @@ def records_known_before(records: Mapping[str, pd.DataFrame], t: Any) -> Records
     ['P1']
     """
     catalog = catalog_of(records)
-    t = np.datetime64(pd.Timestamp(t), "ns")
+    t = np.datetime64(as_of_date(t, what="t"), "ns")
     tables = {}
     for name, table in records.items():
         if name not in catalog:
