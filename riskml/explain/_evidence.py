@@ -176,7 +176,7 @@ def evidence_for(
     KeyError
         When ``feature`` is neither in the spec nor in the catalog.
     ValueError
-        When ``as_of`` is not a midnight date.
+        When ``as_of`` is not a calendar date (see ``riskml._time.as_of_date``).
 
     Examples
     --------
