@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskml._time import as_of_dates, from_day_number
+
 __all__ = ["TrainResult", "explain", "predict", "promote", "train"]
 
 logger = logging.getLogger(__name__)
@@ -287,12 +289,6 @@ def _resolve_model(target: str, model: Any) -> Any:
     raise TypeError(f"model must be None, a RiskModel, a version number or an alias; got {type(model).__name__}")
 
 
-def _dates(as_of: Any) -> list[pd.Timestamp]:
-    many = isinstance(as_of, Sequence | pd.Index | np.ndarray) and not isinstance(as_of, str)
-    values = list(as_of) if many else [as_of]
-    return [pd.Timestamp(v) for v in values]
-
-
 def _scoring_panel(data: Any, as_of: Any, feature_spec: Any, show_progress: bool | None) -> tuple[Any, Any]:
     """The panel rows to score and the records behind them (None for a ready panel).
 
@@ -305,7 +301,7 @@ def _scoring_panel(data: Any, as_of: Any, feature_spec: Any, show_progress: bool
         if as_of is None:
             return data, None
         held = pd.DatetimeIndex(data.frame["as_of"].unique()).sort_values()
-        wanted = _dates(as_of)
+        wanted = as_of_dates(as_of)
         missing = [str(d.date()) for d in wanted if d not in held]
         if missing:
             raise ValueError(f"the panel has no rows at {missing}; its as-of dates are "
@@ -314,7 +310,7 @@ def _scoring_panel(data: Any, as_of: Any, feature_spec: Any, show_progress: bool
         return Panel(frame=rows, catalog=data.catalog, spec_hash=data.spec_hash), None
     records = _as_records(data)
     spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
-    dates = [pd.Timestamp(as_of_grid(records, spec.sources, "quarterly")[-1], unit="D")] if as_of is None else _dates(as_of)
+    dates = [from_day_number(as_of_grid(records, spec.sources, "quarterly")[-1])] if as_of is None else as_of_dates(as_of)
     return build_panel(records, dates, spec, show_progress=show_progress), records
 
 

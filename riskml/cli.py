@@ -385,13 +385,12 @@ def warnings(
 ) -> None:
     """Rule warnings (规则预警) at the as-of date: every hit with the record behind it."""
     from riskml._pipeline import _as_records
+    from riskml._time import from_day_number
     from riskml.features import as_of_grid, load_feature_spec
     from riskml.monitor import rule_warnings
 
     clean = _as_records(records)
-    import pandas as pd
-
-    dates = as_of or [pd.Timestamp(as_of_grid(clean, load_feature_spec().sources, "quarterly")[-1], unit="D")]
+    dates = as_of or [from_day_number(as_of_grid(clean, load_feature_spec().sources, "quarterly")[-1])]
     hits = rule_warnings(clean, dates, rules)
     _show(hits[["entity_id", "as_of", "rule", "record_id", "date", "label_en"]], f"Rule warnings: {len(hits):,}", fmt)
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskml._time import day_number, in_force
 from riskml.features._kernels import NEVER, to_days
 from riskml.features._spec import FeatureDef, FeatureSpec, load_feature_spec, where_mask
 from riskml.records._sources import SourceCatalog, SourceSpec
@@ -175,7 +176,7 @@ def evidence_for(
     KeyError
         When ``feature`` is neither in the spec nor in the catalog.
     ValueError
-        When ``as_of`` is not a midnight date.
+        When ``as_of`` is not a calendar date (see ``riskml._time.as_of_date``).
 
     Examples
     --------
@@ -191,10 +192,7 @@ def evidence_for(
     >>> ev[["record_id", "known_at", "amount"]].to_dict("list")
     {'record_id': ['P1'], 'known_at': [Timestamp('2023-03-20 00:00:00')], 'amount': [2000.0]}
     """
-    t_stamp = pd.Timestamp(as_of)
-    if t_stamp != t_stamp.normalize():
-        raise ValueError(f"as_of must be a midnight date, got {as_of!r}")
-    t = int(to_days(np.array([t_stamp.to_datetime64()], dtype="datetime64[ns]"))[0])
+    t = day_number(as_of)
     f = _feature_def(feature, catalog, spec)
     sources = source_catalog(records, spec)
     if isinstance(f, dict):
@@ -265,7 +263,7 @@ def _cross_evidence(
         est = _days(table[ent_src.known_at])
         end = _days(table[ent_src.valid_to]) if ent_src.valid_to else np.full(len(table), NEVER, dtype=np.int64)
         same = (table[column] == value).to_numpy(dtype=bool, na_value=False)
-        others = same & (est < t) & (end >= t) & (table[ent_src.entity_key].astype("str") != entity_id).to_numpy()
+        others = same & in_force(est, end, t) & (table[ent_src.entity_key].astype("str") != entity_id).to_numpy()
         return _shape(table.loc[others], ent_src, ent_name)
     inv_name = network.invoices.source if network is not None else "invoices"
     if inv_name not in sources or inv_name not in records:

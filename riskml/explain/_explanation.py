@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskml._time import as_of_date
 from riskml.explain._evidence import evidence_for, source_catalog
 from riskml.explain._path import GradePath, path_to_next_grade
 from riskml.explain._points import dimension_columns, points_by_dimension
@@ -409,9 +410,7 @@ def explain_entity(
     >>> e.reasons[0]["feature"], len(e.reasons[0]["evidence"])
     ('penalties_count_365d', 2)
     """
-    as_of = pd.Timestamp(as_of)
-    if as_of != as_of.normalize():
-        raise ValueError(f"as_of must be a midnight date, got {as_of}")
+    as_of = as_of_date(as_of)
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     if model is None:

@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskml._time import as_of_date, day_number
 from riskml.explain._whatif import (
     AppealAction,
     AppealActions,
     _apply,
-    _day,
     entity_records,
     entity_row,
     load_actions,
@@ -150,7 +150,7 @@ def declared_changes(actions: AppealActions, own: Mapping[str, pd.DataFrame], so
      ('file_annual_report', 'annual_reports', None), ('remove_wrong_record', 'penalties', 'P1'),
      ('remove_wrong_record', 'penalties', 'P2')]
     """
-    as_of = pd.Timestamp(as_of)
+    as_of = as_of_date(as_of)
     out: list[Change] = []
     for action in actions.actions:
         if action.kind == "add_record":
@@ -217,7 +217,7 @@ def variant_rows(own: Mapping[str, pd.DataFrame], variants: list[list[Change]], 
     """
     from riskml.features._engine import compute_bucket
 
-    day = _day(as_of)
+    day = day_number(as_of)
     keys = np.array([f"{entity_id}#{i:06d}" for i in range(len(variants))], dtype=object)
     cache: dict[Any, pd.DataFrame] = {}
     changed = [_applied(changes, own, entity_id, day, sources, cache) for changes in variants]
@@ -295,8 +295,8 @@ def path_to_next_grade(
     model = getattr(model, "grading", model)
     sources = sources if sources is not None else spec.sources
     actions = actions if actions is not None else load_actions(sources=sources)
-    as_of = pd.Timestamp(as_of)
-    day = _day(as_of)
+    as_of = as_of_date(as_of)
+    day = day_number(as_of)
     entity_id = str(entity_id)
     own = dict(own) if own is not None else entity_records(records, entity_id, sources)
     base = entity_row(records, entity_id, as_of, spec, sources, own=own)

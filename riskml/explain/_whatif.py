@@ -32,9 +32,11 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from riskml._specs import SpecModel, bundled_dir, load_yaml, parse_spec
+from riskml._time import day_number, from_day_number, in_force
 from riskml.explain._points import dimension_columns, points_by_dimension, points_from_contributions
 from riskml.explain._treeshap import tree_contributions
 from riskml.features._engine import compute_bucket
+from riskml.features._kernels import NEVER, to_days
 from riskml.features._spec import FeatureSpec
 from riskml.records._sources import SourceCatalog
 
@@ -64,7 +66,6 @@ WHATIF_COLUMNS: tuple[str, ...] = (
     "action", "label_zh", "label_en", "source", "record_id", "reason", "score", "new_score", "delta_points",
     "grade", "new_grade", "new_grade_by_score", "new_override", "changed_features", "text_zh", "text_en",
 )  # fmt: skip
-_NS_PER_DAY = 86_400 * 10**9
 
 
 class AppealAction(SpecModel):
@@ -229,13 +230,6 @@ def load_actions(path: str | Path | Mapping[str, Any] | AppealActions | None = N
 # ----------------------------------------------------------------------------- rebuilding rows
 
 
-def _day(as_of: Any) -> int:
-    stamp = pd.Timestamp(as_of)
-    if stamp != stamp.normalize():
-        raise ValueError(f"as_of must be a midnight date, got {as_of!r}")
-    return int(stamp.value // _NS_PER_DAY)
-
-
 def _network_sources(spec: FeatureSpec, sources: SourceCatalog) -> set[str]:
     network = spec.network
     if network is None:
@@ -314,7 +308,7 @@ def entity_row(
     >>> float(row.loc[0, "penalties_count_365d"])
     1.0
     """
-    day = _day(as_of)
+    day = day_number(as_of)
     own = dict(own) if own is not None else entity_records(records, entity_id, sources)
     if changed:
         own.update(changed)
@@ -322,11 +316,10 @@ def entity_row(
     if entities is None or len(entities) == 0:
         raise KeyError(f"entity {entity_id!r} is not in the {sources.entity_source!r} table")
     ent = sources.entities
-    established = entities[ent.known_at].to_numpy(dtype="datetime64[ns]")[0]
-    ended = entities[ent.valid_to].to_numpy(dtype="datetime64[ns]")[0] if ent.valid_to else np.datetime64("NaT")
-    stamp = np.datetime64(day, "D").astype("datetime64[ns]")
+    established = to_days(entities[ent.known_at].to_numpy(dtype="datetime64[ns]"))[0]
+    ended = to_days(entities[ent.valid_to].to_numpy(dtype="datetime64[ns]"))[0] if ent.valid_to else NEVER
     # The engine's rule: alive when established before as_of and not deregistered before it.
-    if not (established < stamp and (np.isnat(ended) or ended >= stamp)):
+    if not in_force(established, ended, day):
         return pd.DataFrame({"entity_id": pd.Series([], dtype="str"), "as_of": pd.Series([], dtype="datetime64[ns]")})
     frame = compute_bucket(own, entities, np.array([day], dtype=np.int64), spec, sources)
     if spec.network is None or len(frame) == 0:
@@ -400,7 +393,7 @@ def _apply(action: AppealAction, table: pd.DataFrame, record_id: str | None, ent
            sources: SourceCatalog, source: str) -> pd.DataFrame:
     """The entity's rows of ``source`` after the action."""
     spec = sources[source]
-    before = pd.Timestamp((day - 1) * _NS_PER_DAY)
+    before = from_day_number(day - 1)
     if action.kind == "remove_record":
         return table.loc[table[spec.record_id].astype("str") != record_id].reset_index(drop=True)
     if action.kind == "set_date":
@@ -423,7 +416,7 @@ def _apply(action: AppealAction, table: pd.DataFrame, record_id: str | None, ent
         if col_spec.type == "date":
             value = pd.NaT if value is None else pd.Timestamp(value)
         new[column] = value
-    new[spec.record_id] = f"{action.name}:{entity_id}:{pd.Timestamp(day * _NS_PER_DAY).date()}"
+    new[spec.record_id] = f"{action.name}:{entity_id}:{from_day_number(day).date()}"
     new[spec.entity_key] = entity_id
     for column in {spec.known_at, spec.event_at} - {None}:
         new[column] = before
@@ -542,7 +535,7 @@ def what_ifs(
     See :func:`riskml.explain._explanation.explain_entity`, which calls this.
     """
     actions = actions if actions is not None else load_actions(sources=sources)
-    day = _day(as_of)
+    day = day_number(as_of)
     own = entity_records(records, entity_id, sources)
     if baseline is None:
         baseline = entity_row(records, entity_id, as_of, spec, sources, own=own)

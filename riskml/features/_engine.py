@@ -14,7 +14,6 @@ described in :mod:`riskml.features._kernels`.
 
 from __future__ import annotations
 
-import datetime
 import functools
 import logging
 import time
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from riskml._progress import track
+from riskml._time import day_number, from_day_number, in_force
 from riskml.features._kernels import (
     NEVER,
     SUM_SCALE,
@@ -47,7 +47,6 @@ __all__ = ["Panel", "as_of_grid", "build_panel", "compute_bucket"]
 
 logger = logging.getLogger(__name__)
 
-_NS_PER_DAY = 86_400 * 10**9
 _STATE_OPEN = frozenset({"on_list", "open_count", "open_sum", "days_to_expiry"})
 
 
@@ -113,7 +112,7 @@ class _Grid:
 
 def _alive_grid(est: np.ndarray, end: np.ndarray, as_of_days: np.ndarray) -> _Grid:
     # Alive at t: established before t, and not deregistered before t.
-    alive = (est[None, :] < as_of_days[:, None]) & (end[None, :] >= as_of_days[:, None])
+    alive = in_force(est[None, :], end[None, :], as_of_days[:, None])
     t_idx, code = np.nonzero(alive)
     return _Grid(code.astype(np.int64), as_of_days[t_idx].astype(np.int64))
 
@@ -356,7 +355,8 @@ def compute_bucket(
     >>> ents = pd.DataFrame({"entity_id": ["E0000001"], "entity_type": ["enterprise"], "industry": ["retail"],
     ...     "district": ["D01"], "registered_capital": [50.0],
     ...     "established": pd.to_datetime(["2020-01-01"]), "deregistered": pd.to_datetime([None])})
-    >>> days = np.array([pd.Timestamp("2021-01-01").value // 86_400_000_000_000])
+    >>> from riskml._time import day_number
+    >>> days = day_number(["2021-01-01"])
     >>> out = compute_bucket({}, ents, days, spec)
     >>> float(out.loc[0, "entity_age_years"].round(2)), float(out.loc[0, "penalties_count_365d"])
     (1.0, 0.0)
@@ -411,7 +411,7 @@ def compute_bucket(
         block[i] = columns[f.name]
     frame = pd.DataFrame(block.T, columns=[f.name for f in numeric], copy=False)
     frame.insert(0, "entity_id", pd.array(ids.to_numpy()[grid.code], dtype="str"))
-    frame.insert(1, "as_of", (grid.day * _NS_PER_DAY).astype("datetime64[ns]"))
+    frame.insert(1, "as_of", from_day_number(grid.day))
     for loc, f in enumerate(spec.features, start=2):
         if f.categorical:
             values = columns[f.name]
@@ -456,26 +456,13 @@ def as_of_grid(records: Mapping[str, pd.DataFrame], catalog: SourceCatalog, as_o
         first, last = _record_span(records, catalog)
         if first is None:
             raise ValueError("as_of='quarterly' needs records with known_at dates; none were found")
-        start = pd.Timestamp(first * _NS_PER_DAY)
-        end = pd.Timestamp((last + 1) * _NS_PER_DAY)
+        start, end = from_day_number(first), from_day_number(last + 1)
         dates = pd.date_range(start + pd.Timedelta(days=1), end, freq="QS")
         dates = dates[(dates > start) & (dates <= end)]
         if len(dates) == 0:
             raise ValueError(f"records span {start.date()}..{end.date()}: no quarter start falls inside")
-        return np.unique(dates.to_numpy(dtype="datetime64[D]").astype(np.int64))
-    if isinstance(as_of, str | np.datetime64 | datetime.date):
-        as_of = [as_of]
-    try:
-        dates = pd.to_datetime(pd.Index(list(as_of)))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"as_of must be 'quarterly' or a list of dates; got {as_of!r} ({exc})") from None
-    if len(dates) == 0:
-        raise ValueError("as_of is an empty list; give at least one date or 'quarterly'")
-    if dates.hasnans:
-        raise ValueError(f"as_of contains missing dates: {list(as_of)!r}")
-    if (dates != dates.normalize()).any():
-        raise ValueError(f"as_of dates must be midnight dates (no time of day); got {list(dates[dates != dates.normalize()])}")
-    return np.unique(dates.to_numpy(dtype="datetime64[D]").astype(np.int64))
+        return np.unique(day_number(dates))
+    return np.unique(day_number(as_of, what="as_of ('quarterly' or a list of dates)"))
 
 
 def _record_span(records: Mapping[str, pd.DataFrame], catalog: SourceCatalog) -> tuple[int | None, int | None]:

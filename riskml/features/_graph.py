@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from riskml._time import in_force
+
 __all__ = [
     "cycle_edges",
     "listed_at_day",
@@ -139,7 +141,7 @@ def listed_at_day(code: np.ndarray, start: np.ndarray, end: np.ndarray, t: int, 
     >>> listed_at_day(np.array([0, 1]), np.array([5, 5]), np.array([9, 20]), 10, 3).tolist()
     [False, True, False]
     """
-    on = (start < t) & (end >= t)
+    on = in_force(start, end, t)
     return np.bincount(code[on], minlength=n) > 0
 
 

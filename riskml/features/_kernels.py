@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskml._time import NS_PER_DAY
+
 __all__ = [
     "DAY_BITS",
     "entity_codes",
@@ -40,7 +42,6 @@ EPOCH_OFFSET = 25_567
 #: Sums are exact in units of 1 / SUM_SCALE (cents for money columns).
 SUM_SCALE = 100
 _NS = np.dtype("datetime64[ns]")
-_NS_PER_DAY = 86_400 * 10**9
 _NAT = np.iinfo(np.int64).min
 #: Day number meaning "never" (a missing end date).
 NEVER = np.iinfo(np.int64).max // 4
@@ -59,7 +60,7 @@ def to_days(values: np.ndarray) -> np.ndarray:
     if values.dtype == _NS:
         # integer division is several times faster than a datetime64[D] cast
         raw = values.view(np.int64)
-        out = raw // _NS_PER_DAY
+        out = raw // NS_PER_DAY
         out[raw == _NAT] = NEVER
         return out
     days = values.astype("datetime64[D]")

@@ -57,6 +57,7 @@ from riskml.features._graph import (
     ratio,
     window_slice,
 )
+from riskml._time import in_force
 from riskml.features._kernels import NEVER, entity_codes, to_days
 from riskml.features._spec import CATALOG_COLUMNS, parse_window
 from riskml.records._sources import SourceCatalog, SourceSpec, load_sources
@@ -674,7 +675,8 @@ def network_features(
     >>> empty = pd.DataFrame({"listing_id": [], "entity_id": [], "entered": pd.to_datetime([]),
     ...     "exited": pd.to_datetime([])})
     >>> tables = {"entities": ents, "invoices": inv, "abnormal_list": empty, "serious_violations": empty}
-    >>> grid = pd.DataFrame({"entity_id": ["E0000001"], "as_of_day": [pd.Timestamp("2024-01-01").value // 86_400_000_000_000]})
+    >>> from riskml._time import day_number
+    >>> grid = pd.DataFrame({"entity_id": ["E0000001"], "as_of_day": [day_number("2024-01-01")]})
     >>> values, catalog = network_features(tables, ents, grid, spec)
     >>> values.loc[0, ["invoice_on_cycle_365d", "invoice_young_counterparty_value_share_365d",
     ...     "shared_legal_rep_entities"]].tolist()
@@ -739,7 +741,7 @@ def network_features(
     for t, rows in zip(dates, groups, strict=True):
         t = int(t)
         view = _DateView(inv, t, n, lists, windows)
-        alive = (known < t) & (ended >= t)
+        alive = in_force(known, ended, t)
         codes = grid_code[rows]
         for k, f in enumerate(spec.features):
             out[rows, k] = _measure(f, view, identities, alive)[codes]

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskml._time import as_of_dates
 from riskml.records import to_parquet
 from riskml.records._database import connect, is_database_url, quote, redact
 
@@ -155,7 +156,8 @@ def ledger_rows(scores: pd.DataFrame, model: Any, *, version: str | int | None =
     when = pd.Timestamp.now(tz="UTC").tz_localize(None) if published_at is None else pd.Timestamp(published_at)
     out = pd.DataFrame({
         "entity_id": scores["entity_id"].astype("str").to_numpy(),
-        "as_of": pd.to_datetime(scores["as_of"]).dt.normalize().to_numpy(dtype="datetime64[us]"),
+        "as_of": (as_of_dates(scores["as_of"], what="scores['as_of']") if n else pd.DatetimeIndex([])).to_numpy(
+            dtype="datetime64[us]"),
         "target": model.target,
         "model_version": str(version),
         "model_name": model.metadata.get("model_name", f"riskml-{model.target}"),

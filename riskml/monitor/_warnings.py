@@ -10,7 +10,7 @@ by name: a custom source gets rules the same way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from riskml._specs import SpecError, SpecModel, load_yaml, parse_spec, resolve_spec
+from riskml._time import day_number, in_force
 from riskml.features._kernels import NEVER, to_days
 from riskml.features._spec import Where, check_where, where_mask
 from riskml.records._sources import SourceCatalog, load_sources
@@ -200,14 +201,6 @@ def _days(table: pd.DataFrame, column: str) -> np.ndarray:
     return to_days(table[column].to_numpy(dtype="datetime64[ns]"))
 
 
-def _as_of_days(as_of: Any) -> np.ndarray:
-    values = [as_of] if isinstance(as_of, str | pd.Timestamp | np.datetime64) or not isinstance(as_of, Iterable) else list(as_of)
-    dates = pd.to_datetime(pd.Index(values))
-    if len(dates) == 0 or dates.hasnans:
-        raise ValueError(f"as_of must be one or more dates; got {as_of!r}")
-    return np.unique(dates.normalize().to_numpy(dtype="datetime64[D]").astype(np.int64))
-
-
 def rule_warnings(
     records: Mapping[str, pd.DataFrame],
     as_of: Any,
@@ -234,7 +227,8 @@ def rule_warnings(
     Raises
     ------
     ValueError
-        When records lack a table a rule reads or ``as_of`` is not a date.
+        When records lack a table a rule reads or ``as_of`` is not a calendar date
+        (a time of day or a timezone is refused, as everywhere: see ``riskml._time``).
 
     Examples
     --------
@@ -252,7 +246,7 @@ def rule_warnings(
 
     catalog = catalog_of(records)
     parsed = load_warning_rules(rules if rules is not None else "warnings", sources=catalog)
-    days = _as_of_days(as_of)
+    days = np.unique(day_number(as_of))
     parts = []
     for rule in parsed.rules:
         if rule.source not in records:
@@ -268,11 +262,9 @@ def rule_warnings(
             end = np.minimum(end, _days(table, column))
         date = _days(table, rule.date.column) if rule.date is not None else known
         for t in days:
-            hit = base & (known < t)
+            hit = base & in_force(known, end, t)  # end is NEVER without open columns
             if rule.known_within_days is not None:
                 hit &= known >= t - rule.known_within_days
-            if open_columns:
-                hit &= end >= t
             if rule.date is not None:
                 delta = date - t
                 hit &= date != NEVER

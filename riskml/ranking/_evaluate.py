@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskml._time import as_of_date, day_number
 from riskml.monitor._spec import MonitorSpec, load_monitor_spec
 from riskml.ranking._blind_spots import check_scores
 from riskml.ranking._plan import draw_per_grade
@@ -101,10 +102,10 @@ def _score_frames(scores: pd.DataFrame | Mapping[Any, pd.DataFrame]) -> list[tup
         items = []
         for as_of, frame in scores.items():
             check_scores(frame, ("entity_id", "probability"))
-            items.append((pd.Timestamp(as_of), frame))
+            items.append((as_of_date(as_of, what="a key of scores"), frame))
         return sorted(items, key=lambda item: item[0])
     check_scores(scores)
-    return [(pd.Timestamp(t), f) for t, f in scores.groupby("as_of", sort=True)]
+    return [(as_of_date(t, what="scores['as_of']"), f) for t, f in scores.groupby("as_of", sort=True)]
 
 
 def evaluate_plan(
@@ -203,7 +204,7 @@ def evaluate_plan(
         n_inspect = int(np.floor(budget * n + 0.5)) if budget < 1 else int(budget)
         if n_inspect > n:
             raise ValueError(f"budget {budget} asks for {n_inspect} inspections but only {n} entities are scored at {as_of.date()}")
-        rng = np.random.default_rng([seed, int(q.value // 86_400_000_000_000)])
+        rng = np.random.default_rng([seed, day_number(q)])
         for strategy in strategies:
             picked = _pick(strategy, part, n_inspect, rates, rng)
             found = int(violated[picked].sum())

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from riskml._progress import track
+from riskml._time import as_of_date, day_number
 from riskml.features import Panel, build_panel
 from riskml.labels import LabelSpec, load_label_spec, make_labels
 from riskml.models import ModelSpec, fit_model, load_model_spec
@@ -69,7 +70,6 @@ QUARTER_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 _SUMMED = ("inspections", "violators_total", "violators_found", "compliant_disturbed", "random_expected", "limit_found",
            "expected_found", "limit_expected", "blind_spot_inspections", "blind_spot_found", "blind_spot_limit_found", "happened")
-_NS_PER_DAY = 86_400_000_000_000
 
 
 # --------------------------------------------------------------------------- result
@@ -239,7 +239,7 @@ def records_known_before(records: Mapping[str, pd.DataFrame], t: Any) -> Records
     ['P1']
     """
     catalog = catalog_of(records)
-    t = np.datetime64(pd.Timestamp(t), "ns")
+    t = np.datetime64(as_of_date(t, what="t"), "ns")
     tables = {}
     for name, table in records.items():
         if name not in catalog:
@@ -582,7 +582,7 @@ def replay(
             spots = blind_spots(scores, world.known(t, rspec.outcome.happened), spec=monitor)
             per_world[name] = (scores, spots, world.fitted_at)
         for j, policy in enumerate(rspec.policies):
-            rng = np.random.default_rng([rspec.seed, int(t.value // _NS_PER_DAY), j])
+            rng = np.random.default_rng([rspec.seed, day_number(t), j])
             scores, spots, fitted = per_world[world_of[policy.name]]
             log, row_of = _plan_log(policy, t, next_t, scores, spots, rng, monitor)
             if pool:

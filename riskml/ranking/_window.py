@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskml._time import in_force
 from riskml.features._kernels import NEVER, SortedRecords, to_days
 from riskml.features._spec import where_mask
 from riskml.monitor._spec import SourceFilter
@@ -148,4 +149,4 @@ def alive_at(
         end = np.full(len(registry), NEVER, dtype=np.int64)
     found = pos >= 0
     safe = np.where(found, pos, 0)
-    return found & (est[safe] < day) & (end[safe] >= day)
+    return found & in_force(est[safe], end[safe], day)

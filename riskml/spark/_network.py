@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskml._time import in_force
 from riskml.features._graph import ratio, window_slice
 from riskml.features._kernels import to_days
 from riskml.records._sources import SourceCatalog
@@ -256,8 +257,11 @@ def _shared_identities(registry: Any, plan: NetworkPlan, as_of_days: np.ndarray)
 
     ent = plan.catalog.entities
     known = F.col(ent.known_at)
-    alive_at = (lambda t: (t > known) & (F.col(ent.valid_to).isNull() | (F.col(ent.valid_to) >= t))) if ent.valid_to \
-        else (lambda t: t > known)
+
+    def alive_at(t: Any) -> Any:
+        # A missing end never ends: coalesced to t itself it keeps the entity alive at t.
+        return in_force(known, F.coalesce(F.col(ent.valid_to), t) if ent.valid_to else t, t)
+
     columns = sorted({f.column for f in plan.shared_features})
     alive = registry.select(
         F.col(ent.entity_key).alias("entity_id"), *columns,
