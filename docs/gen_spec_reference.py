@@ -48,9 +48,18 @@ from riskml.models import BacktestSpec, CalibrationSpec, ModelKindSpec, ModelSpe
 from riskml.models._grade_model import GradeScoreSpec  # noqa: E402
 from riskml.models._spec import LIGHTGBM_ALIASES  # noqa: E402
 from riskml.models._tune import ParamSpec, PrunerSpec, SamplerSpec, TuningSpec  # noqa: E402
-from riskml.monitor import BlindSpotSpec, MonitorSpec, PlanSpec, SelectionSpec, SourceFilter, Thresholds  # noqa: E402
+from riskml.monitor import MonitorSpec, Thresholds  # noqa: E402
 from riskml.monitor._warnings import DateWindow, WarningRule, WarningRules  # noqa: E402
-from riskml.ranking import OutcomeSpec, PolicySpec, ReplaySpec, ReplayTraining  # noqa: E402
+from riskml.ranking import (  # noqa: E402
+    BlindSpotSpec,
+    OutcomeSpec,
+    PlanSpec,
+    PolicySpec,
+    ReplaySpec,
+    ReplayTraining,
+    SelectionSpec,
+    SourceFilter,
+)
 from riskml.records import ColumnSpec, Coverage, Period, SourceCatalog, SourceSpec  # noqa: E402
 from riskml.tracking._promotion import AbsoluteGates, PromotionGates, RelativeGates  # noqa: E402
 
