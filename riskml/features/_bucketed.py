@@ -2,7 +2,7 @@
 
 :func:`build_panel_in_buckets` gives the same values as :func:`build_panel`, but never
 holds the per-entity working state of more than one bucket: entities go to buckets by
-the stable CRC-32 of their id (:func:`riskml.spark.bucket_of`, as on Spark), each
+the stable CRC-32 of their id (:func:`riskml.features._buckets.bucket_of`, as on Spark), each
 bucket's records are cut from the inputs through one sort of record positions per
 source, and the same kernel Spark runs (:func:`compute_bucket`) computes the bucket.
 The cross-entity features (``network.yaml``) need the whole invoice graph at each
@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from riskml._progress import track
+from riskml.features._buckets import bucket_of
 from riskml.features._engine import (
     Panel,
     _alive_grid,
@@ -165,8 +166,6 @@ def build_panel_in_buckets(
         spec = load_feature_spec(spec)
     elif not isinstance(spec, FeatureSpec):
         raise TypeError(f"spec must be None, a folder path or a FeatureSpec, not {type(spec).__name__}")
-    from riskml.spark._buckets import bucket_of  # noqa: PLC0415  (riskml.spark imports features)
-
     catalog = _effective_catalog(records, spec)
     tables = _check_records(records, spec, catalog)
     as_of_days = np.unique(as_of_grid(tables, catalog, as_of))
