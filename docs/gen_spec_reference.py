@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:  # run as a script from a source checkout
 from riskml._specs import bundled_dir  # noqa: E402
 from riskml.explain._whatif import AppealAction, AppealActions  # noqa: E402
 from riskml.features import AGGREGATIONS, STATES, DimensionSpec, IndicatorGroup  # noqa: E402
-from riskml.features._network import MEASURES, InvoiceSource, NetworkFeature, NetworkSpec  # noqa: E402
+from riskml.features._network_spec import MEASURES, InvoiceSource, NetworkFeature, NetworkSpec  # noqa: E402
 from riskml.features._spec import ColumnLabel, FeatureEntry, FeatureFile, Range  # noqa: E402
 from riskml.grading import GradeBand, GradeOverride, GradePolicy, Scorecard, WhiteListRule  # noqa: E402
 from riskml.labels import LabelRule, LabelSpec  # noqa: E402
