@@ -46,6 +46,7 @@ from riskml.features._engine import (
     kernel_columns,
 )
 from riskml.features._kernels import NEVER, entity_codes, to_days
+from riskml.features._network import network_features
 from riskml.features._spec import FeatureSpec, load_feature_spec
 
 __all__ = ["COMPACT_FLOAT32", "COMPACT_INT32", "ENTITIES_PER_BUCKET", "build_panel_in_buckets", "read_panel"]
@@ -228,11 +229,9 @@ def _network_values(
     catalog: Any, compact: bool,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cross-entity features of the whole grid (they read the whole invoice graph)."""
-    from riskml.features import _network  # noqa: PLC0415  (as build_panel does)
-
     frame = pd.DataFrame({"entity_id": pd.array(sorted_ids.to_numpy()[grid.code], dtype="str"),
                           "as_of_day": grid.day})
-    values, net_catalog = _network.network_features(tables, entities, frame, spec.network, catalog_sources=catalog)
+    values, net_catalog = network_features(tables, entities, frame, spec.network, catalog_sources=catalog)
     if compact:
         values = _compact(values, _compact_dtypes(net_catalog, values.dtypes))
     return values.reset_index(drop=True), net_catalog
