@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:  # run as a script from a source checkout
 from riskml._specs import bundled_dir  # noqa: E402
 from riskml.explain._whatif import AppealAction, AppealActions  # noqa: E402
 from riskml.features import AGGREGATIONS, STATES, DimensionSpec, IndicatorGroup  # noqa: E402
-from riskml.features._network import MEASURES, InvoiceSource, NetworkFeature, NetworkSpec  # noqa: E402
+from riskml.features._network_spec import MEASURES, InvoiceSource, NetworkFeature, NetworkSpec  # noqa: E402
 from riskml.features._spec import ColumnLabel, FeatureEntry, FeatureFile, Range  # noqa: E402
 from riskml.grading import GradeBand, GradeOverride, GradePolicy, Scorecard, WhiteListRule  # noqa: E402
 from riskml.labels import LabelRule, LabelSpec  # noqa: E402
@@ -48,9 +48,18 @@ from riskml.models import BacktestSpec, CalibrationSpec, ModelKindSpec, ModelSpe
 from riskml.models._grade_model import GradeScoreSpec  # noqa: E402
 from riskml.models._spec import LIGHTGBM_ALIASES  # noqa: E402
 from riskml.models._tune import ParamSpec, PrunerSpec, SamplerSpec, TuningSpec  # noqa: E402
-from riskml.monitor import BlindSpotSpec, MonitorSpec, PlanSpec, SelectionSpec, SourceFilter, Thresholds  # noqa: E402
+from riskml.monitor import MonitorSpec, Thresholds  # noqa: E402
 from riskml.monitor._warnings import DateWindow, WarningRule, WarningRules  # noqa: E402
-from riskml.ranking import OutcomeSpec, PolicySpec, ReplaySpec, ReplayTraining  # noqa: E402
+from riskml.ranking import (  # noqa: E402
+    BlindSpotSpec,
+    OutcomeSpec,
+    PlanSpec,
+    PolicySpec,
+    ReplaySpec,
+    ReplayTraining,
+    SelectionSpec,
+    SourceFilter,
+)
 from riskml.records import ColumnSpec, Coverage, Period, SourceCatalog, SourceSpec  # noqa: E402
 from riskml.tracking._promotion import AbsoluteGates, PromotionGates, RelativeGates  # noqa: E402
 

@@ -19,7 +19,9 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-__all__ = ["SpecError", "SpecModel", "bundled_dir", "load_yaml", "parse_spec", "resolve_spec", "spec_hash"]
+__all__ = [
+    "SpecError", "SpecModel", "bundled_dir", "load_yaml", "parse_spec", "read_spec", "resolve_spec", "spec_hash",
+]
 
 SpecKind = Literal["features", "models", "experiments"]
 SPEC_KINDS: tuple[str, ...] = ("features", "models", "experiments")
@@ -89,6 +91,21 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SpecError(path, "", "a mapping at the top level", type(data).__name__)
     return data
+
+
+def read_spec(
+    spec: str | Path | dict[str, Any], kind: str, folder: str | Path | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """The file a spec comes from and its mapping, before validation.
+
+    ``spec`` is a spec name of ``kind`` (looked up in ``folder`` or the bundled folder),
+    a YAML path, or an already parsed mapping (its file is ``<dict>``; the mapping is
+    copied so overrides do not change the caller's).
+    """
+    if isinstance(spec, dict):
+        return Path("<dict>"), dict(spec)
+    path = resolve_spec(kind, str(spec), folder)
+    return path, load_yaml(path)
 
 
 def parse_spec(model: type[M], data: Any, file: str | Path) -> M:

@@ -27,9 +27,9 @@ from riskml.features._spec import (
     FeatureDef,
     FeatureSpec,
     load_feature_spec,
-    parse_window,
     where_mask,
 )
+from riskml.features._windows import parse_window
 
 __all__ = [
     "AGGREGATIONS",

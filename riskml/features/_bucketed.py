@@ -2,7 +2,7 @@
 
 :func:`build_panel_in_buckets` gives the same values as :func:`build_panel`, but never
 holds the per-entity working state of more than one bucket: entities go to buckets by
-the stable CRC-32 of their id (:func:`riskml.spark.bucket_of`, as on Spark), each
+the stable CRC-32 of their id (:func:`riskml.features._buckets.bucket_of`, as on Spark), each
 bucket's records are cut from the inputs through one sort of record positions per
 source, and the same kernel Spark runs (:func:`compute_bucket`) computes the bucket.
 The cross-entity features (``network.yaml``) need the whole invoice graph at each
@@ -36,6 +36,7 @@ import pandas as pd
 
 from riskml._progress import track
 from riskml._time import NS_PER_DAY
+from riskml.features._buckets import bucket_of
 from riskml.features._engine import (
     Panel,
     _alive_grid,
@@ -46,6 +47,7 @@ from riskml.features._engine import (
     kernel_columns,
 )
 from riskml.features._kernels import NEVER, entity_codes, to_days
+from riskml.features._network import network_features
 from riskml.features._spec import FeatureSpec, load_feature_spec
 
 __all__ = ["COMPACT_FLOAT32", "COMPACT_INT32", "ENTITIES_PER_BUCKET", "build_panel_in_buckets", "read_panel"]
@@ -166,8 +168,6 @@ def build_panel_in_buckets(
         spec = load_feature_spec(spec)
     elif not isinstance(spec, FeatureSpec):
         raise TypeError(f"spec must be None, a folder path or a FeatureSpec, not {type(spec).__name__}")
-    from riskml.spark._buckets import bucket_of  # noqa: PLC0415  (riskml.spark imports features)
-
     catalog = _effective_catalog(records, spec)
     tables = _check_records(records, spec, catalog)
     as_of_days = np.unique(as_of_grid(tables, catalog, as_of))
@@ -230,11 +230,9 @@ def _network_values(
     catalog: Any, compact: bool,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cross-entity features of the whole grid (they read the whole invoice graph)."""
-    from riskml.features import _network  # noqa: PLC0415  (as build_panel does)
-
     frame = pd.DataFrame({"entity_id": pd.array(sorted_ids.to_numpy()[grid.code], dtype="str"),
                           "as_of_day": grid.day})
-    values, net_catalog = _network.network_features(tables, entities, frame, spec.network, catalog_sources=catalog)
+    values, net_catalog = network_features(tables, entities, frame, spec.network, catalog_sources=catalog)
     if compact:
         values = _compact(values, _compact_dtypes(net_catalog, values.dtypes))
     return values.reset_index(drop=True), net_catalog

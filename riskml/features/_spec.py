@@ -28,6 +28,9 @@ from pydantic import AfterValidator, Field, model_validator
 
 from riskml._specs import SpecError, SpecModel, bundled_dir, load_yaml, parse_spec, spec_hash
 from riskml.features._dimensions import DIMENSIONS_FILE, DimensionSpec, load_dimension_spec
+from riskml.features._network_spec import load_network_spec
+from riskml.features._sources import SOURCES_FILE, resolve_sources
+from riskml.features._windows import parse_window
 from riskml.records._sources import SourceCatalog, SourceSpec
 
 __all__ = [
@@ -39,7 +42,6 @@ __all__ = [
     "FeatureFile",
     "FeatureSpec",
     "load_feature_spec",
-    "parse_window",
     "where_mask",
 ]
 
@@ -78,7 +80,6 @@ CATALOG_COLUMNS: tuple[str, ...] = (
     "status",
 )
 # Files in a feature folder that are not feature files of this module.
-SOURCES_FILE = "sources.yaml"
 NETWORK_FILE = "network.yaml"
 
 # Column types each value aggregation accepts.
@@ -94,39 +95,6 @@ _VALUE_TYPES: dict[str, tuple[str, ...]] = {
 }
 # Aggregations whose value falls as the risk signal rises (recency, time to expiry).
 _INVERTED = frozenset({"days_since_last", "days_since_first", "days_to_expiry"})
-_WINDOW_RE = re.compile(r"^([1-9][0-9]*)d$")
-
-
-def parse_window(window: str) -> float:
-    """Length in days of a window like ``"90d"``; ``"all"`` (all history) is NaN.
-
-    Parameters
-    ----------
-    window : str
-        ``"<n>d"`` with a positive integer ``n``, or ``"all"``.
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    ValueError
-        When ``window`` has another form.
-
-    Examples
-    --------
-    >>> parse_window("365d")
-    365.0
-    >>> parse_window("all")
-    nan
-    """
-    if window == "all":
-        return math.nan
-    match = _WINDOW_RE.match(str(window))
-    if match is None:
-        raise ValueError(f"a window like '90d' (a positive number of days) or 'all', not {window!r}")
-    return float(match.group(1))
 
 
 def _check_window(value: str) -> str:
@@ -587,7 +555,7 @@ def load_feature_spec(
         base_dir = base
     else:
         raise SpecError(base, "", "an existing folder of feature YAML files (or one file)")
-    catalog = _resolve_sources(base_dir, sources)
+    catalog = resolve_sources(base_dir, sources)
     own_dimensions = base_dir / DIMENSIONS_FILE
     if dimensions is None and own_dimensions.is_file():
         dimensions = own_dimensions
@@ -615,36 +583,9 @@ def load_feature_spec(
     network = None
     network_path = base_dir / NETWORK_FILE
     if network_path.is_file() and base.is_dir():
-        network = _load_network(network_path)
+        network = load_network_spec(network_path)
     logger.info("loaded %d features from %d files in %s", len(features), len(files), base)
     return FeatureSpec(sources=catalog, features=tuple(features), network=network, dimensions=groups, folder=str(base))
-
-
-def _load_network(path: Path) -> Any:
-    from riskml.features import _network  # noqa: PLC0415  (imports _spec itself)
-
-    return _network.load_network_spec(path)
-
-
-def _resolve_sources(base_dir: Path, sources: SourceCatalog | str | Path | None) -> SourceCatalog:
-    if isinstance(sources, SourceCatalog):
-        return sources
-    builtin_path = bundled_dir("features") / SOURCES_FILE
-    data = load_yaml(builtin_path)
-    extra_path = Path(sources) if sources is not None else base_dir / SOURCES_FILE
-    if extra_path.is_dir():
-        extra_path = extra_path / SOURCES_FILE
-    if extra_path.is_file() and extra_path.resolve() != builtin_path.resolve():
-        extra = load_yaml(extra_path)
-        # Custom sources join the built-in ones (a user's declaration wins on a clash).
-        merged = dict(data)
-        merged["sources"] = {**data.get("sources", {}), **(extra.get("sources") or {})}
-        if "entity_source" in extra:
-            merged["entity_source"] = extra["entity_source"]
-        return parse_spec(SourceCatalog, merged, extra_path)
-    elif sources is not None:
-        raise SpecError(extra_path, "", "an existing sources.yaml file or folder")
-    return parse_spec(SourceCatalog, data, builtin_path)
 
 
 def _column_label(source: SourceSpec, column: str, file: FeatureFile) -> tuple[str, str]:

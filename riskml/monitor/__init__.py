@@ -29,16 +29,7 @@ from riskml.monitor._fairness import ERROR_RATES, FAIRNESS_METRICS, fairness_aud
 from riskml.monitor._groups import GROUP_COLUMNS, flag_mask, group_metrics
 from riskml.monitor._migration import MIGRATION_ALARMS, Migration, migration_alarms, migration_report, record_events
 from riskml.monitor._report import MonitorReport, check_thresholds, monitor
-from riskml.monitor._spec import (
-    BlindSpotSpec,
-    MonitorSpec,
-    PlanSpec,
-    SelectionSpec,
-    SourceFilter,
-    Thresholds,
-    load_monitor_spec,
-    parse_days,
-)
+from riskml.monitor._spec import MonitorSpec, Thresholds, load_monitor_spec
 from riskml.monitor._warnings import WARNING_COLUMNS, WarningRule, WarningRules, load_warning_rules, rule_warnings
 
 __all__ = [
@@ -47,13 +38,9 @@ __all__ = [
     "GROUP_COLUMNS",
     "MIGRATION_ALARMS",
     "WARNING_COLUMNS",
-    "BlindSpotSpec",
     "MonitorReport",
     "Migration",
     "MonitorSpec",
-    "PlanSpec",
-    "SelectionSpec",
-    "SourceFilter",
     "Thresholds",
     "WarningRule",
     "WarningRules",
@@ -70,7 +57,6 @@ __all__ = [
     "migration_matrix",
     "migration_report",
     "monitor",
-    "parse_days",
     "record_events",
     "rule_warnings",
     "score_psi",

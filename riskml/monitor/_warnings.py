@@ -22,6 +22,7 @@ from riskml._specs import SpecError, SpecModel, load_yaml, parse_spec, resolve_s
 from riskml._time import day_number, in_force
 from riskml.features._kernels import NEVER, to_days
 from riskml.features._spec import Where, check_where, where_mask
+from riskml.ranking._window import alive_at, catalog_of
 from riskml.records._sources import SourceCatalog, load_sources
 
 __all__ = ["WARNING_COLUMNS", "DateWindow", "WarningRule", "WarningRules", "load_warning_rules", "rule_warnings"]
@@ -242,8 +243,6 @@ def rule_warnings(
     >>> out[["entity_id", "rule", "record_id"]].to_dict("list")
     {'entity_id': ['E0000001'], 'rule': ['expiring'], 'record_id': ['L1']}
     """
-    from riskml.ranking._window import alive_at, catalog_of
-
     catalog = catalog_of(records)
     parsed = load_warning_rules(rules if rules is not None else "warnings", sources=catalog)
     days = np.unique(day_number(as_of))

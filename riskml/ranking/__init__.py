@@ -8,7 +8,7 @@ spots and assigns inspectors; :func:`evaluate_plan` compares strategies on given
 scores against the truth of a synthetic market; :func:`replay` replays the quarterly
 cycle (train on what was known, plan, inspect, learn) without look-ahead, with the
 policies of ``experiments/replay.yaml``. Which sources count as "touched" and the default rates
-come from ``experiments/monitor.yaml``.
+come from the ranking sections of ``experiments/monitor.yaml`` (:func:`load_ranking_spec`).
 
 Examples
 --------
@@ -33,25 +33,41 @@ from riskml.ranking._replay_spec import (
     ReplayTraining,
     load_replay_spec,
 )
+from riskml.ranking._spec import (
+    BlindSpotSpec,
+    PlanSpec,
+    RankingSpec,
+    SelectionSpec,
+    SourceFilter,
+    load_ranking_spec,
+    parse_days,
+)
 
 __all__ = [
     "EVALUATION_COLUMNS",
     "PLAN_COLUMNS",
     "POLICY_KINDS",
     "QUARTER_COLUMNS",
+    "BlindSpotSpec",
     "OutcomeSpec",
+    "PlanSpec",
     "PolicySpec",
+    "RankingSpec",
     "Replay",
     "ReplaySpec",
     "ReplayTraining",
     "STRATEGIES",
     "SelectionSample",
+    "SelectionSpec",
+    "SourceFilter",
     "assign_inspectors",
     "blind_spots",
     "evaluate_plan",
     "inspection_plan",
+    "load_ranking_spec",
     "load_replay_spec",
     "observed_in_horizon",
+    "parse_days",
     "records_known_before",
     "replay",
     "scaled_grade_counts",

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from riskml.monitor._spec import MonitorSpec, SourceFilter, load_monitor_spec, parse_days
+from riskml.ranking._spec import RankingSpec, SourceFilter, load_ranking_spec, parse_days
 from riskml.ranking._window import alive_at, as_filters, catalog_of, known_in_window, row_days
 
 __all__ = ["SCORE_COLUMNS", "SelectionSample", "blind_spots", "observed_in_horizon", "reason_columns", "selection_aware_sample"]
@@ -63,7 +63,7 @@ def blind_spots(
     lookback: str | int | None = None,
     top: int | None = None,
     sources: Iterable[Any] | str | None = None,
-    spec: str | Path | MonitorSpec | dict[str, Any] = "monitor",
+    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
 ) -> pd.DataFrame:
     """Entities no inspection or penalty touched in the look-back, ranked by risk.
 
@@ -81,8 +81,8 @@ def blind_spots(
         Keep the ``top`` best-ranked blind spots per as-of date.
     sources : iterable, optional
         Sources whose records touch an entity: names, ``{source, where}`` mappings or
-        :class:`riskml.monitor.SourceFilter`; default the spec's ``touch_sources``.
-    spec : str, path, dict or MonitorSpec, default "monitor"
+        :class:`riskml.ranking.SourceFilter`; default the spec's ``touch_sources``.
+    spec : str, path, dict or RankingSpec, default "monitor"
         The ranking spec (``experiments/monitor.yaml``).
 
     Returns
@@ -118,7 +118,7 @@ def blind_spots(
     """
     check_scores(scores)
     catalog = catalog_of(records)
-    mspec = load_monitor_spec(spec, sources=catalog)
+    mspec = load_ranking_spec(spec, sources=catalog)
     days = parse_days(lookback) if lookback is not None else mspec.blind_spots.lookback_days
     filters = as_filters(sources, catalog) if sources is not None else list(mspec.blind_spots.touch_sources)
     if top is not None and top < 0:
@@ -149,7 +149,7 @@ def observed_in_horizon(
     *,
     horizon_days: int | None = None,
     sources: Iterable[Any] | str | None = None,
-    spec: str | Path | MonitorSpec | dict[str, Any] = "monitor",
+    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
 ) -> np.ndarray:
     """Whether each (entity, as-of) row's label was observed: a record of the
     ``observed_sources`` (by default any inspection) known in ``[as_of, as_of + horizon)``.
@@ -163,7 +163,7 @@ def observed_in_horizon(
         Default the spec's ``selection.horizon_days`` (the label horizon).
     sources : iterable, optional
         Default the spec's ``selection.observed_sources``.
-    spec : str, path, dict or MonitorSpec, default "monitor"
+    spec : str, path, dict or RankingSpec, default "monitor"
 
     Returns
     -------
@@ -180,7 +180,7 @@ def observed_in_horizon(
     [True, False]
     """
     catalog = catalog_of(records)
-    mspec = load_monitor_spec(spec, sources=catalog)
+    mspec = load_ranking_spec(spec, sources=catalog)
     frame = getattr(index, "frame", index)
     if not isinstance(frame, pd.DataFrame) or not {"entity_id", "as_of"} <= set(frame.columns):
         raise TypeError(f"index must be a Panel or a DataFrame with entity_id and as_of; got {type(index).__name__}")
@@ -242,7 +242,7 @@ def selection_aware_sample(
     drop_inspection_driven: bool = True,
     max_weight: float = 20.0,
     seed: int = 0,
-    spec: str | Path | MonitorSpec | dict[str, Any] = "monitor",
+    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
 ) -> SelectionSample:
     """Training rows for a blind-spot model that does not learn "never inspected = safe".
 
@@ -270,7 +270,7 @@ def selection_aware_sample(
         Upper clip of the inverse-propensity weights (before scaling).
     seed : int, default 0
         Seed of the propensity model.
-    spec : str, path, dict or MonitorSpec, default "monitor"
+    spec : str, path, dict or RankingSpec, default "monitor"
         Where ``selection.observed_sources`` and ``horizon_days`` come from.
 
     Returns

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from riskml._time import as_of_date, day_number
-from riskml.monitor._spec import MonitorSpec, load_monitor_spec
+from riskml.ranking._spec import RankingSpec, load_ranking_spec
 from riskml.ranking._blind_spots import check_scores
 from riskml.ranking._plan import draw_per_grade
 
@@ -116,7 +116,7 @@ def evaluate_plan(
     rates: Mapping[str, float] | None = None,
     seed: int = 0,
     strategies: Sequence[str] = STRATEGIES,
-    spec: str | Path | MonitorSpec | dict[str, Any] = "monitor",
+    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
 ) -> pd.DataFrame:
     """Violators found and compliant firms disturbed by each inspection strategy.
 
@@ -143,7 +143,7 @@ def evaluate_plan(
         Grade rates of the grade-rate plan; default the spec's ``plan.rates``.
     seed : int, default 0
     strategies : sequence of str, default all of STRATEGIES
-    spec : str, path, dict or MonitorSpec, default "monitor"
+    spec : str, path, dict or RankingSpec, default "monitor"
 
     Returns
     -------
@@ -179,7 +179,7 @@ def evaluate_plan(
     unknown = sorted(set(strategies) - set(STRATEGIES))
     if unknown:
         raise ValueError(f"unknown strategies {unknown}; expected some of {STRATEGIES}")
-    mspec = load_monitor_spec(spec)
+    mspec = load_ranking_spec(spec)
     budget = mspec.plan.budget_share if budget is None else budget
     if budget <= 0:
         raise ValueError(f"budget must be > 0 (a share < 1 or a count >= 1), got {budget}")

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskml.monitor._spec import MonitorSpec, load_monitor_spec
+from riskml.ranking._spec import RankingSpec, load_ranking_spec
 from riskml.ranking._blind_spots import check_scores
 
 __all__ = ["PLAN_COLUMNS", "assign_inspectors", "draw_per_grade", "grade_counts", "inspection_plan"]
@@ -199,7 +199,7 @@ def inspection_plan(
     inspectors: Sequence[str] | None = None,
     seed: int = 0,
     previous: pd.DataFrame | None = None,
-    spec: str | Path | MonitorSpec | dict[str, Any] = "monitor",
+    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
 ) -> pd.DataFrame:
     """A reproducible inspection plan: a random draw per grade plus the top blind spots.
 
@@ -225,7 +225,7 @@ def inspection_plan(
     previous : DataFrame, optional
         The previous plan (``entity_id``, ``inspector``): no inspector gets an entity
         they had in it.
-    spec : str, path, dict or MonitorSpec, default "monitor"
+    spec : str, path, dict or RankingSpec, default "monitor"
 
     Returns
     -------
@@ -257,7 +257,7 @@ def inspection_plan(
     check_scores(scores, ("entity_id", "grade"))
     if "as_of" in scores.columns and scores["as_of"].nunique() > 1:
         raise ValueError(f"a plan is for one as-of date; scores have {scores['as_of'].nunique()}: filter them first")
-    mspec = load_monitor_spec(spec)
+    mspec = load_ranking_spec(spec)
     rates = dict(mspec.plan.rates if rates is None else rates)
     k = mspec.plan.blind_spots if k is None else int(k)
     if k < 0:

@@ -47,7 +47,7 @@ from riskml.features import Panel, build_panel
 from riskml.labels import LabelSpec, load_label_spec, make_labels
 from riskml.models import ModelSpec, fit_model, load_model_spec
 from riskml.models._bundle import RiskModel
-from riskml.monitor._spec import MonitorSpec, SourceFilter, load_monitor_spec
+from riskml.ranking._spec import RankingSpec, SourceFilter, load_ranking_spec
 from riskml.ranking._blind_spots import blind_spots, selection_aware_sample
 from riskml.ranking._evaluate import scaled_grade_counts
 from riskml.ranking._plan import assign_inspectors, inspection_plan
@@ -338,7 +338,7 @@ class _Target:
 
 
 def _fit(panel: Panel, world: _World, t: pd.Timestamp, target: _Target, spec: ReplaySpec, sample: str,
-         monitor: MonitorSpec) -> tuple[RiskModel, dict[str, Any]]:
+         monitor: RankingSpec) -> tuple[RiskModel, dict[str, Any]]:
     """The model the bureau could fit at the start of quarter ``t``."""
     horizon = target.model.horizon_days
     rows = (panel.frame["as_of"] < t).to_numpy()
@@ -380,7 +380,7 @@ def _half_up(x: float) -> int:
 
 
 def _draw(policy: PolicySpec, scores: pd.DataFrame, spots: pd.DataFrame, rng: np.random.Generator,
-          monitor: MonitorSpec) -> pd.DataFrame:
+          monitor: RankingSpec) -> pd.DataFrame:
     """The policy's plan for one quarter: ``entity_id`` and ``reason``, in execution order.
 
     ``scores`` are sorted by entity id with a fresh index.
@@ -543,7 +543,7 @@ def replay(
         quarter = pd.to_datetime(eq["quarter_start"]).astype("datetime64[ns]")
         truth_index = pd.MultiIndex.from_arrays([quarter, eq["entity_id"].astype(str)])
 
-    monitor = load_monitor_spec(rspec.monitor, sources=catalog)
+    monitor = load_ranking_spec(rspec.monitor, sources=catalog)
     credit = _Target.load(rspec.target, catalog)
     fraud = _Target.load("fraud", catalog) if rspec.fraud else None
     loop_from = start if rspec.labels == "replayed" else None
@@ -611,7 +611,7 @@ def replay(
 
 
 def _fit_fraud(panel: Panel, records: Mapping[str, pd.DataFrame], t: pd.Timestamp, fraud: _Target, spec: ReplaySpec,
-               monitor: MonitorSpec) -> tuple[RiskModel | None, dict[str, Any]]:
+               monitor: RankingSpec) -> tuple[RiskModel | None, dict[str, Any]]:
     """The fraud model of quarter ``t``, or None (logged) when the records hold too few cases to fit."""
     try:
         return _fit(panel, _World("records", records), t, fraud, spec, "all", monitor)
@@ -634,7 +634,7 @@ def _truth_at(truth_index: pd.MultiIndex, eq: pd.DataFrame, at: pd.DataFrame,
 
 
 def _plan_log(policy: PolicySpec, t: pd.Timestamp, next_t: pd.Timestamp, scores: pd.DataFrame, spots: pd.DataFrame,
-              rng: np.random.Generator, monitor: MonitorSpec) -> tuple[pd.DataFrame, np.ndarray]:
+              rng: np.random.Generator, monitor: RankingSpec) -> tuple[pd.DataFrame, np.ndarray]:
     """The policy's inspections of the quarter (one row each) and their rows in ``scores``."""
     plan = _draw(policy, scores, spots, rng, monitor)
     entity = plan["entity_id"].to_numpy(dtype=object)

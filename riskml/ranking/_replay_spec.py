@@ -24,10 +24,9 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from riskml._specs import SpecError, SpecModel, load_yaml, parse_spec, resolve_spec
-from riskml.features._spec import check_where
-from riskml.monitor._spec import SourceFilter
-from riskml.records._sources import SourceCatalog, load_sources
+from riskml._specs import SpecModel, parse_spec, read_spec
+from riskml.ranking._spec import SourceFilter, check_source_filters
+from riskml.records._sources import SourceCatalog
 
 __all__ = ["POLICY_KINDS", "OutcomeSpec", "PolicySpec", "ReplaySpec", "ReplayTraining", "load_replay_spec"]
 
@@ -273,16 +272,10 @@ def load_replay_spec(
     if isinstance(spec, ReplaySpec):
         path: Path = Path("<ReplaySpec>")
         data: dict[str, Any] = spec.model_dump(mode="json")
-    elif isinstance(spec, dict):
-        path, data = Path("<dict>"), dict(spec)
     else:
-        path = resolve_spec("experiments", str(spec), folder)
-        data = load_yaml(path)
+        path, data = read_spec(spec, "experiments", folder)
     data.update(overrides)
     parsed = parse_spec(ReplaySpec, data, path)
-    catalog = sources or load_sources()
-    for key, flt in (("outcome.happened", parsed.outcome.happened), ("outcome.found", parsed.outcome.found)):
-        if flt.source not in catalog:
-            raise SpecError(path, f"{key}.source", f"a declared source; declared: {sorted(catalog.sources)}", flt.source)
-        check_where(flt.where, catalog[flt.source], path, f"{key}.where")
+    outcome = [("outcome.happened", parsed.outcome.happened), ("outcome.found", parsed.outcome.found)]
+    check_source_filters(outcome, path, sources)
     return parsed

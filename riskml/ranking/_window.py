@@ -18,7 +18,7 @@ import pandas as pd
 from riskml._time import in_force
 from riskml.features._kernels import NEVER, SortedRecords, to_days
 from riskml.features._spec import where_mask
-from riskml.monitor._spec import SourceFilter
+from riskml.ranking._spec import SourceFilter
 from riskml.records._sources import SourceCatalog, load_sources
 
 __all__ = ["alive_at", "as_filters", "catalog_of", "known_in_window", "row_days"]
@@ -94,7 +94,7 @@ def known_in_window(
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from riskml.monitor import SourceFilter
+    >>> from riskml.ranking import SourceFilter
     >>> insp = pd.DataFrame({"inspection_id": ["I1"], "entity_id": ["E0000001"], "kind": ["random"],
     ...     "closed": pd.to_datetime(["2024-03-01"])})
     >>> day = int(np.datetime64("2024-06-01", "D").astype(np.int64))

@@ -9,6 +9,7 @@ built-in sources and their time semantics, and ``docs/data.md``.
 
 from __future__ import annotations
 
+from riskml.records._coerce import coerce_column
 from riskml.records._io import FORMATS, RecordsFileError, from_frames, read, to_parquet, write
 from riskml.records._privacy import KEY_ENV_VAR, PrivacyError, is_pseudonym, pseudonymise
 from riskml.records._records import COUNT_COLUMNS, QUARANTINE_COLUMNS, Records
@@ -22,7 +23,7 @@ from riskml.records._sources import (
     load_sources,
 )
 from riskml.records._spreadsheet import neutralise_formulas
-from riskml.records._validate import MAX_MAGNITUDE, MODES, REASONS, Problem, RecordsError, coerce_column, validate
+from riskml.records._validate import MAX_MAGNITUDE, MODES, REASONS, Problem, RecordsError, validate
 
 __all__ = [
     "COUNT_COLUMNS",

@@ -27,12 +27,12 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from riskml.records._coerce import coerce_column, final_dtype, mark_coerced, unmarked
 from riskml.records._database import is_database_url, read_database, write_database
 from riskml.records._privacy import PrivacyError, _raw_personal
 from riskml.records._records import Records
 from riskml.records._sources import SourceCatalog, load_sources
 from riskml.records._spreadsheet import restore_formulas, write_csv
-from riskml.records._validate import coerce_column
 
 __all__ = ["FORMATS", "RecordsFileError", "from_frames", "read", "to_parquet", "write"]
 
@@ -59,7 +59,7 @@ def to_parquet(frame: pd.DataFrame, path: str | os.PathLike[str] | Any) -> None:
     >>> str(pq.read_schema(io.BytesIO(buffer.getvalue())).field("as_of").type)
     'timestamp[us]'
     """
-    frame.to_parquet(path, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
+    unmarked(frame).to_parquet(path, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
 
 
 def _catalog(sources: SourceCatalog | str | os.PathLike[str] | None) -> SourceCatalog:
@@ -133,6 +133,7 @@ def from_frames(
             continue
         spec = catalog[name]
         columns = {}
+        coerced_columns = {}
         for col in frame.columns:
             cspec = spec.columns.get(col)
             if cspec is None:
@@ -146,11 +147,8 @@ def from_frames(
                 )
                 columns[col] = frame[col]
             else:
-                values = coerced.values
-                if cspec.type in ("int", "bool") and not cspec.nullable and not values.isna().any():
-                    values = values.astype("int64" if cspec.type == "int" else "bool")
-                columns[col] = values
-        out[name] = pd.DataFrame(columns, index=frame.index)
+                columns[col] = coerced_columns[col] = final_dtype(coerced.values, cspec)
+        out[name] = mark_coerced(pd.DataFrame(columns, index=frame.index), coerced_columns)
     pseudonymised = not _personal_values_raw(out, catalog)
     return Records(tables=out, catalog=catalog, pseudonymised=pseudonymised)
 

@@ -31,18 +31,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pandas.api.types import (
-    is_bool_dtype,
-    is_datetime64_any_dtype,
-    is_integer_dtype,
-    is_numeric_dtype,
-)
+from pandas.api.types import is_datetime64_any_dtype
 
+from riskml.records._coerce import coerce_column, coerced_or_parse, final_dtype
+from riskml.records._io import from_frames
 from riskml.records._privacy import _raw_personal, _resolve_key, pseudonymise
 from riskml.records._records import Records, empty_quarantine
-from riskml.records._sources import ColumnSpec, SourceCatalog, SourceSpec
+from riskml.records._sources import SourceCatalog, SourceSpec
 
-__all__ = ["MAX_MAGNITUDE", "MODES", "REASONS", "Problem", "RecordsError", "coerce_column", "validate"]
+__all__ = ["MAX_MAGNITUDE", "MODES", "REASONS", "Problem", "RecordsError", "validate"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,15 +74,6 @@ REASONS: dict[str, str] = {
 _REASON_ORDER = {reason: i for i, reason in enumerate(REASONS)}
 _N_EXAMPLES = 3
 _PERSONAL_PLACEHOLDER = "<personal value>"
-
-# Text accepted for bool columns (compared lower-cased and stripped).
-_BOOL_TEXT = {
-    "true": True, "t": True, "yes": True, "y": True, "1": True, "1.0": True,
-    "false": False, "f": False, "no": False, "n": False, "0": False, "0.0": False,
-}  # fmt: skip
-_TS_MIN = pd.Timestamp.min.ceil("D")
-_TS_MAX = pd.Timestamp.max.floor("D")
-
 
 @dataclass(frozen=True)
 class Problem:
@@ -143,122 +131,6 @@ class RecordsError(ValueError):
         lines = [f"records failed strict validation: {len(self.problems)} problem(s) in {n_sources} source(s)"]
         lines += [f"  {p}" for p in self.problems]
         super().__init__("\n".join(lines))
-
-
-@dataclass(frozen=True)
-class Coerced:
-    """A column coerced to its declared dtype: ``bad`` rows could not be parsed."""
-
-    values: pd.Series
-    bad: np.ndarray
-    reason: str | None
-
-
-def coerce_column(raw: pd.Series, spec: ColumnSpec) -> Coerced:
-    """Coerce one column to its declared type; unparseable values become null and are flagged.
-
-    Parameters
-    ----------
-    raw : Series
-        The column as given (strings from CSV, typed values from Parquet or pandas).
-    spec : ColumnSpec
-        Its declaration.
-
-    Returns
-    -------
-    Coerced
-        ``values`` in the declared dtype (``Int64``/``boolean`` while nulls remain),
-        ``bad`` a boolean array of the rows that could not be parsed, and ``reason``
-        the quarantine reason for them (``wrong_type``, ``unparseable_date`` or
-        ``unknown_category``).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from riskml.records import ColumnSpec, coerce_column
-    >>> c = coerce_column(pd.Series(["2024-03-01", "1 March"]), ColumnSpec(type="date"))
-    >>> c.values.dtype, c.bad.tolist(), c.reason
-    (dtype('<M8[ns]'), [False, True], 'unparseable_date')
-    """
-    kind = spec.type
-    notna = raw.notna().to_numpy()
-    if kind == "str":
-        values = raw if raw.dtype == "str" else raw.astype("str")
-        # A blank text is a missing value: CSV cannot tell "" from null, so keeping it
-        # would make validated records fail validation after a CSV round trip.
-        blank = _blank(values)
-        if blank.any():
-            values = values.where(~blank)
-        return Coerced(values, np.zeros(len(raw), dtype=bool), None)
-    if kind == "int":
-        if is_integer_dtype(raw.dtype) or is_bool_dtype(raw.dtype):
-            return Coerced(raw.astype("Int64"), np.zeros(len(raw), dtype=bool), "wrong_type")
-        num = pd.to_numeric(raw, errors="coerce").astype("float64")
-        arr = num.to_numpy()
-        with np.errstate(invalid="ignore"):
-            ok = np.isfinite(arr) & (np.mod(arr, 1) == 0) & (np.abs(arr) < 2**63)
-        bad = notna & ~ok
-        return Coerced(num.where(ok).astype("Int64"), bad, "wrong_type")
-    if kind == "float":
-        if is_numeric_dtype(raw.dtype) and not is_bool_dtype(raw.dtype):
-            return Coerced(raw.astype("float64"), np.zeros(len(raw), dtype=bool), "wrong_type")
-        num = pd.to_numeric(raw, errors="coerce").astype("float64")
-        bad = notna & num.isna().to_numpy()
-        return Coerced(num, bad, "wrong_type")
-    if kind == "bool":
-        if is_bool_dtype(raw.dtype):
-            return Coerced(raw.astype("boolean"), np.zeros(len(raw), dtype=bool), "wrong_type")
-        text = raw.astype("str").str.strip().str.lower()
-        parsed = text.map(_BOOL_TEXT).astype("boolean")
-        bad = notna & parsed.isna().to_numpy()
-        return Coerced(parsed, bad, "wrong_type")
-    if kind == "date":
-        return _coerce_date(raw, notna)
-    # category
-    declared = list(spec.categories or ())
-    dtype = pd.CategoricalDtype(declared, ordered=False)
-    if isinstance(raw.dtype, pd.CategoricalDtype) and list(raw.cat.categories) == declared and not raw.cat.ordered:
-        return Coerced(raw, np.zeros(len(raw), dtype=bool), "unknown_category")
-    text = raw.astype("str")
-    bad = notna & ~text.isin(declared).to_numpy()
-    return Coerced(text.where(~bad).astype(dtype), bad, "unknown_category")
-
-
-def _blank(values: pd.Series) -> np.ndarray:
-    """Rows holding an empty or whitespace-only text."""
-    return values.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
-
-
-# A time of day with a zone designator at the end of an ISO 8601 text ("T10:00+08:00").
-_ZONE_SUFFIX = r"(?<=\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
-
-
-def _coerce_date(raw: pd.Series, notna: np.ndarray) -> Coerced:
-    if is_datetime64_any_dtype(raw.dtype):
-        parsed = raw.dt.tz_localize(None) if getattr(raw.dt, "tz", None) is not None else raw
-    else:
-        # Numbers (20240301) are parsed as their text; only ISO 8601 is accepted because
-        # day-first and month-first text ("01/03/2024") cannot be told apart.
-        text = raw.astype("str") if is_numeric_dtype(raw.dtype) else raw
-        if not is_numeric_dtype(raw.dtype):
-            # The declared rule for zoned times: the calendar date as written, zone
-            # dropped (as for a timezone-aware column). Mixed zones in one column would
-            # otherwise fail the whole batch.
-            text = text.astype("str").where(raw.notna()).str.replace(_ZONE_SUFFIX, "", regex=True)
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_localize(None)
-    in_range = (parsed >= _TS_MIN) & (parsed <= _TS_MAX)
-    parsed = parsed.where(in_range).astype("datetime64[ns]").dt.normalize()
-    bad = notna & parsed.isna().to_numpy()
-    return Coerced(parsed, bad, "unparseable_date")
-
-
-def _final_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
-    """Non-nullable int and bool columns without nulls get their plain numpy dtypes."""
-    if spec.type in ("int", "bool") and not spec.nullable and not values.isna().any():
-        return values.astype("int64" if spec.type == "int" else "bool")
-    return values
 
 
 @dataclass
@@ -346,7 +218,7 @@ def _check_source(
                 parsed[col] = coerce_column(pd.Series([None] * n, dtype="object"), cspec).values
             continue
         raw = table[col]
-        coerced = coerce_column(raw, cspec)
+        coerced = coerced_or_parse(table, col, cspec)
         parsed[col] = coerced.values
         if coerced.bad.any():
             reason = coerced.reason or "wrong_type"
@@ -487,7 +359,7 @@ def _assemble(
         if col not in parsed:
             continue
         values = parsed[col] if all_kept else parsed[col][keep].reset_index(drop=True)
-        values = _final_dtype(values, cspec)
+        values = final_dtype(values, cspec)
         if cspec.personal:
             values = pseudonymise(values, key)
         kept[col] = values
@@ -579,8 +451,6 @@ def validate(
             raise TypeError(
                 f"validate expects Records or a mapping of source name to DataFrame, got {type(records).__name__}"
             )
-        from riskml.records._io import from_frames
-
         records = from_frames(records)
     catalog = records.catalog
     now_ts = pd.Timestamp.today().normalize() if now is None else pd.Timestamp(now)
@@ -601,8 +471,11 @@ def validate(
         ent = _check_source(ent_name, ent_table, catalog.entities, entity_ids=None, all_entity_ids=None, **common)
         results[ent_name] = ent
         ekey = catalog.entities.entity_key
-        raw_ids = ent_table[ekey] if ekey in ent_table.columns else pd.Series([], dtype="str")
-        all_entity_ids = pd.Index(coerce_column(raw_ids, catalog.entities.columns[ekey]).values.dropna().unique())
+        if ekey in ent_table.columns:
+            ids = coerced_or_parse(ent_table, ekey, catalog.entities.columns[ekey]).values
+        else:
+            ids = coerce_column(pd.Series([], dtype="str"), catalog.entities.columns[ekey]).values
+        all_entity_ids = pd.Index(ids.dropna().unique())
         if mode == "strict":
             entity_ids = all_entity_ids
         else:

@@ -19,7 +19,8 @@ Examples
 
 from __future__ import annotations
 
-from riskml.spark._buckets import bucket_column, bucket_of
+from riskml.features._buckets import bucket_of
+from riskml.spark._buckets import bucket_column
 from riskml.spark._panel import BUCKETS_PER_CORE, ENTITIES_PER_BUCKET, SparkPanel, build_panel
 from riskml.spark._predict import SCORE_COLUMNS, predict
 from riskml.spark._session import session

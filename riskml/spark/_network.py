@@ -35,6 +35,7 @@ import pandas as pd
 from riskml._time import in_force
 from riskml.features._graph import ratio, window_slice
 from riskml.features._kernels import to_days
+from riskml.features._network import network_features
 from riskml.records._sources import SourceCatalog
 from riskml.spark._buckets import BUCKET_COLUMN, bucket_column
 from riskml.spark._pack import Part, part_for
@@ -301,8 +302,6 @@ def bucket_network_features(tables: Mapping[str, pd.DataFrame], grid: pd.DataFra
     >>> callable(bucket_network_features)
     True
     """
-    from riskml.features._network import network_features
-
     spec, catalog = plan.spec, plan.catalog
     inv_name = spec.invoices.source
     inv_spec = catalog[inv_name]

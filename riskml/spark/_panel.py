@@ -9,7 +9,7 @@
    ``known_at`` (two numbers per source, never a collect of rows) by the same
    :func:`riskml.features.as_of_grid` a local run uses;
 3. each row is tagged with its entity's bucket (CRC-32 of the entity id modulo
-   ``buckets``; :mod:`riskml.spark._buckets`), the cross-entity passes add the
+   ``buckets``; :mod:`riskml.features._buckets`), the cross-entity passes add the
    counterparties' state (:mod:`riskml.spark._network`), all tables are packed into
    one narrow schema and ``groupBy(bucket).applyInPandas`` runs the pure kernel
    :func:`riskml.features.compute_bucket` and the bucket's cross-entity features;
@@ -36,7 +36,10 @@ import pandas as pd
 from riskml._time import NS_PER_DAY
 from riskml.features import FeatureSpec, Panel, as_of_grid, compute_bucket, load_feature_spec
 from riskml.records._sources import SourceCatalog
-from riskml.spark._buckets import BUCKET_COLUMN, bucket_column, check_buckets
+from riskml.features._buckets import check_buckets
+from riskml.features._engine import _effective_catalog, kernel_columns, require_tables
+from riskml.features._network import network_catalog
+from riskml.spark._buckets import BUCKET_COLUMN, bucket_column
 from riskml.spark._network import NetworkPlan, bucket_network_features, needed_columns, network_parts
 from riskml.spark._pack import Part, pack, part_for, to_spark, unpack
 
@@ -240,8 +243,6 @@ def build_panel(
         raise TypeError(f"spec must be None, a folder path or a FeatureSpec, not {type(spec).__name__}")
     if not isinstance(sources, Mapping):
         raise TypeError(f"sources must be a mapping of source name to DataFrame, not {type(sources).__name__}")
-    from riskml.features._engine import _effective_catalog, kernel_columns, require_tables
-
     catalog = _effective_catalog(sources, spec)
     tables = dict(sources.items())
     plan = _network_plan(spec, catalog)
@@ -303,8 +304,6 @@ def build_panel(
     )
     feature_catalog = spec.catalog()
     if plan is not None:
-        from riskml.features._network import network_catalog
-
         feature_catalog = pd.concat([feature_catalog, spec.group(network_catalog(plan.spec, plan.catalog))])
     logger.info(
         "spark panel planned: %d features, %d as-of dates, %d buckets, %d packed tables in %.2f s",

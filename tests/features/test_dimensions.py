@@ -11,7 +11,8 @@ import yaml
 from riskml import SpecError
 from riskml._specs import bundled_dir
 from riskml.features import load_dimension_spec, load_feature_spec
-from riskml.features._network import load_network_spec, network_catalog
+from riskml.features._network import network_catalog
+from riskml.features._network_spec import load_network_spec
 
 SAMR_ZH = ["企业基础属性信息", "企业动态信息", "监管信息", "关联关系信息", "社会评价信息"]
 DEZHOU_ZH = ["登记与许可", "经营与变更", "处罚与负面清单", "投诉举报", "评价与表彰"]

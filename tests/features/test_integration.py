@@ -22,7 +22,8 @@ def test_records_object_builds_the_same_panel_as_a_dict():
 
 def test_cross_entity_features_are_appended_in_grid_order(tmp_path):
     from riskml._specs import bundled_dir
-    from riskml.features._network import load_network_spec, network_features
+    from riskml.features._network import network_features
+    from riskml.features._network_spec import load_network_spec
 
     (tmp_path / "pen.yaml").write_text(
         "dimension: penalties\nfeatures:\n  - {source: penalties, windows: [365d], aggregations: [count]}\n", encoding="utf-8"

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from riskml._specs import SpecError, bundled_dir
 from riskml.features._graph import cycle_edges, listed_on_days
-from riskml.features._network import load_network_spec, network_catalog, network_features
+from riskml.features._network import network_catalog, network_features
+from riskml.features._network_spec import load_network_spec
 from riskml.features._spec import CATALOG_COLUMNS
 from riskml.features import load_dimension_spec
 
@@ -359,9 +360,9 @@ def test_custom_invoice_source_is_read_through_the_catalog(tmp_path):
     bills = pd.DataFrame({"bill_id": ["b1", "b2"], "payee": ids(1, 2), "payer": ids(2, 1),
                           "booked": pd.to_datetime([T - pd.Timedelta(days=5)] * 2), "value": [1.0, 2.0]})
     grid = pd.DataFrame({"entity_id": pd.Series(ids(1, 2), dtype="str"), "as_of_day": [T_DAY, T_DAY]})
-    from riskml.features._spec import _resolve_sources
+    from riskml.features._sources import resolve_sources
 
-    catalog = _resolve_sources(tmp_path, None)
+    catalog = resolve_sources(tmp_path, None)
     assert "bills" not in load_sources()
     values, cat = network_features({"entities": ents, "bills": bills}, ents, grid, spec, catalog)
     assert values["bills_cycle"].tolist() == [1.0, 1.0]
