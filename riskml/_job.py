@@ -21,10 +21,11 @@ from typing import Any
 import pandas as pd
 
 from riskml import records as rec
-from riskml._pipeline import _resolve_model, _warning_counts, predict
+from riskml._pipeline import _warning_counts, predict
 from riskml.features import as_of_grid, build_panel, load_feature_spec
 from riskml.ledger import ledger_rows, publish, read_ledger
 from riskml.monitor import monitor as monitor_report
+from riskml.tracking import resolve_model
 
 __all__ = ["ScoringJobError", "ScoringJobResult", "score_quarter"]
 
@@ -141,7 +142,7 @@ def score_quarter(
     else:
         raw = _step("read", seconds, rec.read, records, sources, tables=tables)
     clean = raw if raw.validated else _step("validate", seconds, rec.validate, raw, mode="strict")
-    models = {t: _step("champion", seconds, _resolve_model, t, None) for t in targets}
+    models = {t: _step("champion", seconds, resolve_model, t, None) for t in targets}
     spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
     when = (pd.Timestamp(as_of_grid(clean, spec.sources, "quarterly")[-1], unit="D") if as_of is None
             else pd.Timestamp(as_of))
