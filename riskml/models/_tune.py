@@ -33,10 +33,10 @@ from pydantic import Field, model_validator
 
 from riskml._specs import SpecModel, load_yaml, parse_spec, resolve_spec
 from riskml.features import Panel
-from riskml.models._backtest import BacktestSpec, Split, load_backtest_spec
+from riskml.models._backtest import BacktestSpec, Split
 from riskml.models._bundle import _sigmoid
 from riskml.models._metrics import auc
-from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
+from riskml.models._spec import ModelSpec, normalise_params
 from riskml.models._train import fit_split, lightgbm_params, prepare_rows
 
 __all__ = [

@@ -9,8 +9,6 @@ scikit-learn has none. The SHAP beeswarm of a run is drawn by
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
