@@ -47,7 +47,8 @@ def shap_artifacts(model: Any, frame: pd.DataFrame, sample_rows: int = SHAP_SAMP
     --------
     >>> from riskml.models._bundle import _tiny_model
     >>> model = _tiny_model()
-    >>> frame = pd.DataFrame({"x": np.linspace(-2, 2, 30)})
+    >>> frame = pd.DataFrame({"entity_id": [f"E{i:07d}" for i in range(30)],
+    ...                       "as_of": pd.Timestamp("2024-01-01"), "x": np.linspace(-2, 2, 30)})
     >>> artifacts = shap_artifacts(model, frame)
     >>> sorted(artifacts), list(artifacts[MEAN_ABS_ARTIFACT])
     (['explain/mean_abs_contribution.json', 'plots/shap_beeswarm.png'], ['x'])
