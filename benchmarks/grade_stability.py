@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 import riskml
-from riskml._pipeline import _as_records
+from riskml.records import as_records
 from riskml.explain._path import declared_changes, path_to_next_grade, variant_rows
 from riskml.explain._whatif import load_actions, negative_sources
 from riskml.features import Panel, load_feature_spec
@@ -83,7 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     market = riskml.synth.make_market(n_entities=args.entities, seed=args.seed)
-    records = _as_records(market.records)
+    records = as_records(market.records)
     result = riskml.train(records, "credit", log=False)
     fit, panel, model = result.fit, result.panel, result.model
     print(f"trained in {time.perf_counter() - started:.0f} s", flush=True)

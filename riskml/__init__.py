@@ -45,7 +45,8 @@ _LAZY: dict[str, str] = {
     "promote": "riskml._pipeline:promote",
     "predict": "riskml._pipeline:predict",
     "TrainResult": "riskml._pipeline:TrainResult",
-    "tune": "riskml.models:tune",
+    "tune": "riskml._tune:tune",
+    "TuneResult": "riskml._tune:TuneResult",
     "blind_spots": "riskml.ranking:blind_spots",
     "inspection_plan": "riskml.ranking:inspection_plan",
     "evaluate_plan": "riskml.ranking:evaluate_plan",
@@ -77,7 +78,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from riskml._job import score_quarter
     from riskml.ledger import publish
     from riskml._pipeline import TrainResult, predict, promote, train
-    from riskml.models import tune
+    from riskml._tune import TuneResult, tune
     from riskml.ranking import blind_spots, evaluate_plan, inspection_plan, replay
     from riskml.features import Panel, build_panel
     from riskml.labels import make_labels

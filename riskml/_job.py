@@ -21,11 +21,12 @@ from typing import Any
 import pandas as pd
 
 from riskml import records as rec
-from riskml._pipeline import _resolve_model, _warning_counts, predict
+from riskml._pipeline import _warning_counts, predict
 from riskml._time import as_of_date, from_day_number
 from riskml.features import as_of_grid, build_panel, load_feature_spec
 from riskml.ledger import ledger_rows, publish, read_ledger
 from riskml.monitor import monitor as monitor_report
+from riskml.tracking import resolve_model
 
 __all__ = ["ScoringJobError", "ScoringJobResult", "score_quarter"]
 
@@ -142,7 +143,7 @@ def score_quarter(
     else:
         raw = _step("read", seconds, rec.read, records, sources, tables=tables)
     clean = raw if raw.validated else _step("validate", seconds, rec.validate, raw, mode="strict")
-    models = {t: _step("champion", seconds, _resolve_model, t, None) for t in targets}
+    models = {t: _step("champion", seconds, resolve_model, t, None) for t in targets}
     spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
     when = from_day_number(as_of_grid(clean, spec.sources, "quarterly")[-1]) if as_of is None else as_of_date(as_of)
     panel = _step("panel", seconds, build_panel, clean, [when], spec)

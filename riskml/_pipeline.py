@@ -1,5 +1,8 @@
 """The verbs: ``train``, ``promote``, ``predict``, composed from the parts.
 
+``riskml.tune`` sits beside them in ``riskml/_tune.py``; ``riskml.explain`` is the
+explain package's own verb (``riskml/explain/_verb.py``).
+
 Each verb is a thin path through the data flow of the design: records -> validated,
 pseudonymised records -> panel -> labels -> model -> MLflow run -> champion -> scores.
 The parts live in their own subpackages; nothing here computes anything itself.
@@ -8,58 +11,57 @@ The parts live in their own subpackages; nothing here computes anything itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from riskml._specs import SpecError
 from riskml._time import as_of_dates, from_day_number
+from riskml.explain import model_reasons
+from riskml.explain._artifacts import shap_artifacts
+from riskml.explain._path import path_summaries
+from riskml.features import Panel, as_of_grid, build_panel, load_feature_spec
+from riskml.grading import score_from_logit, white_list
+from riskml.labels import make_labels
+from riskml.models import (
+    ScorecardModel,
+    fit_model,
+    load_backtest_spec,
+    load_model_spec,
+    positives_shortfall,
+    screen_features,
+)
+from riskml.models._scorecard import spreadsheet_safe
+from riskml.monitor import WarningRules, load_warning_rules, rule_warnings
+from riskml.records import as_records
+from riskml.tracking import log_training_run, resolve_model
+from riskml.tracking import promote as promote_gated
 
-__all__ = ["TrainResult", "explain", "predict", "promote", "train"]
+__all__ = ["TrainResult", "is_panel", "panel_and_labels", "predict", "promote", "train"]
 
 logger = logging.getLogger(__name__)
-
-
-def _as_records(data: Any) -> Any:
-    """Validated, pseudonymised Records from a Records, a dict of frames or a folder."""
-    from riskml.records import Records, from_frames, read, validate
-
-    if isinstance(data, str | Path):
-        data = read(data)
-    elif isinstance(data, Mapping) and not isinstance(data, Records):
-        data = from_frames(dict(data))
-    if not isinstance(data, Records):
-        raise TypeError(
-            "data must be riskml.records.Records, a dict of DataFrames, a records folder or a Panel; "
-            f"got {type(data).__name__}"
-        )
-    return data if data.validated else validate(data, mode="strict")
 
 
 def panel_and_labels(
     data: Any, spec: Any, *, labels: pd.DataFrame | None, as_of: Any, feature_spec: Any, show_progress: bool | None,
 ) -> tuple[Any, pd.DataFrame]:
     """The training panel and its labels from records, or a ready panel with its labels."""
-    from riskml.features import build_panel
-    from riskml.labels import make_labels
-
-    if _is_panel(data):
+    if is_panel(data):
         if labels is None:
             raise ValueError("a ready panel needs labels=; or pass the records instead")
         return data, labels
-    records = _as_records(data)
+    records = as_records(data)
     panel = build_panel(records, as_of, feature_spec, show_progress=show_progress)
     if labels is None:
         labels = make_labels(records, panel, spec.label)
     return panel, labels
 
 
-def _is_panel(data: Any) -> bool:
-    from riskml.features import Panel
-
+def is_panel(data: Any) -> bool:
+    """Whether ``data`` is a ready :class:`riskml.features.Panel` (rather than records)."""
     return isinstance(data, Panel)
 
 
@@ -76,7 +78,6 @@ class TrainResult:
     panel : riskml.features.Panel
         The training panel.
     """
-
     fit: Any
     run_id: str | None
     panel: Any
@@ -153,17 +154,15 @@ def train(
     >>> sorted(result.metrics["population"].unique())
     ['all', 'random']
     """
-    from riskml.models import fit_model, load_model_spec
-
     sources = None
-    if not _is_panel(data):
-        data = _as_records(data)
+    if not is_panel(data):
+        data = as_records(data)
         sources = data.catalog  # a label may read the records' own (custom) sources
     # a ready panel comes with its labels: the label's sources are not read, so they are
     # not checked against a catalog the records may not follow
-    spec = load_model_spec(target, sources=sources, check_sources=not _is_panel(data))
+    spec = load_model_spec(target, sources=sources, check_sources=not is_panel(data))
     # refused before the panel is built: the weights could not follow its rows anyway
-    if weights is not None and not _is_panel(data):
+    if weights is not None and not is_panel(data):
         raise ValueError("weights follow the rows of a panel: pass the panel (and its labels) with weights=")
     panel, labels = panel_and_labels(data, spec, labels=labels, as_of=as_of, feature_spec=feature_spec,
                                      show_progress=show_progress)
@@ -178,8 +177,6 @@ def train(
 
 def _warn_if_not_evaluable(fit: Any, target: str) -> str | None:
     """Log a warning (and return it) when the last test split has too few confirmed cases."""
-    from riskml.models import positives_shortfall
-
     metrics = fit.metrics
     if metrics is None or len(metrics) == 0:
         return None
@@ -200,30 +197,24 @@ def _warn_if_not_evaluable(fit: Any, target: str) -> str | None:
 
 def backtest_scores(fit: Any) -> Any:
     """Score points of the out-of-time backtest predictions, in their row order."""
-    from riskml.grading import score_from_logit
-
     model = fit.model
     logit = model.calib_a * fit.predictions["raw_margin"].to_numpy() + model.calib_b
     return score_from_logit(logit, model.policy)
 
 
 def _log(fit: Any, panel: Any, spec: Any, backtest: Any) -> str:
-    from riskml.models import load_backtest_spec
-    from riskml.tracking import log_training_run
-
     predictions = fit.predictions.assign(score=backtest_scores(fit))
     used = load_backtest_spec(backtest).for_target(spec.name)
     specs: dict[str, Any] = {"model": spec.raw, "backtest": used.model_dump(mode="json")}
+    # the explanations are computed here, above tracking, which only logs what it is given
+    artifacts = {**shap_artifacts(fit.model, panel.frame), **run_tables(fit, panel)}
     return log_training_run(fit, metrics=fit.metrics, specs=specs, panel_schema=panel, predictions=predictions,
-                            artifacts=run_tables(fit, panel))
+                            artifacts=artifacts)
 
 
 def run_tables(fit: Any, panel: Any) -> dict[str, str]:
     """Tables a training run logs besides the model: feature screening, a scorecard's points table."""
     import tempfile
-
-    from riskml.models import ScorecardModel, screen_features
-    from riskml.models._scorecard import spreadsheet_safe
 
     out: dict[str, str] = {}
     if len(fit.predictions):  # the backtest's test dates, where the labels are known
@@ -262,31 +253,7 @@ def promote(target: str = "credit", *, version: int | str | None = None) -> Any:
     >>> callable(riskml.promote)
     True
     """
-    from riskml.tracking import promote as _promote
-
-    return _promote(target, version=version)
-
-
-def _resolve_model(target: str, model: Any) -> Any:
-    from riskml.models import RiskModel
-    from riskml.tracking import evaluation_shortfall, load_model
-
-    if isinstance(model, RiskModel):
-        return model
-    if model is None:
-        try:
-            return load_model(target, alias="champion")
-        except LookupError as exc:
-            why = evaluation_shortfall(target)
-            if why is None:
-                raise
-            raise LookupError(f"riskml-{target} has no champion: {why}, so no version passed the promotion gates; "
-                              "train on more quarters or more entities, or pass model= a version explicitly") from exc
-    if isinstance(model, int) or (isinstance(model, str) and model.isdigit()):
-        return load_model(target, version=model)
-    if isinstance(model, str):
-        return load_model(target, alias=model)
-    raise TypeError(f"model must be None, a RiskModel, a version number or an alias; got {type(model).__name__}")
+    return promote_gated(target, version=version)
 
 
 def _scoring_panel(data: Any, as_of: Any, feature_spec: Any, show_progress: bool | None) -> tuple[Any, Any]:
@@ -295,9 +262,7 @@ def _scoring_panel(data: Any, as_of: Any, feature_spec: Any, show_progress: bool
     A ready panel is scored at every as-of date it holds (or at the ``as_of`` dates
     asked for, which it must hold); records at ``as_of`` (default: the latest quarter).
     """
-    from riskml.features import Panel, as_of_grid, build_panel, load_feature_spec
-
-    if _is_panel(data):
+    if is_panel(data):
         if as_of is None:
             return data, None
         held = pd.DatetimeIndex(data.frame["as_of"].unique()).sort_values()
@@ -308,15 +273,13 @@ def _scoring_panel(data: Any, as_of: Any, feature_spec: Any, show_progress: bool
                              f"{[str(d.date()) for d in held]}")
         rows = data.frame.loc[data.frame["as_of"].isin(wanted)].reset_index(drop=True)
         return Panel(frame=rows, catalog=data.catalog, spec_hash=data.spec_hash), None
-    records = _as_records(data)
+    records = as_records(data)
     spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
     dates = [from_day_number(as_of_grid(records, spec.sources, "quarterly")[-1])] if as_of is None else as_of_dates(as_of)
     return build_panel(records, dates, spec, show_progress=show_progress), records
 
 
 def _white_list_column(risk_model: Any, scores: pd.DataFrame, frame: pd.DataFrame) -> pd.Series | None:
-    from riskml.grading import white_list
-
     rule = risk_model.policy.white_list
     if rule is None or any(name not in frame.columns for name in rule.exclude_when_positive):
         return None
@@ -325,9 +288,6 @@ def _white_list_column(risk_model: Any, scores: pd.DataFrame, frame: pd.DataFram
 
 def _warning_counts(records: Any, scores: pd.DataFrame) -> np.ndarray | None:
     """Rule warnings per scored row, from the rules whose sources the records hold."""
-    from riskml._specs import SpecError
-    from riskml.monitor import WarningRules, load_warning_rules, rule_warnings
-
     try:
         rules = load_warning_rules("warnings", sources=records.catalog)
     except SpecError as exc:  # a custom catalog the bundled rules do not fit
@@ -424,8 +384,8 @@ def predict(
     """
     if explain < 0:
         raise ValueError(f"explain must be >= 0; got {explain}")
-    risk_model = _resolve_model(target, model)
-    fraud_model = _resolve_model("fraud", None) if fraud else None  # before any work: fail fast
+    risk_model = resolve_model(target, model)
+    fraud_model = resolve_model("fraud", None) if fraud else None  # before any work: fail fast
     panel, records = _scoring_panel(data, as_of, feature_spec, show_progress)
     risk_model.check_panel(panel)
     frame = panel.frame
@@ -441,18 +401,13 @@ def predict(
         if counts is not None:
             scores["warnings"] = counts
     if explain:
-        from riskml.explain import model_reasons
-
         reasons = model_reasons(risk_model, frame, explain)
         scores = pd.concat([scores, reasons.set_index(scores.index)], axis=1)
         if paths:
-            if _is_panel(data):
+            if is_panel(data):
                 raise ValueError("paths=True searches the records: pass records, not a panel")
-            from riskml.explain._path import path_summaries
-            from riskml.features import load_feature_spec
-
             spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
-            found = [path_summaries(_as_records(data), rows["entity_id"], when, risk_model, spec).set_index(rows.index)
+            found = [path_summaries(as_records(data), rows["entity_id"], when, risk_model, spec).set_index(rows.index)
                      for when, rows in scores.groupby("as_of", sort=False)]
             scores = pd.concat([scores, pd.concat(found).drop(columns="entity_id").loc[scores.index]], axis=1)
     if fraud_model is not None:
@@ -462,63 +417,3 @@ def predict(
         scores["fraud_score"] = fraud_scores["score"].to_numpy()
         scores["fraud_grade"] = fraud_scores["grade"].to_numpy()
     return scores.reset_index(drop=True)
-
-
-def explain(
-    entity_id: str,
-    as_of: Any,
-    *,
-    records: Any,
-    target: str = "credit",
-    model: Any = None,
-    k: int = 5,
-    feature_spec: Any = None,
-    actions: Any = None,
-) -> Any:
-    """Explain one entity's grade at ``as_of``: points, reasons, evidence, what-ifs.
-
-    The panel row is rebuilt from the records as they were known at ``as_of``, so the
-    same model version, entity and date always give the same explanation, even after
-    newer records arrive.
-
-    Parameters
-    ----------
-    entity_id : str
-        The (pseudonymised) entity id.
-    as_of : date-like
-        The as-of date of the grade.
-    records : Records, dict of DataFrame or path
-        The bureau's records (validated here if they are not yet).
-    target : str, default "credit"
-    model : RiskModel, int, str, optional
-        A model, a registered version, or an alias; default the ``champion``.
-    k : int, default 5
-        Number of top reasons.
-    feature_spec : path or FeatureSpec, optional
-        The feature library the model was trained with (default: built-in).
-    actions : path or mapping, optional
-        What-if actions (default ``models/appeal_actions.yaml``; actions on sources
-        the records do not have are skipped).
-
-    Returns
-    -------
-    riskml.explain.Explanation
-        With ``to_html(path)``, ``to_frame()`` and ``to_dict()``.
-
-    Examples
-    --------
-    >>> import riskml
-    >>> market = riskml.synth.make_market(n_entities=1500, seed=0)
-    >>> result = riskml.train(market.records, "credit", params={"n_estimators": 30},
-    ...                       backtest={"test_dates": "last 1"}, log=False)
-    >>> scores = riskml.predict(market.records, model=result.model, explain=0)
-    >>> worst = scores.sort_values("score").iloc[0]
-    >>> e = riskml.explain(worst["entity_id"], worst["as_of"], records=market.records, model=result.model)
-    >>> bool(abs(e.base_points + e.to_frame()["points"].sum() - e.score) < 1e-6)
-    True
-    """
-    from riskml.explain._explanation import explain_entity
-
-    risk_model = _resolve_model(target, model)
-    return explain_entity(entity_id, as_of, records=_as_records(records), model=risk_model, target=target, k=k,
-                          spec=feature_spec, actions=actions)

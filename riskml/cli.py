@@ -189,12 +189,12 @@ def panel(
     spec: Annotated[Optional[Path], typer.Option("--spec", help="A feature spec folder.")] = None,
 ) -> None:
     """Build the entity x as-of feature panel from a records folder."""
-    from riskml._pipeline import _as_records
+    from riskml.records import as_records
     from riskml.features import build_panel
     from riskml.records import to_parquet
     from riskml.records._spreadsheet import write_csv
 
-    built = build_panel(_as_records(folder), as_of or "quarterly", spec, show_progress=True)
+    built = build_panel(as_records(folder), as_of or "quarterly", spec, show_progress=True)
     to_parquet(built.frame, out)
     write_csv(built.catalog, out.with_suffix(".catalog.csv"))
     console.print(f"panel: {len(built.frame):,} rows x {len(built.feature_names)} features -> {out} "
@@ -232,7 +232,7 @@ def tune(
     """Tune LightGBM parameters with Optuna over the temporal backtest."""
     import optuna
 
-    from riskml.models import tune as _tune
+    from riskml._tune import tune as _tune
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     result = _tune(folder, target, n_trials=trials, timeout=timeout, show_progress=True)
@@ -334,7 +334,7 @@ def explain(
     model: Annotated[Optional[str], typer.Option("--model", help="Version number or alias; default champion.")] = None,
 ) -> None:
     """Explain one entity's grade as a self-contained HTML appeal report."""
-    from riskml._pipeline import explain as _explain
+    from riskml.explain._verb import explain as _explain
 
     explanation = _explain(entity, as_of, records=records, target=target, model=model)
     explanation.to_html(out)
@@ -355,7 +355,7 @@ def plan(
     """Draw an inspection plan: a seeded random sample per grade plus the top blind spots."""
     import pandas as pd
 
-    from riskml._pipeline import _as_records
+    from riskml.records import as_records
     from riskml.ranking import blind_spots, inspection_plan
     from riskml.records._spreadsheet import restore_formulas, write_csv
 
@@ -366,7 +366,7 @@ def plan(
             rates = {k.strip(): float(v) for k, v in (r.split("=", 1) for r in rate)}
         except ValueError:
             raise typer.BadParameter(f"--rate takes GRADE=RATE, e.g. D=0.9; got {rate}") from None
-    spots = blind_spots(table, _as_records(records)) if blind else None
+    spots = blind_spots(table, as_records(records)) if blind else None
     pool = [ln.strip() for ln in inspectors.read_text(encoding="utf-8").splitlines() if ln.strip()] if inspectors else None
     prev = restore_formulas(pd.read_csv(previous, dtype=str)) if previous else None
     drawn = inspection_plan(table, rates, blind_spots=spots, k=blind, inspectors=pool, seed=seed, previous=prev)
@@ -384,12 +384,12 @@ def warnings(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Rule warnings (规则预警) at the as-of date: every hit with the record behind it."""
-    from riskml._pipeline import _as_records
     from riskml._time import from_day_number
     from riskml.features import as_of_grid, load_feature_spec
     from riskml.monitor import rule_warnings
+    from riskml.records import as_records
 
-    clean = _as_records(records)
+    clean = as_records(records)
     dates = as_of or [from_day_number(as_of_grid(clean, load_feature_spec().sources, "quarterly")[-1])]
     hits = rule_warnings(clean, dates, rules)
     _show(hits[["entity_id", "as_of", "rule", "record_id", "date", "label_en"]], f"Rule warnings: {len(hits):,}", fmt)
@@ -423,10 +423,10 @@ def blind_spots_command(
     """Blind spots (监管盲区): risky entities no inspection or penalty touched, riskiest first."""
     import pandas as pd
 
-    from riskml._pipeline import _as_records
+    from riskml.records import as_records
     from riskml.ranking import blind_spots
 
-    spots = blind_spots(pd.read_parquet(scores), _as_records(records), lookback=lookback, top=top)
+    spots = blind_spots(pd.read_parquet(scores), as_records(records), lookback=lookback, top=top)
     shown = [c for c in ("rank", "entity_id", "as_of", "probability", "score", "grade", "reason_1_feature")
              if c in spots.columns]
     _show(spots[shown], f"Blind spots: top {top}", fmt, keys=2)
@@ -461,10 +461,10 @@ def monitor(
     """Compare two quarters: score PSI, grade migration, group metrics, threshold warnings."""
     import pandas as pd
 
-    from riskml._pipeline import _as_records
+    from riskml.records import as_records
     from riskml.monitor import monitor as _monitor
 
-    entities = _as_records(records) if records else None
+    entities = as_records(records) if records else None
     quiet = logging.getLogger("riskml.monitor")
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # the warnings are printed below, once

@@ -9,8 +9,8 @@ rows at once). :func:`explain_rows` keeps every contribution of many rows as a
 :class:`BatchExplanation`, whose ``to_shap()`` gives a ``shap.Explanation`` for shap's
 beeswarm, waterfall and scatter plots.
 
-For appeals, :func:`explain_entity` (also ``riskml.explain(entity_id, as_of,
-records=...)``) builds an :class:`Explanation`: points by feature and indicator
+For appeals, :func:`explain_entity` (also the verb ``riskml.explain(entity_id, as_of,
+records=...)``, which resolves the model and the records first) builds an :class:`Explanation`: points by feature and indicator
 group, reasons with the records behind them (:func:`evidence_for`), what would change
 the grade (:func:`what_ifs`, :func:`contrast`), the smallest set of declared actions
 that reaches the next better grade (:func:`path_to_next_grade`) and a self-contained
@@ -53,17 +53,18 @@ __all__ = [
 
 
 # ``riskml.explain`` is both this subpackage and the verb ``riskml.explain(entity_id,
-# as_of, records=...)``: importing the subpackage binds it as the attribute of
-# ``riskml``, so the subpackage itself is made callable and calls the verb.
+# as_of, records=...)``: importing the subpackage binds it as the attribute ``explain``
+# of ``riskml``, so the module object itself is made callable. Its class is a
+# ModuleType whose ``__call__`` is this package's own verb (``_verb.explain``); nothing
+# else about the module changes.
 import sys as _sys  # noqa: E402
 import types as _types  # noqa: E402
 
+from riskml.explain._verb import explain as _explain_verb  # noqa: E402
+
 
 class _CallableModule(_types.ModuleType):
-    def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        from riskml._pipeline import explain as _explain_verb
-
-        return _explain_verb(*args, **kwargs)
+    __call__ = staticmethod(_explain_verb)
 
 
 _sys.modules[__name__].__class__ = _CallableModule

@@ -41,6 +41,7 @@ from riskml.explain._whatif import (
     contrast,
 )
 from riskml.features._spec import FeatureSpec, load_feature_spec
+from riskml.tracking import load_model, resolve_version
 
 __all__ = ["REPRODUCIBILITY_EN", "REPRODUCIBILITY_ZH", "Explanation", "explain_entity"]
 
@@ -414,8 +415,6 @@ def explain_entity(
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     if model is None:
-        from riskml.tracking import load_model, resolve_version
-
         found = resolve_version(target)
         model_version = model_version or str(found.version)
         run_id = run_id or str(found.run_id)

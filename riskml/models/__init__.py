@@ -9,6 +9,8 @@ out-of-time predictions. A RiskModel scores panels (probability, score points,
 grades) and saves as LightGBM text + JSON + Parquet. A model spec with
 ``model: {kind: scorecard}`` trains a :class:`ScorecardModel` instead: a publishable
 points table on the same scale, grades and bundle (:func:`export_points_table`).
+The tuning spec (:class:`TuningSpec`, :func:`load_tuning_spec`) is read here; the
+verb that tunes is :func:`riskml.tune`.
 
 Examples
 --------
@@ -42,7 +44,7 @@ from riskml.models._screening import screen_features
 from riskml.models._scorecard import PointsTable, ScorecardModel, export_points_table
 from riskml.models._spec import ModelKindSpec, ModelSpec, TrainingSpec, load_model_spec
 from riskml.models._train import FitResult, fit_model, fit_platt, monotone_constraints
-from riskml.models._tune import TuneResult, TuningSpec, load_tuning_spec, tune
+from riskml.models._tune import TuningSpec, load_tuning_spec
 
 __all__ = [
     "positives_shortfall",
@@ -58,7 +60,6 @@ __all__ = [
     "ScorecardModel",
     "Split",
     "TrainingSpec",
-    "TuneResult",
     "TuningSpec",
     "auc",
     "brier",
@@ -78,5 +79,4 @@ __all__ = [
     "precision_at_k",
     "recall_at_k",
     "screen_features",
-    "tune",
 ]

@@ -3,12 +3,14 @@
 Raw records come from :func:`read` (a folder of Parquet/CSV files) or
 :func:`from_frames` (a dict of DataFrames); :func:`validate` checks them against the
 sources declaration, quarantines or rejects bad rows and pseudonymises personal
-columns; :func:`write` stores validated records. See ``features/sources.yaml`` for the
+columns; :func:`write` stores validated records; :func:`as_records` is the one boundary
+the verbs use to turn any of these inputs into validated records. See ``features/sources.yaml`` for the
 built-in sources and their time semantics, and ``docs/data.md``.
 """
 
 from __future__ import annotations
 
+from riskml.records._boundary import as_records
 from riskml.records._coerce import coerce_column
 from riskml.records._io import FORMATS, RecordsFileError, from_frames, read, to_parquet, write
 from riskml.records._privacy import KEY_ENV_VAR, PrivacyError, is_pseudonym, pseudonymise
@@ -43,6 +45,7 @@ __all__ = [
     "RecordsFileError",
     "SourceCatalog",
     "SourceSpec",
+    "as_records",
     "coerce_column",
     "example_sources_path",
     "from_frames",

@@ -2,13 +2,12 @@
 
 Each function returns a :class:`matplotlib.figure.Figure` built with the object API,
 so plotting is safe in threads and never opens a window. The calibration plot is
-scikit-learn's ``CalibrationDisplay``, the SHAP plot shap's beeswarm; the lift (gains)
-curve is drawn here, as neither library has one.
+scikit-learn's ``CalibrationDisplay``; the lift (gains) curve is drawn here, as
+scikit-learn has none. The SHAP beeswarm of a run is drawn by
+:func:`riskml.explain.shap_artifacts` and handed to the run as a figure.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-__all__ = ["calibration_curve", "grade_distribution", "lift_curve", "shap_beeswarm"]
+__all__ = ["calibration_curve", "grade_distribution", "lift_curve"]
 
 
 def _figure(width: float = 5.5, height: float = 4.0) -> Figure:
@@ -100,32 +99,5 @@ def grade_distribution(as_of: ArrayLike, grade: ArrayLike) -> Figure:
     ax.set_title("Grade distribution by test date")
     ax.tick_params(axis="x", labelrotation=45)
     ax.legend(title="grade")
-    figure.tight_layout()
-    return figure
-
-
-def shap_beeswarm(explanation: Any, max_display: int = 20) -> Figure:
-    """shap's beeswarm of a ``shap.Explanation`` (e.g. ``BatchExplanation.to_shap()``).
-
-    One dot per row and feature: its contribution on the x axis, coloured by the
-    feature's value; features ordered by mean |contribution|.
-
-    Examples
-    --------
-    >>> import shap
-    >>> rng = np.random.default_rng(0)
-    >>> exp = shap.Explanation(values=rng.normal(size=(50, 3)), base_values=np.zeros(50),
-    ...                        data=rng.normal(size=(50, 3)), feature_names=["a", "b", "c"])
-    >>> shap_beeswarm(exp).axes[0].get_xlabel()
-    'contribution (points)'
-    """
-    import shap
-
-    figure = _figure(7.5, max(3.0, 0.35 * min(max_display, explanation.values.shape[1]) + 1.5))
-    ax = figure.add_subplot()
-    shap.plots.beeswarm(explanation, max_display=max_display, ax=ax, show=False, plot_size=None)
-    unit = "log-odds" if explanation.output_names == "log-odds" else "points"
-    ax.set_xlabel(f"contribution ({unit})")
-    ax.set_title("SHAP beeswarm (sample of the training panel)")
     figure.tight_layout()
     return figure

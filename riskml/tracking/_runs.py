@@ -8,16 +8,19 @@ run holds
   ``<metric>.split_<test as_of>.<population>`` (``auc.split_2024-01-01.all``), plus
   ``<metric>.latest.<population>`` for the latest split;
 * artifacts: ``specs/<name>.yaml`` (the spec texts), ``panel/schema.json`` (columns,
-  dtypes and spec hash; never values), ``plots/*.png``,
-  ``explain/mean_abs_contribution.json``, ``backtest/scores.parquet`` (test ``as_of``
-  and score only, the input of the promotion PSI gate) and the pyfunc model.
+  dtypes and spec hash; never values), ``plots/*.png`` (calibration, lift, grades),
+  ``backtest/scores.parquet`` (test ``as_of`` and score only, the input of the
+  promotion PSI gate), the pyfunc model, and whatever further artifacts the caller
+  hands in: ``riskml.train`` adds ``explain/mean_abs_contribution.json`` and
+  ``plots/shap_beeswarm.png`` (:func:`riskml.explain._artifacts.shap_artifacts`),
+  computed above this layer, which logs explanations but never computes them.
 
 The model is registered as ``riskml-<target>`` and gets the alias ``challenger``;
 :func:`riskml.tracking.promote` decides whether it becomes ``champion``.
 
 Nothing personal is logged: predictions lose their entity ids, the panel contributes
-only its column names and dtypes, and the SHAP beeswarm (``plots/shap_beeswarm.png``,
-shap's own plot of :meth:`riskml.explain.BatchExplanation.to_shap`, in score points)
+only its column names and dtypes, and the SHAP beeswarm ``riskml.train`` hands in
+(shap's own plot of :meth:`riskml.explain.BatchExplanation.to_shap`, in score points)
 shows a sample's contributions without any entity id.
 """
 
@@ -31,12 +34,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from riskml.explain._batch import explain_rows
-from riskml.tracking._health import process_tags
 from riskml.records import to_parquet
+from riskml.tracking._health import process_tags
 from riskml.tracking._registry import log_pyfunc
 from riskml.tracking._store import TrackingConfig, configure, ensure_experiment, registered_model_name
 
@@ -50,7 +51,6 @@ SCORES_ARTIFACT = "backtest/scores.parquet"
 SCHEMA_ARTIFACT = "panel/schema.json"
 _SPLIT_COLUMNS = ("split", "test_as_of", "as_of")
 _POPULATION_COLUMNS = ("population", "sample")
-_SHAP_SAMPLE_ROWS = 2000
 _TAG_LIMIT = 5000
 
 
@@ -144,7 +144,7 @@ def log_training_run(
     tags: Mapping[str, str] | None = None,
     register: bool = True,
     config: TrackingConfig | None = None,
-    artifacts: Mapping[str, str | bytes] | None = None,
+    artifacts: Mapping[str, Any] | None = None,
 ) -> str:
     """Log a trained model and its backtest as one MLflow run; register it as challenger.
 
@@ -159,22 +159,24 @@ def log_training_run(
         The specs used (e.g. ``{"features": ..., "model": ..., "backtest": ...}``),
         logged as ``specs/<name>.yaml``.
     panel_schema : Panel, DataFrame or mapping
-        The training panel (only its columns, dtypes and spec hash are logged; when it
-        has rows, a sample feeds the mean |SHAP| plot) or a ready schema.
+        The training panel (only its columns, dtypes and spec hash are logged) or a
+        ready schema.
     predictions : pandas.DataFrame, optional
         Out-of-time predictions with ``as_of`` and ``score`` (for the PSI gate), and
         ``probability``/``label``/``grade`` for the plots. Entity ids are never logged.
     plots : bool, default True
-        Log PNG plots (calibration, grade distribution, lift, mean |SHAP|).
+        Log PNG plots of the predictions (calibration, grade distribution, lift).
     tags : mapping, optional
         Extra run tags.
     register : bool, default True
         Register the model as ``riskml-<target>`` with alias ``challenger``.
     config : TrackingConfig, optional
         Result of :func:`configure`.
-    artifacts : mapping of path -> text or bytes, optional
-        More files of the run (e.g. ``screening/features.csv``,
-        ``scorecard/points.html``), logged as given.
+    artifacts : mapping of path -> text, bytes, dict or figure, optional
+        More files of the run, logged as given at their path: text or bytes as the
+        file (``screening/features.csv``, ``scorecard/points.html``), a dict as JSON
+        (``explain/mean_abs_contribution.json``), a matplotlib figure as an image
+        (``plots/shap_beeswarm.png``).
 
     Returns
     -------
@@ -207,10 +209,10 @@ def log_training_run(
         mlflow.log_text(json.dumps(schema, indent=1, ensure_ascii=False, default=str), SCHEMA_ARTIFACT)
         if predictions is not None:
             _log_scores(predictions)
-        if plots:
-            _log_plots(model, predictions, getattr(panel_schema, "frame", panel_schema))
+        if plots and predictions is not None:
+            _log_plots(predictions)
         for path, content in (artifacts or {}).items():
-            _log_bytes(content.encode("utf-8") if isinstance(content, str) else content, path)
+            _log_artifact(content, path)
         info = log_pyfunc(model, registered_model_name=registered_model_name(model.target) if register else None,
                           config=config)
         run_id = run.info.run_id
@@ -313,26 +315,31 @@ def _log_bytes(data: bytes, artifact_file: str) -> None:
         mlflow.log_artifact(str(path), artifact_path=directory or None)
 
 
-def _log_plots(model: Any, predictions: pd.DataFrame | None, frame: Any) -> None:
+def _log_artifact(content: Any, path: str) -> None:
+    import mlflow
+
+    if isinstance(content, Mapping):
+        mlflow.log_dict(dict(content), path)
+    elif hasattr(content, "savefig"):  # a matplotlib figure
+        mlflow.log_figure(content, path)
+    elif isinstance(content, str | bytes):
+        _log_bytes(content.encode("utf-8") if isinstance(content, str) else content, path)
+    else:
+        raise TypeError(f"artifact {path!r}: expected text, bytes, a dict or a matplotlib figure, "
+                        f"got {type(content).__name__}")
+
+
+def _log_plots(predictions: pd.DataFrame) -> None:
     import mlflow
 
     from riskml.tracking import _plots
 
     figures: dict[str, Any] = {}
-    if predictions is not None:
-        latest = predictions[pd.to_datetime(predictions["as_of"]) == pd.to_datetime(predictions["as_of"]).max()]
-        if {"probability", "label"} <= set(latest.columns):
-            figures["calibration"] = _plots.calibration_curve(latest["probability"], latest["label"])
-            figures["lift"] = _plots.lift_curve(latest["probability"], latest["label"])
-        if "grade" in predictions.columns:
-            figures["grades"] = _plots.grade_distribution(predictions["as_of"], predictions["grade"])
-    if isinstance(frame, pd.DataFrame) and len(frame) and set(model.features) <= set(frame.columns):
-        # TreeSHAP of a seeded sample of the training panel, exact, in log-odds and points.
-        sample = frame.sample(n=_SHAP_SAMPLE_ROWS, random_state=0) if len(frame) > _SHAP_SAMPLE_ROWS else frame
-        batch = explain_rows(model, sample)
-        mean_abs = np.abs(batch.contributions).mean(axis=0)
-        mlflow.log_dict({str(f): float(v) for f, v in zip(batch.features, mean_abs, strict=True)},
-                        "explain/mean_abs_contribution.json")
-        figures["shap_beeswarm"] = _plots.shap_beeswarm(batch.to_shap("points"))
+    latest = predictions[pd.to_datetime(predictions["as_of"]) == pd.to_datetime(predictions["as_of"]).max()]
+    if {"probability", "label"} <= set(latest.columns):
+        figures["calibration"] = _plots.calibration_curve(latest["probability"], latest["label"])
+        figures["lift"] = _plots.lift_curve(latest["probability"], latest["label"])
+    if "grade" in predictions.columns:
+        figures["grades"] = _plots.grade_distribution(predictions["as_of"], predictions["grade"])
     for name, figure in figures.items():
         mlflow.log_figure(figure, f"plots/{name}.png")

@@ -190,7 +190,8 @@ def test_a_feature_whose_points_all_round_to_zero_is_not_published():
 
 def test_the_model_kind_is_checked_where_the_spec_is_read(tmp_path):
     from riskml import SpecError
-    from riskml.models import load_model_spec, tune
+    from riskml import tune
+    from riskml.models import load_model_spec
 
     with pytest.raises(SpecError, match="model.kind"):
         load_model_spec({**_spec(), "model": {"kind": "xgboost"}})

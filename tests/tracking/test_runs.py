@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from mlflow import MlflowClient
 
 from factory import PERSONAL_NAME, PERSONAL_PHONE
 from riskml._specs import resolve_spec
+from riskml.explain._artifacts import shap_artifacts
 from riskml.tracking import log_training_run, metric_table, panel_schema, resolve_version
 
 
@@ -27,7 +29,8 @@ def logged(tracking_home, good):
         run_id = log_training_run(
             good.model, metrics=good.metrics,
             specs={"model": resolve_spec("models", "credit"), "backtest": {"gap_days": 365, "test_dates": 2}},
-            panel_schema=good.frame, predictions=good.predictions, tags={"purpose": "test"})
+            panel_schema=good.frame, predictions=good.predictions, tags={"purpose": "test"},
+            artifacts=shap_artifacts(good.model, good.frame))
         return config, run_id
     finally:
         if saved is not None:
@@ -73,6 +76,20 @@ def test_run_artifacts_hold_specs_schema_plots_scores_and_model(store, logged, t
     assert len(scores) == len(good.predictions)
     for png in (local / "plots").iterdir():
         assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_mean_abs_contribution_logged_is_the_one_handed_in(store, logged, tmp_path, good):
+    path = MlflowClient().download_artifacts(logged[1], "explain/mean_abs_contribution.json", str(tmp_path))
+    logged_values = json.loads(Path(path).read_text(encoding="utf-8"))
+    handed_in = shap_artifacts(good.model, good.frame)["explain/mean_abs_contribution.json"]
+    assert list(logged_values) == list(good.model.features)
+    assert logged_values == pytest.approx(handed_in, rel=0, abs=0)
+
+
+def test_an_artifact_of_unknown_kind_is_refused_with_its_path(store, good):
+    with pytest.raises(TypeError, match="artifact 'odd/thing.bin': expected text, bytes, a dict or a matplotlib figure"):
+        log_training_run(good.model, metrics=good.metrics, specs={}, panel_schema=good.frame, plots=False,
+                         register=False, artifacts={"odd/thing.bin": 42})
 
 
 def test_no_personal_value_reaches_any_artifact_or_the_store(store, logged):

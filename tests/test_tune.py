@@ -12,9 +12,9 @@ import optuna
 import pandas as pd
 import pytest
 
-from riskml import SpecError
+from riskml import SpecError, TuneResult, tune
+from riskml.models import load_tuning_spec
 from riskml.models._testing import toy_panel
-from riskml.models._tune import TuneResult, load_tuning_spec, tune
 
 BACKTEST = {"test_dates": "last 2", "min_train_dates": 2, "num_threads": 1,
             "calibration": {"early_stopping_rounds": 10}, "top_k": [50, 0.1]}
