@@ -12,7 +12,7 @@ from riskml.explain._evidence import evidence_for, source_catalog
 from riskml.explain._explanation import explain_entity
 from riskml.explain._whatif import entity_row, load_actions, score_rows, what_ifs
 from riskml.features import build_panel
-from appeal_fixtures import AS_OF, appeal_case, lowest_scored, penalised_entities
+from appeal_fixtures import AS_OF, appeal_case, default_explanation, lowest_scored, penalised_entities
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +22,7 @@ def case():
 
 @pytest.fixture(scope="module")
 def explained(case):
-    entity = penalised_entities(case)[0]
-    return explain_entity(entity, AS_OF, records=case.records, model=case.model, spec=case.spec, k=5)
+    return default_explanation()  # k=5, the default
 
 
 def _consistent(ev: pd.DataFrame, aggregation: str, column: str, value: float, as_of: pd.Timestamp) -> bool:
