@@ -25,6 +25,11 @@ from riskml.synth import make_market
 
 KEY = "appeal-tests-pseudonym-key-0123456789"
 AS_OF = pd.Timestamp("2024-07-01")
+# One declared action (repairs of the entity's penalties) instead of the bundled four:
+# for tests whose assertions do not depend on the actions it keeps the what-ifs and the
+# path-to-next-grade search (hundreds of rebuilt rows with the bundled actions) short.
+REPAIR_ONLY = {"actions": [{"name": "repair_penalty", "kind": "set_date", "source": "penalties",
+                            "column": "repaired", "label_zh": "完成信用修复", "label_en": "Credit repair completed"}]}
 TRAIN_DATES = [str(d.date()) for d in pd.date_range("2021-07-01", "2023-07-01", freq="QS")]
 
 
