@@ -23,6 +23,9 @@ from pathlib import Path
 import pytest
 
 SUPERUSER = "riskml"
+# --doctest-modules would import every folder's conftest.py as a module named
+# "conftest": with two folders in one call the names clash (none of them has doctests)
+collect_ignore_glob = ["*/conftest.py"]
 _counter = itertools.count(1)
 
 

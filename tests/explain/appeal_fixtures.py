@@ -2,8 +2,9 @@
 
 Imported by the ``test_appeal_*`` modules (``tests/explain/conftest.py`` belongs to
 the contribution tests). Everything is session-cached: the market, its validated
-records, the panel at a few quarterly as-of dates and a LightGBM model wrapped in a
-:class:`riskml.models.RiskModel` with the panel's spec hash.
+records, the panel at a few quarterly as-of dates, a LightGBM model wrapped in a
+:class:`riskml.models.RiskModel` with the panel's spec hash, and the default explanation
+of one penalised entity.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import lightgbm as lgb
 import pandas as pd
 
 from riskml._specs import load_yaml, resolve_spec
+from riskml.explain._explanation import Explanation, explain_entity
 from riskml.features import build_panel, load_feature_spec
 from riskml.labels import make_labels
 from riskml.models import RiskModel, fit_platt
@@ -23,6 +25,11 @@ from riskml.synth import make_market
 
 KEY = "appeal-tests-pseudonym-key-0123456789"
 AS_OF = pd.Timestamp("2024-07-01")
+# One declared action (repairs of the entity's penalties) instead of the bundled four:
+# for tests whose assertions do not depend on the actions it keeps the what-ifs and the
+# path-to-next-grade search (hundreds of rebuilt rows with the bundled actions) short.
+REPAIR_ONLY = {"actions": [{"name": "repair_penalty", "kind": "set_date", "source": "penalties",
+                            "column": "repaired", "label_zh": "完成信用修复", "label_en": "Credit repair completed"}]}
 TRAIN_DATES = [str(d.date()) for d in pd.date_range("2021-07-01", "2023-07-01", freq="QS")]
 
 
@@ -57,6 +64,17 @@ def appeal_case(n_entities: int = 1500, seed: int = 7) -> AppealCase:
     )
     panel = build_panel(records, [AS_OF], spec)
     return AppealCase(raw=market.records, records=records, spec=spec, model=model, panel=panel)
+
+
+@functools.cache
+def default_explanation() -> Explanation:
+    """The explanation, with default settings, of the lowest-scored penalised entity (computed once).
+
+    The appeal tests only read it; the path-to-next-grade search inside makes it the
+    costliest object of these tests.
+    """
+    case = appeal_case()
+    return explain_entity(penalised_entities(case)[0], AS_OF, records=case.records, model=case.model, spec=case.spec)
 
 
 def penalised_entities(case: AppealCase, exactly_one: bool = False) -> list[str]:

@@ -10,9 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from riskml.explain._explanation import explain_entity
 from riskml.explain._report import waterfall_svg
-from appeal_fixtures import AS_OF, appeal_case, penalised_entities
+from appeal_fixtures import AS_OF, appeal_case, default_explanation
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -27,7 +26,7 @@ def case():
 
 @pytest.fixture(scope="module")
 def explained(case):
-    return explain_entity(penalised_entities(case)[0], AS_OF, records=case.records, model=case.model, spec=case.spec)
+    return default_explanation()
 
 
 @pytest.fixture(scope="module")

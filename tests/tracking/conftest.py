@@ -68,11 +68,3 @@ def also_good(panel):
 def bad(panel):
     frame, label = panel
     return train(frame, label, shuffle_labels=True, rounds=30, seed=0)
-
-
-def subprocess_env(home: Path) -> dict[str, str]:
-    """Environment for a fresh Python process that must find the same store and model class."""
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    env["RISKML_HOME"] = str(home)
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return env

@@ -7,7 +7,9 @@ RiskModel class is riskml's own when it is importable, else the contract stand-i
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
@@ -28,6 +30,7 @@ NUMERIC = ["penalties_count_365d", "complaints_count_365d", "registered_capital"
            "serious_violations_on_list", "abnormal_list_on_list"]
 CATEGORIES = {"industry": ["retail", "food", "manufacturing"]}
 FEATURES = (*NUMERIC, "industry")
+HERE = Path(__file__).resolve().parent
 
 
 def make_panel(n_entities: int = 400, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -103,3 +106,11 @@ def train(frame: pd.DataFrame, label: pd.Series, *, target: str = "credit", shuf
             rows.append({"test_as_of": as_of, "population": population, "auc": roc_auc_score(t, p),
                          "calibration_error": cal, "brier": float(np.mean((p - t) ** 2))})
     return Trained(model=model, metrics=pd.DataFrame(rows), predictions=predictions, frame=frame)
+
+
+def subprocess_env(home: Path) -> dict[str, str]:
+    """Environment for a fresh Python process that must find the same store and model class."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["RISKML_HOME"] = str(home)
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env

@@ -9,8 +9,7 @@ import threading
 import pandas as pd
 import pytest
 
-from conftest import subprocess_env
-from factory import TEST_DATES
+from factory import TEST_DATES, subprocess_env
 from riskml.tracking import clear_model_cache, load_model, log_training_run, promote, resolve_version
 from riskml.models._pyfunc import pyfunc_input
 from riskml.tracking import _registry
