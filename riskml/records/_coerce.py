@@ -189,7 +189,9 @@ def coerced_or_parse(table: pd.DataFrame, column: str, spec: ColumnSpec) -> Coer
     """The column coerced: as it is when the reader marked it, else by :func:`coerce_column`.
 
     A marked column is taken as it is only while it still has the dtype the reader
-    left it in (a column replaced since is parsed again).
+    left it in (a column replaced since is parsed again). Text columns are always
+    checked again: a value edited in place keeps the dtype, and a blank id that slipped
+    through would make the validated records fail validation after a CSV round trip.
 
     Examples
     --------
@@ -201,7 +203,7 @@ def coerced_or_parse(table: pd.DataFrame, column: str, spec: ColumnSpec) -> Coer
     """
     values = table[column]
     marked = table.attrs.get(_COERCED, {})
-    if marked.get(column) == str(values.dtype):
+    if marked.get(column) == str(values.dtype) and spec.type != "str":
         return Coerced(values, np.zeros(len(values), dtype=bool), None)
     return coerce_column(values, spec)
 

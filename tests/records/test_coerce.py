@@ -48,6 +48,15 @@ def test_a_column_replaced_after_reading_is_parsed_again():
     assert counts["n_kept"] == 0 and counts["n_quarantined"] == len(changes)
 
 
+def test_a_blank_text_edited_in_after_reading_is_still_a_missing_value():
+    raw = from_frames(make_frames())
+    changes = raw["changes"]
+    text = next(c for c in changes.columns if changes[c].dtype == "str" and changes[c].notna().all())
+    changes.loc[changes.index[0], text] = "  "  # in place: the dtype and the mark stay
+    taken = coerced_or_parse(changes, text, ColumnSpec(type="str"))
+    assert pd.isna(taken.values.iloc[0]) and taken.values.iloc[1:].notna().all()
+
+
 def test_the_mark_is_not_written_to_parquet():
     raw = from_frames(make_frames())
     assert raw["changes"].attrs
