@@ -20,11 +20,22 @@ def template(name: str) -> str:
     return (resources.files("benchmarks") / "templates" / f"{name}.md").read_text(encoding="utf-8").rstrip("\n")
 
 
+# The one-minute load average when the benchmark started (this module is imported first).
+_LOAD_AT_START = os.getloadavg()[0]
+
+
 def machine_line() -> str:
-    """Date, cores, Python and the load average: the context every table needs."""
+    """Date, cores, Python and the load average at the start and the end of the run.
+
+    Examples
+    --------
+    >>> "load average" in machine_line() and "at the end" in machine_line()
+    True
+    """
     load = os.getloadavg()[0]
     return (f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"load average {load:.1f} at the start (the machine is shared: compare ratios, not seconds).")
+            f"load average {_LOAD_AT_START:.1f} at the start and {load:.1f} at the end "
+            "(the machine is shared: compare ratios, not seconds).")
 
 
 def write_section(heading: str, body: str, doc: Path = DOC) -> None:
