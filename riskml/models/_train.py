@@ -110,11 +110,16 @@ class FitResult:
 
 
 def fit_platt(margin: np.ndarray, y: np.ndarray, *, weight: np.ndarray | None = None, max_iter: int = 100,
-              tol: float = 1e-10) -> tuple[float, float]:
+              tol: float = 1e-10, smooth_targets: bool = False) -> tuple[float, float]:
     """Platt scaling: the logistic regression ``P(y=1) = sigmoid(a * margin + b)``.
 
     Unpenalised maximum likelihood by Newton's method with step halving (two
-    parameters, so each step is a 2x2 solve).
+    parameters, so each step is a 2x2 solve). With ``smooth_targets`` the fit uses
+    Platt's own small-sample targets instead of 1 and 0: ``(N+ + 1) / (N+ + 2)``
+    for a positive and ``1 / (N- + 2)`` for a negative (``N+``, ``N-``: the
+    weighted positives and negatives), the posterior mean of a rate under a uniform
+    prior. On a few hundred rows this keeps the slope from overfitting the slice;
+    on large slices the targets are practically 1 and 0.
 
     Parameters
     ----------
@@ -124,6 +129,9 @@ def fit_platt(margin: np.ndarray, y: np.ndarray, *, weight: np.ndarray | None = 
         Their 0/1 outcomes (both classes needed).
     weight : ndarray, optional
         Row weights (positive); default all 1.
+    smooth_targets : bool, default False
+        Fit to Platt's smoothed targets (see above; the backtest's
+        ``calibration.smooth_targets``).
 
     Returns
     -------
@@ -137,6 +145,9 @@ def fit_platt(margin: np.ndarray, y: np.ndarray, *, weight: np.ndarray | None = 
     >>> a, b = fit_platt(m, y)
     >>> round(a, 1), round(b, 1)
     (0.5, -2.0)
+    >>> a_s, b_s = fit_platt(m, y, smooth_targets=True)  # 200,000 rows: targets practically 0/1
+    >>> bool(abs(a_s - a) < 1e-3 and abs(b_s - b) < 1e-3)
+    True
     """
     x = np.asarray(margin, dtype=np.float64)
     t = np.asarray(y, dtype=np.float64)
@@ -148,6 +159,9 @@ def fit_platt(margin: np.ndarray, y: np.ndarray, *, weight: np.ndarray | None = 
     v = np.ones_like(x) if weight is None else np.asarray(weight, dtype=np.float64)
     if v.shape != x.shape:
         raise ValueError(f"weight must have the shape of margin {x.shape}, got {v.shape}")
+    if smooth_targets:
+        n_pos_w, n_neg_w = float(np.dot(v, t)), float(np.dot(v, 1 - t))
+        t = np.where(t > 0.5, (n_pos_w + 1) / (n_pos_w + 2), 1 / (n_neg_w + 2))
     rate = float(np.dot(v, t) / v.sum())
     a, b = 0.0, float(np.log(rate / (1 - rate)))
 
@@ -401,7 +415,8 @@ def fit_scorecard_split(
     woe = fit_woe_regression(prep.X.iloc[train_rows], prep.y[train_rows], prep.catalog, prep.categorical, settings,
                              weight=None if weight is None else weight[train_rows])
     margin = woe.logit(prep.X.iloc[cal_rows])
-    a, b = fit_platt(margin, prep.y[cal_rows], weight=None if weight is None else weight[cal_rows])
+    a, b = fit_platt(margin, prep.y[cal_rows], weight=None if weight is None else weight[cal_rows],
+                     smooth_targets=bt.calibration.smooth_targets)
     table = woe.points_table(policy_from_spec(spec.raw), a, b, settings.points_decimals)
     info = {
         **_split_info(split, train_rows, n_pos, rate, cal_rows, prep.y),
@@ -444,7 +459,7 @@ def fit_split(
     # keep exactly the rounds that are used, so the saved model is the scored one
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     margin = booster.predict(matrix.rows(cal_rows), raw_score=True, num_threads=threads)
-    a, b = fit_platt(margin, y[cal_rows], weight=rows_weight(cal_rows))
+    a, b = fit_platt(margin, y[cal_rows], weight=rows_weight(cal_rows), smooth_targets=bt.calibration.smooth_targets)
     if bt.calibration.refit:
         booster = _refit(params, matrix, y, np.concatenate([train_rows, cal_rows]), best, rows_weight, rate, seed)
     info = {
