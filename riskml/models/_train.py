@@ -461,7 +461,7 @@ def fit_split(
     margin = booster.predict(matrix.rows(cal_rows), raw_score=True, num_threads=threads)
     a, b = fit_platt(margin, y[cal_rows], weight=rows_weight(cal_rows), smooth_targets=bt.calibration.smooth_targets)
     if bt.calibration.refit:
-        booster = _refit(params, matrix, y, np.concatenate([train_rows, cal_rows]), best, rows_weight, rate, seed)
+        booster = _refit(params, matrix, y, refit_rows(train_rows, cal_rows, y, rate, seed), best, rows_weight)
     info = {
         **_split_info(split, train_rows, n_pos, float(rate), cal_rows, y),
         "rounds": int(best),
@@ -490,17 +490,30 @@ def _split_info(split: Any, train_rows: np.ndarray, n_pos: int, rate: Any, cal_r
     }
 
 
-def _refit(params: dict[str, Any], matrix: TrainingMatrix, y: np.ndarray, rows: np.ndarray, rounds: int,
-           rows_weight: Any, rate: float, seed: int) -> lgb.Booster:
-    """The booster refitted on ``rows`` for exactly ``rounds`` rounds (calibration ``refit``).
+def refit_rows(train_rows: np.ndarray, cal_rows: np.ndarray, y: np.ndarray, rate: float, seed: int) -> np.ndarray:
+    """The rows of the calibration ``refit``: the training rows as fitted, and the calibration rows.
 
-    Negatives of the calibration rows are subsampled at the training rows' ``rate``
-    so the margin keeps the shift the calibrator was fitted to undo.
+    The training rows' negatives were already subsampled at ``rate``; the calibration
+    rows' negatives are subsampled at the same rate (seeded by ``seed + 1``), so every
+    negative in the refit stands for ``1 / rate`` and the margin keeps the shift the
+    calibrator was fitted to undo.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([0, 1, 0, 0, 1, 0])
+    >>> refit_rows(np.array([0, 1]), np.array([2, 3, 4, 5]), y, rate=1.0, seed=0).tolist()
+    [0, 1, 2, 3, 4, 5]
     """
     if rate < 1.0:
         rng = np.random.default_rng(seed + 1)
-        rows = rows[(y[rows] == 1) | (rng.uniform(size=len(rows)) < rate)]
-    rows = np.unique(rows)
+        cal_rows = cal_rows[(y[cal_rows] == 1) | (rng.uniform(size=len(cal_rows)) < rate)]
+    return np.unique(np.concatenate([train_rows, cal_rows]))
+
+
+def _refit(params: dict[str, Any], matrix: TrainingMatrix, y: np.ndarray, rows: np.ndarray, rounds: int,
+           rows_weight: Any) -> lgb.Booster:
+    """The booster refitted on ``rows`` (:func:`refit_rows`) for exactly ``rounds`` rounds."""
     data = matrix.dataset(rows, y[rows], rows_weight(rows), int(params["num_threads"]))
     booster = lgb.train(params, data, num_boost_round=rounds)
     return lgb.Booster(model_str=booster.model_to_string())

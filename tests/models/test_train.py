@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from fit_settings import FAST_BACKTEST, FAST_PARAMS
 
 from riskml.models import auc, expected_calibration_error, fit_model, fit_platt
@@ -191,3 +193,21 @@ def test_a_split_fitted_from_the_training_matrix_equals_lightgbm_fed_the_frame(t
     assert "pandas_categorical:[[" in booster.model_to_string()
     margin = reference.predict(prep.X.iloc[cal], raw_score=True, num_iteration=reference.best_iteration)
     assert (a, b) == fit_platt(margin, prep.y[cal])
+
+
+@settings(max_examples=60, deadline=None)
+@given(n_train=st.integers(1, 400), n_cal=st.integers(1, 400), rate=st.floats(0.05, 1.0), seed=st.integers(0, 10**6))
+def test_a_refit_keeps_every_training_row_and_subsamples_only_calibration_negatives(n_train, n_cal, rate, seed):
+    """The training rows were subsampled once already: a second draw would weigh their negatives by rate squared."""
+    from riskml.models._train import refit_rows
+
+    rng = np.random.default_rng(seed)
+    y = (rng.uniform(size=n_train + n_cal) < 0.2).astype(np.int8)
+    train, cal = np.arange(n_train), np.arange(n_train, n_train + n_cal)
+    rows = refit_rows(train, cal, y, rate, seed)
+    assert set(train) <= set(rows)  # every training row, as the booster was fitted
+    assert set(cal[y[cal] == 1]) <= set(rows)  # every calibration positive
+    kept_cal_neg = np.setdiff1d(rows, train)
+    assert (y[kept_cal_neg] == 0).sum() <= (y[cal] == 0).sum()
+    if rate == 1.0:
+        assert len(rows) == n_train + n_cal
