@@ -19,8 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from riskml._specs import SpecError
-
-__version__ = "0.1.0"
+from riskml._version import __version__
 
 # public name -> "module:attribute" (or "module" for a subpackage)
 _LAZY: dict[str, str] = {

@@ -16,6 +16,13 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+import riskml
+from riskml._pipeline import backtest_scores
+from riskml.grading import assign_grades
+from riskml.labels import make_labels
+from riskml.records import validate
+from riskml.tracking import configure
+
 __all__ = ["run_demo"]
 
 _LATEST_METRICS = ("auc", "oracle_auc", "ks", "brier", "calibration_error", "precision_at_100", "lift_at_100", "base_rate")
@@ -52,9 +59,6 @@ def _latest_metrics(result: Any) -> pd.DataFrame:
 
 def _graded_predictions(result: Any, panel: Any) -> pd.DataFrame:
     """Out-of-time backtest predictions with the score and grade the policy gives them."""
-    from riskml._pipeline import backtest_scores
-    from riskml.grading import assign_grades
-
     oot = result.fit.predictions.merge(panel.frame, on=["entity_id", "as_of"], how="left")
     graded = assign_grades(backtest_scores(result.fit), oot, result.model.policy)
     return pd.DataFrame({"entity_id": oot["entity_id"], "as_of": oot["as_of"], "probability": oot["probability"],
@@ -63,11 +67,6 @@ def _graded_predictions(result: Any, panel: Any) -> pd.DataFrame:
 
 def run_demo(console: Console, *, n_entities: int = 60_000, seed: int = 0) -> dict[str, Any]:
     """Run the demo pipeline and print each stage; returns the main results."""
-    import riskml
-    from riskml.labels import make_labels
-    from riskml.records import validate
-    from riskml.tracking import configure
-
     started = time.perf_counter()
     if not os.environ.get("RISKML_PSEUDONYM_KEY"):
         # Synthetic data only: a throw-away key for this process. Real deployments set

@@ -17,9 +17,30 @@ import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
+import pandas as pd
 import typer
+import yaml
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+
+from riskml import records as rec
+from riskml._demo import run_demo
+from riskml._job import ScoringJobError, score_quarter
+from riskml._pipeline import predict as _predict
+from riskml._pipeline import promote as _promote
+from riskml._pipeline import train as _train
+from riskml._time import from_day_number
+from riskml._tune import tune as _tune
+from riskml.explain._verb import explain as _explain
+from riskml.features import as_of_grid, build_panel, load_feature_spec
+from riskml.monitor import monitor as _monitor
+from riskml.monitor import rule_warnings
+from riskml.ranking import blind_spots, evaluate_plan, inspection_plan
+from riskml.records import as_records, neutralise_formulas, to_parquet
+from riskml.records._spreadsheet import restore_formulas, write_csv
+from riskml.synth import make_market
+from riskml.tracking import load_model
 
 app = typer.Typer(
     add_completion=False,
@@ -49,8 +70,6 @@ def _setup_logging(verbose: bool) -> None:
 
 def _printable(frame):  # type: ignore[no-untyped-def]
     """Cells as text: dates without a time of day as dates, floats to 4 significant places."""
-    import pandas as pd
-
     out = {}
     for col in frame.columns:
         values = frame[col]
@@ -92,14 +111,11 @@ def _show(frame, title: str, fmt: OutputFormat = OutputFormat.table, keys: int =
         dates = [c for c in frame.columns if frame[c].dtype.kind == "M"]
         plain = frame.assign(**{c: _printable(frame[[c]])[c] for c in dates})
         if fmt is OutputFormat.csv:
-            from riskml.records import neutralise_formulas
-
             typer.echo(neutralise_formulas(plain).to_csv(index=False), nl=False)
         else:
             typer.echo(plain.to_json(orient="records", force_ascii=False))
         return
     text = _printable(frame)
-    from rich.cells import cell_len
 
     keys = min(keys, len(text.columns))
     widths = [max([cell_len(str(c)), *(cell_len(v) for v in text[c])]) + 3 for c in text.columns]
@@ -118,7 +134,6 @@ def _mapping(value: str | None, option: str) -> dict[str, Any] | None:
     """A JSON/YAML mapping given inline or as a file path."""
     if value is None:
         return None
-    import yaml
 
     path = Path(value)
     text = path.read_text(encoding="utf-8") if path.suffix in {".yaml", ".yml", ".json"} and path.exists() else value
@@ -141,8 +156,6 @@ def synth(
 ) -> None:
     """Generate a synthetic market and write its records (pseudonymised) to OUT."""
     _setup_logging(verbose)
-    from riskml import records as rec
-    from riskml.synth import make_market
 
     start = f"{2025 - years}-01-01"
     t0 = time.perf_counter()
@@ -165,8 +178,6 @@ def validate(
     quarantine: Annotated[Optional[Path], typer.Option("--quarantine", help="Write quarantined rows here (Parquet).")] = None,
 ) -> None:
     """Validate a folder of records; strict by default (exit code 1 on any problem)."""
-    from riskml import records as rec
-
     mode = "lenient" if lenient else "strict"
     try:
         clean = rec.validate(rec.read(folder, sources=sources, mode=mode), mode=mode)
@@ -189,11 +200,6 @@ def panel(
     spec: Annotated[Optional[Path], typer.Option("--spec", help="A feature spec folder.")] = None,
 ) -> None:
     """Build the entity x as-of feature panel from a records folder."""
-    from riskml.records import as_records
-    from riskml.features import build_panel
-    from riskml.records import to_parquet
-    from riskml.records._spreadsheet import write_csv
-
     built = build_panel(as_records(folder), as_of or "quarterly", spec, show_progress=True)
     to_parquet(built.frame, out)
     write_csv(built.catalog, out.with_suffix(".catalog.csv"))
@@ -213,7 +219,6 @@ def train(
 ) -> None:
     """Backtest and train a model, log it to MLflow and register it as challenger."""
     _setup_logging(verbose)
-    from riskml._pipeline import train as _train
 
     result = _train(folder, target, params=_mapping(params, "--params"), backtest=_mapping(backtest, "--backtest"),
                     as_of=as_of or "quarterly", show_progress=None)
@@ -232,8 +237,6 @@ def tune(
     """Tune LightGBM parameters with Optuna over the temporal backtest."""
     import optuna
 
-    from riskml._tune import tune as _tune
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     result = _tune(folder, target, n_trials=trials, timeout=timeout, show_progress=True)
     console.print(f"best backtest AUC {result.best_value:.4f} with {result.best_params}")
@@ -246,8 +249,6 @@ def promote(
     version: Annotated[Optional[str], typer.Option("--version", help="Registered version; default challenger.")] = None,
 ) -> None:
     """Promote the challenger to champion when the promotion gates pass."""
-    from riskml._pipeline import promote as _promote
-
     decision = _promote(target, version=version)
     for gate in decision.gates:
         mark = "[green]pass[/green]" if gate.passed else "[red]fail[/red]"
@@ -270,9 +271,6 @@ def predict(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Score every entity with the champion model: probability, score, grade, white list, warnings, reasons."""
-    from riskml._pipeline import predict as _predict
-    from riskml.records import to_parquet
-
     try:
         scores = _predict(records, target=target, as_of=as_of, model=model, explain=reasons, fraud=fraud,
                           show_progress=None)
@@ -303,7 +301,6 @@ def score(
 ) -> None:
     """The quarterly job: read, validate, score with the champions, explain, publish to the ledger, monitor."""
     _setup_logging(verbose)
-    from riskml._job import ScoringJobError, score_quarter
 
     tables = None
     if table:
@@ -334,8 +331,6 @@ def explain(
     model: Annotated[Optional[str], typer.Option("--model", help="Version number or alias; default champion.")] = None,
 ) -> None:
     """Explain one entity's grade as a self-contained HTML appeal report."""
-    from riskml.explain._verb import explain as _explain
-
     explanation = _explain(entity, as_of, records=records, target=target, model=model)
     explanation.to_html(out)
     console.print(f"{entity} at {as_of}: score {explanation.score:.1f}, grade {explanation.grade}; report -> {out}")
@@ -353,12 +348,6 @@ def plan(
     seed: Annotated[int, typer.Option("--seed")] = 0,
 ) -> None:
     """Draw an inspection plan: a seeded random sample per grade plus the top blind spots."""
-    import pandas as pd
-
-    from riskml.records import as_records
-    from riskml.ranking import blind_spots, inspection_plan
-    from riskml.records._spreadsheet import restore_formulas, write_csv
-
     table = pd.read_parquet(scores)
     rates = None
     if rate:
@@ -384,11 +373,6 @@ def warnings(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Rule warnings (规则预警) at the as-of date: every hit with the record behind it."""
-    from riskml._time import from_day_number
-    from riskml.features import as_of_grid, load_feature_spec
-    from riskml.monitor import rule_warnings
-    from riskml.records import as_records
-
     clean = as_records(records)
     dates = as_of or [from_day_number(as_of_grid(clean, load_feature_spec().sources, "quarterly")[-1])]
     hits = rule_warnings(clean, dates, rules)
@@ -401,8 +385,6 @@ def white_list(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Entities on the loan white list (以信授贷): the white_list flag of the scores."""
-    import pandas as pd
-
     table = pd.read_parquet(scores)
     if "white_list" not in table.columns:
         console.print("[red]the scores have no white_list column[/red]: score with `riskml predict` "
@@ -421,11 +403,6 @@ def blind_spots_command(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Blind spots (监管盲区): risky entities no inspection or penalty touched, riskiest first."""
-    import pandas as pd
-
-    from riskml.records import as_records
-    from riskml.ranking import blind_spots
-
     spots = blind_spots(pd.read_parquet(scores), as_records(records), lookback=lookback, top=top)
     shown = [c for c in ("rank", "entity_id", "as_of", "probability", "score", "grade", "reason_1_feature")
              if c in spots.columns]
@@ -441,10 +418,6 @@ def evaluate_plan_command(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Violators found by each inspection strategy at the same budget (risk-ranked, random, grade rates)."""
-    import pandas as pd
-
-    from riskml.ranking import evaluate_plan
-
     table = evaluate_plan(pd.read_parquet(scores), pd.read_parquet(truth), budget=budget, seed=seed)
     _show(table, "Inspection strategies", fmt, keys=2)
 
@@ -459,11 +432,6 @@ def monitor(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Compare two quarters: score PSI, grade migration, group metrics, threshold warnings."""
-    import pandas as pd
-
-    from riskml.records import as_records
-    from riskml.monitor import monitor as _monitor
-
     entities = as_records(records) if records else None
     quiet = logging.getLogger("riskml.monitor")
     level = quiet.level
@@ -477,8 +445,6 @@ def monitor(
     rows = pd.DataFrame(report.warnings, columns=["check", "subject", "value", "threshold", "message"])
     _show(rows[["check", "subject", "message"]], f"Warnings: {len(rows)}", fmt, keys=2)
     if log:
-        from riskml.tracking import load_model
-
         champion_run = load_model(target, alias="champion").metadata.get("run_id")
         console.print(f"logged to the riskml-{target} champion's MLflow run {report.log_to_mlflow(champion_run)}")
 
@@ -491,7 +457,6 @@ def demo(
 ) -> None:
     """Run the whole pipeline on a synthetic county and print what a bureau would see."""
     _setup_logging(verbose)
-    from riskml._demo import run_demo
 
     run_demo(console, n_entities=entities, seed=seed)
 

@@ -25,11 +25,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskml._specs import load_yaml, resolve_spec
 from riskml._time import as_of_date
+from riskml._version import __version__
 from riskml.explain._evidence import evidence_for, source_catalog
 from riskml.explain._path import GradePath, path_to_next_grade
 from riskml.explain._points import dimension_columns, points_by_dimension
 from riskml.explain._reasons import top_reasons
+from riskml.explain._report import render_report
 from riskml.explain._whatif import (
     AppealActions,
     Contrast,
@@ -40,7 +43,11 @@ from riskml.explain._whatif import (
     what_ifs,
     contrast,
 )
+from riskml.features import build_panel
+from riskml.features._engine import _empty_table
+from riskml.features._network import network_catalog
 from riskml.features._spec import FeatureSpec, load_feature_spec
+from riskml.models import RiskModel
 from riskml.tracking import load_model, resolve_version
 
 __all__ = ["REPRODUCIBILITY_EN", "REPRODUCIBILITY_ZH", "Explanation", "explain_entity"]
@@ -250,8 +257,6 @@ class Explanation:
         str
             The page; the same explanation always gives the same bytes.
         """
-        from riskml.explain._report import render_report
-
         html = render_report(self, note=note)
         if path is not None:
             Path(path).write_text(html, encoding="utf-8")
@@ -305,8 +310,6 @@ def _catalog_for(model: Any, spec: FeatureSpec) -> pd.DataFrame:
     """Catalog rows of the model's features: the model's own, completed from the spec."""
     spec_catalog = spec.catalog()
     if spec.network is not None:
-        from riskml.features._network import network_catalog
-
         spec_catalog = pd.concat([spec_catalog, spec.group(network_catalog(spec.network))])
     features = list(model.features)
     own = model.catalog if isinstance(getattr(model, "catalog", None), pd.DataFrame) else pd.DataFrame()
@@ -476,8 +479,6 @@ def explain_entity(
     path = path_to_next_grade(records, entity_id, as_of, model, spec, sources, actions=actions, own=own)
 
     if reference is None:
-        from riskml.features import build_panel
-
         ref_rows = build_panel(records, [as_of], spec).frame
     else:
         ref_rows = _reference_frame(reference, as_of)
@@ -497,8 +498,6 @@ def explain_entity(
                 "value": _plain(row[rule.feature].iloc[0]) if rule.feature in row.columns else None,
                 "grade_at_most": rule.grade_at_most,
             })
-    import riskml
-
     return Explanation(
         target=str(model.target),
         entity_id=entity_id,
@@ -521,7 +520,7 @@ def explain_entity(
         whatifs=whatifs,
         contrast=contrast_,
         model_info=_model_info(registered, model_version, run_id),
-        riskml_version=str(getattr(riskml, "__version__", "")),
+        riskml_version=__version__,
         path=path,
     )
 
@@ -530,9 +529,6 @@ def _tiny_case() -> tuple[dict[str, pd.DataFrame], Any]:
     """Records of three entities and a small credit model, for the docstring examples."""
     import lightgbm as lgb
 
-    from riskml._specs import load_yaml, resolve_spec
-    from riskml.features._engine import _empty_table
-    from riskml.models import RiskModel
 
     spec = load_feature_spec()
     tables = {name: _empty_table(src) for name, src in spec.sources.sources.items()}

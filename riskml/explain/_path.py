@@ -37,6 +37,7 @@ from riskml.explain._whatif import (
     load_actions,
     negative_sources,
 )
+from riskml.features._engine import compute_bucket
 from riskml.features._spec import FeatureSpec
 from riskml.records._sources import SourceCatalog
 
@@ -215,8 +216,6 @@ def variant_rows(own: Mapping[str, pd.DataFrame], variants: list[list[Change]], 
     >>> rows["penalties_count_365d"].tolist()
     [2.0, 1.0]
     """
-    from riskml.features._engine import compute_bucket
-
     day = day_number(as_of)
     keys = np.array([f"{entity_id}#{i:06d}" for i in range(len(variants))], dtype=object)
     cache: dict[Any, pd.DataFrame] = {}

@@ -31,10 +31,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from riskml._specs import SpecModel, bundled_dir, load_yaml, parse_spec
+from riskml._specs import SpecError, SpecModel, bundled_dir, load_yaml, parse_spec
 from riskml._time import day_number, from_day_number, in_force
 from riskml.explain._points import dimension_columns, points_by_dimension, points_from_contributions
 from riskml.explain._treeshap import tree_contributions
+from riskml.features import _network
 from riskml.features._engine import compute_bucket
 from riskml.features._kernels import NEVER, to_days
 from riskml.features._spec import FeatureSpec
@@ -191,8 +192,6 @@ def load_actions(path: str | Path | Mapping[str, Any] | AppealActions | None = N
     >>> load_actions({"actions": [{"name": "fix", "kind": "remove_record", "source": "*"}]}).actions[0].kind
     'remove_record'
     """
-    from riskml._specs import SpecError
-
     if isinstance(path, AppealActions):
         actions, file = path, "<appeal actions>"
     elif isinstance(path, Mapping):
@@ -332,8 +331,6 @@ def entity_row(
 
 def _cross_row(records: Mapping[str, pd.DataFrame], entity_id: str, day: int, spec: FeatureSpec,
                sources: SourceCatalog, own: Mapping[str, pd.DataFrame], touched: set[str]) -> pd.DataFrame:
-    from riskml.features import _network
-
     tables = dict(records.items())
     for name in touched:
         # The entity's rows of the full table are replaced by its changed rows.

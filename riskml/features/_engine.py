@@ -27,6 +27,7 @@ import pandas as pd
 
 from riskml._progress import track
 from riskml._time import day_number, from_day_number, in_force
+from riskml.features import _network
 from riskml.features._kernels import (
     NEVER,
     SUM_SCALE,
@@ -552,8 +553,6 @@ def _network_columns(
     spec: FeatureSpec, tables: dict[str, pd.DataFrame], entities: pd.DataFrame, frame: pd.DataFrame,
     catalog_sources: SourceCatalog,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from riskml.features import _network  # noqa: PLC0415  (imports _spec itself)
-
     grid = pd.DataFrame(
         {"entity_id": frame["entity_id"], "as_of_day": frame["as_of"].to_numpy(dtype="datetime64[D]").astype(np.int64)}
     )

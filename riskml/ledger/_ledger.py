@@ -29,7 +29,7 @@ import pandas as pd
 
 from riskml._time import as_of_dates
 from riskml.records import to_parquet
-from riskml.records._database import connect, is_database_url, quote, redact
+from riskml.records._database import _to_frame, connect, is_database_url, quote, redact
 
 __all__ = ["DEFAULT_TABLE", "LEDGER_COLUMNS", "LEDGER_KEY", "PublishResult", "ledger_rows", "model_digest", "publish",
            "read_ledger"]
@@ -354,8 +354,6 @@ def _literal(value: str) -> str:
 
 
 def _read_database(url: str, table: str, target: str | None, entity_id: str | None) -> pd.DataFrame:
-    from riskml.records._database import _to_frame
-
     filters = [f"{quote(c)} = {_literal(v)}" for c, v in (("target", target), ("entity_id", entity_id)) if v is not None]
     where = "WHERE " + " AND ".join(filters) if filters else ""
     with connect(url) as conn, conn.cursor() as cur:

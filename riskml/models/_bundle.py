@@ -23,15 +23,18 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from riskml._specs import load_yaml, resolve_spec
 from riskml.grading import score_from_logit
 from riskml.models._integrity import ModelFileError, check_booster_text
 from riskml.models._policy import grade_frame, policy_features, policy_from_spec
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 __all__ = ["FORMAT", "RiskModel"]
 
@@ -155,6 +158,8 @@ class RiskModel:
     def _read_booster(cls, text: str, path: Path) -> Any:
         # LightGBM aborts the process on some malformed texts: check the structure first.
         check_booster_text(text, path)
+        import lightgbm as lgb
+
         return lgb.Booster(model_str=text)
 
     def __post_init__(self) -> None:
@@ -468,7 +473,7 @@ def _jsonable(obj: Any) -> Any:
 
 def _tiny_model() -> RiskModel:
     """A one-feature fraud model for the docstring examples."""
-    from riskml._specs import load_yaml, resolve_spec
+    import lightgbm as lgb
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 1))

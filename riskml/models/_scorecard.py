@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from riskml._specs import load_yaml, resolve_spec
 from riskml.grading import GradePolicy
 from riskml.models._bundle import RiskModel
 from riskml.models._integrity import ModelFileError
@@ -630,6 +631,4 @@ class ScorecardModel(RiskModel):
 
 def _toy_spec() -> dict[str, Any]:
     """The bundled credit spec mapping (for the examples)."""
-    from riskml._specs import load_yaml, resolve_spec
-
     return load_yaml(resolve_spec("models", "credit"))

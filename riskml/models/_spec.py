@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from riskml._specs import SpecError, SpecModel, load_yaml, parse_spec, resolve_spec, spec_hash
+from riskml.labels import check_label, load_label_spec, parse_label
 
 __all__ = ["LIGHTGBM_ALIASES", "MODEL_KINDS", "ModelKindSpec", "ModelSpec", "TrainingSpec", "load_model_spec"]
 
@@ -283,8 +284,6 @@ def load_model_spec(
 
 def _label_spec(data: dict[str, Any], path: Path | None, where: str | Path, name: str, sources: Any,
                 check_sources: bool) -> Any:
-    from riskml.labels import check_label, load_label_spec, parse_label
-
     if path is not None:
         return load_label_spec(path, sources=sources, check_sources=check_sources)
     label = parse_label(data["label"], name, where)

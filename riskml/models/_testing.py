@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from riskml.features import Panel
+
 __all__ = ["TOY_COEFFICIENTS", "toy_panel"]
 
 #: true log-odds effects of the toy features (industry adds +0.6 for "food")
@@ -57,8 +59,6 @@ def toy_panel(
     >>> panel.frame.shape, int(labels["complete"].sum())
     ((60, 10), 20)
     """
-    from riskml.features import Panel
-
     rng = np.random.default_rng(seed)
     dates = pd.date_range(start, periods=n_dates, freq="QS")
     n = n_entities * n_dates

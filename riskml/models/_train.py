@@ -37,9 +37,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -50,7 +49,11 @@ from riskml.models._grade_model import grade_features, grade_score_spec, long_ru
 from riskml.models._metrics import METRIC_COLUMNS, evaluate, expected_calibration_error, oracle_auc
 from riskml.models._policy import policy_from_spec
 from riskml.models._scorecard import PointsTable, ScorecardModel, fit_woe_regression
+from riskml._version import __version__
 from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 __all__ = ["FitResult", "fit_model", "fit_platt", "monotone_constraints"]
 
@@ -342,6 +345,8 @@ class TrainingMatrix:
         process-wide default to its own count (``0`` resets it), so one call without it
         while another thread predicts makes that prediction index past its buffers.
         """
+        import lightgbm as lgb
+
         params = {"verbose": -1, "num_threads": num_threads}
         if reference is not None:
             return lgb.Dataset(self.rows(index), label, weight=weight, reference=reference, params=params)
@@ -440,6 +445,8 @@ def fit_split(
     one training weight per panel row, or None. ``X`` is the feature frame or its
     :class:`TrainingMatrix` (converted once; the same booster). Shared by fit and tune.
     """
+    import lightgbm as lgb
+
     started = time.perf_counter()
     matrix = X if isinstance(X, TrainingMatrix) else TrainingMatrix.from_frame(X)
     train_rows, cal_rows, n_pos, rate = split_rows(split, y, usable, as_of, bt.max_train_rows, seed)
@@ -505,6 +512,8 @@ def refit_rows(train_rows: np.ndarray, cal_rows: np.ndarray, y: np.ndarray, rate
     >>> refit_rows(np.array([0, 1]), np.array([2, 3, 4, 5]), y, rate=1.0, seed=0).tolist()
     [0, 1, 2, 3, 4, 5]
     """
+    import lightgbm as lgb
+
     if rate < 1.0:
         rng = np.random.default_rng(seed + 1)
         cal_rows = cal_rows[(y[cal_rows] == 1) | (rng.uniform(size=len(cal_rows)) < rate)]
@@ -855,7 +864,7 @@ def _extra_metrics(split: Any, pred: pd.DataFrame, margin: np.ndarray, counts: d
 
 def _metadata(spec: ModelSpec, bt: BacktestSpec, params: dict[str, Any], rounds: int, splits: list[Split],
               metrics: pd.DataFrame, split_table: pd.DataFrame) -> dict[str, Any]:
-    import riskml
+    import lightgbm as lgb
 
     final = splits[-1]
     latest: dict[str, dict[str, float]] = {}
@@ -865,7 +874,7 @@ def _metadata(spec: ModelSpec, bt: BacktestSpec, params: dict[str, Any], rounds:
             latest.setdefault(str(population), {})[str(metric)] = float(value)
     return {
         "trained_at": datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
-        "riskml_version": riskml.__version__,
+        "riskml_version": __version__,
         "lightgbm_version": lgb.__version__,
         "train_as_of": [str(d.date()) for d in final.train_as_of],
         "calibration_as_of": [str(d.date()) for d in final.calibration_as_of],

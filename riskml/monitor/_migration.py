@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskml.explain._evidence import source_catalog
 from riskml.explain._points import points_from_contributions
 from riskml.explain._treeshap import tree_contributions
 from riskml.records._sources import SourceCatalog
@@ -212,7 +213,6 @@ def migration_report(model: Any, rows_t1: pd.DataFrame, rows_t2: pd.DataFrame, *
     entities["news"] = np.nan
     if records is not None:
         if sources is None:
-            from riskml.explain._evidence import source_catalog
             sources = source_catalog(records)
         windows = sorted({int(w) for w in model.catalog.get("window_days", pd.Series(dtype=float)).dropna()})
         all_events = record_events(records, sources, t1, t2, windows or (90, 365, 730, 1095), entities=ids)

@@ -26,6 +26,9 @@ from riskml.monitor._fairness import fairness_audit, fairness_warnings
 from riskml.monitor._groups import group_metrics
 from riskml.monitor._spec import MonitorSpec, Thresholds, load_monitor_spec
 from riskml.records._spreadsheet import write_csv
+from riskml.tracking import configure, ensure_experiment
+from riskml.tracking._plots import _figure
+from riskml.tracking._plots import grade_distribution as grade_plot
 
 __all__ = ["MONITOR_EXPERIMENT", "MonitorReport", "check_thresholds", "monitor"]
 
@@ -130,8 +133,6 @@ class MonitorReport:
         """
         from mlflow import MlflowClient
 
-        from riskml.tracking import configure, ensure_experiment
-
         config = configure()
         client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.registry_uri)
         if run_id is None:
@@ -167,9 +168,6 @@ def _run_name(report: MonitorReport) -> str:
 
 
 def _plots(report: MonitorReport) -> dict[str, Any]:
-    from riskml.tracking._plots import _figure
-    from riskml.tracking._plots import grade_distribution as grade_plot
-
     dist = report.grade_distribution
     figures: dict[str, Any] = {}
     if len(dist):

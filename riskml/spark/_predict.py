@@ -18,7 +18,10 @@ from typing import Any
 
 import pandas as pd
 
+from riskml.explain import model_reasons
 from riskml.spark._panel import SparkPanel
+from riskml.tracking import configure, registered_model_name
+from riskml.tracking._registry import verify_model_uri
 
 __all__ = ["SCORE_COLUMNS", "predict"]
 
@@ -34,8 +37,6 @@ def _model_uri(target: str, model: str | None, alias: str) -> str:
         if not isinstance(model, str) or not model.strip():
             raise TypeError(f"model must be None or a model URI like 'models:/riskml-credit/3', got {model!r}")
         return model
-    from riskml.tracking import registered_model_name
-
     return f"models:/{registered_model_name(target)}@{alias}"
 
 
@@ -95,9 +96,6 @@ def predict(
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    from riskml.tracking import configure
-    from riskml.tracking._registry import verify_model_uri
-
     if isinstance(explain, bool) or not isinstance(explain, int) or explain < 0:
         raise ValueError(f"explain must be a whole number >= 0; got {explain!r}")
     configure()
@@ -155,8 +153,7 @@ def _scores_with_reasons(frame: Any, risk_model: Any, k: int) -> Any:
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    from riskml.explain import model_reasons
-    from riskml.models._pyfunc import clean_rows, output_columns
+    from riskml.models._pyfunc import clean_rows, output_columns  # subclasses mlflow's PythonModel
 
     reason_columns = _reason_columns(k)
     fields = [T.StructField("entity_id", T.StringType()), T.StructField("as_of", T.TimestampType())]

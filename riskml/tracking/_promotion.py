@@ -35,6 +35,7 @@ from riskml._specs import SpecModel, load_yaml, parse_spec, resolve_spec
 from riskml.models._integrity import DIGEST_TAG, digest_of
 from riskml.models._metrics import positives_shortfall
 from riskml.tracking._psi import psi
+from riskml.tracking._registry import resolve_version
 from riskml.tracking._runs import SCORES_ARTIFACT
 from riskml.tracking._store import TrackingConfig, configure, registered_model_name
 
@@ -249,8 +250,6 @@ def promote(
     >>> callable(promote)
     True
     """
-    from riskml.tracking._registry import resolve_version
-
     spec = load_gates(gates)
     config = config or configure()
     client = config.client()
@@ -369,8 +368,6 @@ def evaluation_shortfall(target: str, *, version: int | str | None = None,
     >>> callable(evaluation_shortfall)
     True
     """
-    from riskml.tracking._registry import resolve_version
-
     config = config or configure()
     client = config.client()
     try:

@@ -35,8 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from riskml.records import to_parquet
+from riskml.tracking import _plots
 from riskml.tracking._health import process_tags
 from riskml.tracking._registry import log_pyfunc
 from riskml.tracking._store import TrackingConfig, configure, ensure_experiment, registered_model_name
@@ -262,8 +264,6 @@ def _metric_values(long: pd.DataFrame) -> dict[str, float]:
 
 
 def _spec_text(name: str, spec: Any) -> str:
-    import yaml
-
     if isinstance(spec, Mapping):
         return yaml.safe_dump(dict(spec), allow_unicode=True, sort_keys=False)
     if hasattr(spec, "model_dump"):
@@ -331,8 +331,6 @@ def _log_artifact(content: Any, path: str) -> None:
 
 def _log_plots(predictions: pd.DataFrame) -> None:
     import mlflow
-
-    from riskml.tracking import _plots
 
     figures: dict[str, Any] = {}
     latest = predictions[pd.to_datetime(predictions["as_of"]) == pd.to_datetime(predictions["as_of"]).max()]

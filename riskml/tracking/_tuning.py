@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from riskml.records._spreadsheet import write_csv
 from riskml.tracking._health import process_tags
@@ -62,8 +63,6 @@ class TuningRuns:
     def start_parent(self, run_name: str, params: Mapping[str, Any], tags: Mapping[str, str],
                      specs: Mapping[str, Any]) -> str:
         """Create the study's run with its settings and spec texts; return its id."""
-        import yaml
-
         run = self.client.create_run(self.experiment_id, run_name=run_name,
                                      tags={"riskml.target": self.target, "riskml.kind": "tuning",
                                            **process_tags(), **tags})
