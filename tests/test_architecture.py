@@ -307,3 +307,12 @@ def test_a_module_outside_every_layer_fails(tmp_path):
     root = _plant(tmp_path, {"_stray.py": "", "records/_io.py": "from riskml import _stray\n"})
     with pytest.raises(AssertionError, match="riskml._stray belongs to no layer"):
         upward_imports(root)
+
+
+def test_no_two_test_modules_share_a_basename():
+    """pytest imports test folders without ``__init__.py`` by basename: two of one name break the whole suite."""
+    tests = Path(__file__).resolve().parent
+    seen: dict[str, list[str]] = {}
+    for path in tests.rglob("test_*.py"):
+        seen.setdefault(path.name, []).append(str(path.relative_to(tests)))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}
