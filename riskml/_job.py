@@ -23,10 +23,12 @@ import pandas as pd
 from riskml import records as rec
 from riskml._pipeline import _warning_counts, predict
 from riskml._time import as_of_date, from_day_number
-from riskml.features import as_of_grid, build_panel, load_feature_spec
-from riskml.ledger import ledger_rows, publish, read_ledger
+from riskml.features import build_panel, load_feature_spec
+from riskml.features._engine import as_of_grid
+from riskml.ledger import publish, read_ledger
+from riskml.ledger._ledger import ledger_rows
 from riskml.monitor import monitor as monitor_report
-from riskml.tracking import resolve_model
+from riskml.tracking._resolve import resolve_model
 
 __all__ = ["ScoringJobError", "ScoringJobResult", "score_quarter"]
 

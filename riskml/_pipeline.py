@@ -20,24 +20,22 @@ import pandas as pd
 
 from riskml._specs import SpecError
 from riskml._time import as_of_dates, from_day_number
-from riskml.explain import model_reasons
+from riskml.explain._batch import model_reasons
 from riskml.explain._artifacts import shap_artifacts
 from riskml.explain._path import path_summaries
-from riskml.features import Panel, as_of_grid, build_panel, load_feature_spec
-from riskml.grading import score_from_logit, white_list
+from riskml.features import Panel, build_panel, load_feature_spec
+from riskml.features._engine import as_of_grid
+from riskml.grading import score_from_logit
+from riskml.grading._grades import white_list
 from riskml.labels import make_labels
-from riskml.models import (
-    ScorecardModel,
-    fit_model,
-    load_backtest_spec,
-    load_model_spec,
-    positives_shortfall,
-    screen_features,
-)
+from riskml.models import ScorecardModel, fit_model, load_backtest_spec, load_model_spec, screen_features
+from riskml.models._metrics import positives_shortfall
 from riskml.models._scorecard import spreadsheet_safe
-from riskml.monitor import WarningRules, load_warning_rules, rule_warnings
-from riskml.records import as_records
-from riskml.tracking import log_training_run, resolve_model
+from riskml.monitor import rule_warnings
+from riskml.monitor._warnings import WarningRules, load_warning_rules
+from riskml.records._boundary import as_records
+from riskml.tracking._resolve import resolve_model
+from riskml.tracking._runs import log_training_run
 from riskml.tracking import promote as promote_gated
 
 __all__ = ["TrainResult", "is_panel", "panel_and_labels", "predict", "promote", "train"]

@@ -41,7 +41,8 @@ from riskml.models._tune import (
     suggest_params,
 )
 from riskml.features import FeatureSpec, Panel
-from riskml.records import Records, as_records
+from riskml.records import Records
+from riskml.records._boundary import as_records
 from riskml.tracking._store import resolve_home
 from riskml.tracking._tuning import TuningRuns
 

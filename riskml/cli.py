@@ -189,9 +189,9 @@ def panel(
     spec: Annotated[Optional[Path], typer.Option("--spec", help="A feature spec folder.")] = None,
 ) -> None:
     """Build the entity x as-of feature panel from a records folder."""
-    from riskml.records import as_records
+    from riskml.records._boundary import as_records
     from riskml.features import build_panel
-    from riskml.records import to_parquet
+    from riskml.records._io import to_parquet
     from riskml.records._spreadsheet import write_csv
 
     built = build_panel(as_records(folder), as_of or "quarterly", spec, show_progress=True)
@@ -271,7 +271,7 @@ def predict(
 ) -> None:
     """Score every entity with the champion model: probability, score, grade, white list, warnings, reasons."""
     from riskml._pipeline import predict as _predict
-    from riskml.records import to_parquet
+    from riskml.records._io import to_parquet
 
     try:
         scores = _predict(records, target=target, as_of=as_of, model=model, explain=reasons, fraud=fraud,
@@ -355,7 +355,7 @@ def plan(
     """Draw an inspection plan: a seeded random sample per grade plus the top blind spots."""
     import pandas as pd
 
-    from riskml.records import as_records
+    from riskml.records._boundary import as_records
     from riskml.ranking import blind_spots, inspection_plan
     from riskml.records._spreadsheet import restore_formulas, write_csv
 
@@ -385,9 +385,10 @@ def warnings(
 ) -> None:
     """Rule warnings (规则预警) at the as-of date: every hit with the record behind it."""
     from riskml._time import from_day_number
-    from riskml.features import as_of_grid, load_feature_spec
+    from riskml.features import load_feature_spec
+    from riskml.features._engine import as_of_grid
     from riskml.monitor import rule_warnings
-    from riskml.records import as_records
+    from riskml.records._boundary import as_records
 
     clean = as_records(records)
     dates = as_of or [from_day_number(as_of_grid(clean, load_feature_spec().sources, "quarterly")[-1])]
@@ -423,7 +424,7 @@ def blind_spots_command(
     """Blind spots (监管盲区): risky entities no inspection or penalty touched, riskiest first."""
     import pandas as pd
 
-    from riskml.records import as_records
+    from riskml.records._boundary import as_records
     from riskml.ranking import blind_spots
 
     spots = blind_spots(pd.read_parquet(scores), as_records(records), lookback=lookback, top=top)
@@ -461,7 +462,7 @@ def monitor(
     """Compare two quarters: score PSI, grade migration, group metrics, threshold warnings."""
     import pandas as pd
 
-    from riskml.records import as_records
+    from riskml.records._boundary import as_records
     from riskml.monitor import monitor as _monitor
 
     entities = as_records(records) if records else None

@@ -199,7 +199,7 @@ def variant_rows(own: Mapping[str, pd.DataFrame], variants: list[list[Change]], 
     """Panel rows of the entity after each variant (a list of changes), in one kernel call.
 
     Each variant's records go in under their own entity id, so the panel kernel
-    (:func:`riskml.features.compute_bucket`) computes every variant at once; rows come
+    (:func:`riskml.features._engine.compute_bucket`) computes every variant at once; rows come
     back in variant order with the real ``entity_id``. Cross-entity features are not
     computed: ``spec`` must hold only the entity's own features.
 

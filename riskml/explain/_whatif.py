@@ -13,7 +13,7 @@ points per feature and per indicator group with the mean points of the entities 
 the same as-of date whose score lies in the next better band.
 
 Rebuilding one entity's row is exact and fast: the panel kernel
-(:func:`riskml.features.compute_bucket`) is a pure function of one entity's records;
+(:func:`riskml.features._engine.compute_bucket`) is a pure function of one entity's records;
 only cross-entity features (``network.yaml``) read other entities' records, and they
 are recomputed from the full tables for that one row.
 """

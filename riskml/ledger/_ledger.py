@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from riskml._time import as_of_dates
-from riskml.records import to_parquet
+from riskml.records._io import to_parquet
 from riskml.records._database import connect, is_database_url, quote, redact
 
 __all__ = ["DEFAULT_TABLE", "LEDGER_COLUMNS", "LEDGER_KEY", "PublishResult", "ledger_rows", "model_digest", "publish",

@@ -4,7 +4,7 @@ All functions take arrays of 0/1 outcomes ``y`` and predicted probabilities ``p`
 are vectorised. :func:`evaluate` computes the standard set on every entity and on the
 randomly inspected subsample (the unbiased one: elsewhere a violation is observed
 mostly where someone looked) and returns a tidy frame ``split, population, metric,
-value``, the form :func:`riskml.tracking.log_training_run` logs.
+value``, the form :func:`riskml.tracking._runs.log_training_run` logs.
 
 Conventions
 -----------

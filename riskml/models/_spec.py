@@ -283,7 +283,8 @@ def load_model_spec(
 
 def _label_spec(data: dict[str, Any], path: Path | None, where: str | Path, name: str, sources: Any,
                 check_sources: bool) -> Any:
-    from riskml.labels import check_label, load_label_spec, parse_label
+    from riskml.labels import load_label_spec
+    from riskml.labels._labels import check_label, parse_label
 
     if path is not None:
         return load_label_spec(path, sources=sources, check_sources=check_sources)

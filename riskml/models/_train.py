@@ -1,6 +1,6 @@
 """Training: a temporal backtest, out-of-time Platt calibration and the final model.
 
-:func:`fit_model` runs the splits of :func:`riskml.models.plan_splits`. For each split
+:func:`fit_model` runs the splits of :func:`riskml.models._backtest.plan_splits`. For each split
 it fits a LightGBM booster on the training as-of dates (rows with a complete label
 horizon in the model's population), fits the Platt calibrator
 ``calibrated_logit = a * raw_margin + b`` on the held-out calibration dates, and

@@ -143,7 +143,7 @@ def fairness_audit(
     by : str, default "district"
         The group column.
     flag : str, float or mapping, default "D"
-        A grade, or a probability threshold (see :func:`riskml.monitor.flag_mask`).
+        A grade, or a probability threshold (see :func:`riskml.monitor._groups.flag_mask`).
     reference : str, optional
         The reference group; default the largest.
     entities : DataFrame or Records, optional

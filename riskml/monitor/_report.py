@@ -130,7 +130,8 @@ class MonitorReport:
         """
         from mlflow import MlflowClient
 
-        from riskml.tracking import configure, ensure_experiment
+        from riskml.tracking import configure
+        from riskml.tracking._store import ensure_experiment
 
         config = configure()
         client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.registry_uri)
@@ -227,7 +228,7 @@ def check_thresholds(
     flag rate alone cannot tell bias from risk, and the message says so); with
     outcomes, a group's false negative, false positive or false discovery rate ratio
     whose whole bootstrap interval lies outside ``group_ratio``
-    (:func:`riskml.monitor.fairness_warnings`). Groups with fewer than
+    (:func:`riskml.monitor._fairness.fairness_warnings`). Groups with fewer than
     ``min_group_size`` rows are not checked.
 
     Parameters

@@ -2,7 +2,7 @@
 
 One file says which sources count as "touched by supervision" for blind spots, which
 sources make a label observed for selection handling, the default plan rates and
-budget (ranking's sections, :class:`riskml.ranking.RankingSpec`), and the group columns
+budget (ranking's sections, :class:`riskml.ranking._spec.RankingSpec`), and the group columns
 and flag of the fairness checks and the thresholds whose crossing raises a monitoring
 warning (monitoring's own). :func:`load_monitor_spec` validates the whole file into a
 frozen :class:`MonitorSpec`; every function that reads it also accepts one directly.
@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from riskml._specs import SpecModel, parse_spec, read_spec
-from riskml.ranking import RankingSpec
+from riskml.ranking._spec import RankingSpec
 from riskml.ranking._spec import check_source_filters
 from riskml.records._sources import SourceCatalog
 

@@ -81,7 +81,7 @@ def blind_spots(
         Keep the ``top`` best-ranked blind spots per as-of date.
     sources : iterable, optional
         Sources whose records touch an entity: names, ``{source, where}`` mappings or
-        :class:`riskml.ranking.SourceFilter`; default the spec's ``touch_sources``.
+        :class:`riskml.ranking._spec.SourceFilter`; default the spec's ``touch_sources``.
     spec : str, path, dict or RankingSpec, default "monitor"
         The ranking spec (``experiments/monitor.yaml``).
 

@@ -6,7 +6,7 @@ sections: which sources count as "touched by supervision" for blind spots
 (``selection``), and the default plan rates and budget (``plan``).
 :func:`load_ranking_spec` validates them into a frozen :class:`RankingSpec`; the
 monitoring sections (thresholds, fairness groups) belong to
-:func:`riskml.monitor.load_monitor_spec`, whose :class:`~riskml.monitor.MonitorSpec` is a
+:func:`riskml.monitor._spec.load_monitor_spec`, whose :class:`~riskml.monitor._spec.MonitorSpec` is a
 :class:`RankingSpec` with those sections added and validates the whole file. Every
 function that reads the spec also accepts a ready object.
 """
@@ -273,7 +273,7 @@ def load_ranking_spec(
     ----------
     spec : str, path, dict or RankingSpec
         An experiments spec name (default ``"monitor"``), a YAML path, the parsed
-        mapping, or a ready :class:`RankingSpec` (a :class:`~riskml.monitor.MonitorSpec`
+        mapping, or a ready :class:`RankingSpec` (a :class:`~riskml.monitor._spec.MonitorSpec`
         is one; returned as is).
     folder : str or Path, optional
         Folder of experiment specs instead of the bundled ``experiments/``.
@@ -288,7 +288,7 @@ def load_ranking_spec(
     ------
     riskml.SpecError
         When the file is missing or a ranking key is invalid; names the file and the
-        key. The other sections are left to :func:`riskml.monitor.load_monitor_spec`.
+        key. The other sections are left to :func:`riskml.monitor._spec.load_monitor_spec`.
 
     Examples
     --------

@@ -1,7 +1,7 @@
 """Coercion of one column to its declared dtype, and the mark of a table already coerced.
 
 :func:`coerce_column` turns a column as given (text from CSV, typed values from Parquet,
-a database or pandas) into the dtype its :class:`~riskml.records.ColumnSpec` declares
+a database or pandas) into the dtype its :class:`~riskml.records._sources.ColumnSpec` declares
 and flags the values that do not parse. Records are coerced once on the way in: the
 reader (:func:`riskml.records.from_frames`) coerces every column whose values all
 parse and marks those columns on the table (:func:`mark_coerced`), and validation

@@ -7,12 +7,12 @@
    days, categories as strings; :mod:`riskml.spark._pack`);
 2. the as-of grid is resolved once on the driver from per-source minimum and maximum
    ``known_at`` (two numbers per source, never a collect of rows) by the same
-   :func:`riskml.features.as_of_grid` a local run uses;
+   :func:`riskml.features._engine.as_of_grid` a local run uses;
 3. each row is tagged with its entity's bucket (CRC-32 of the entity id modulo
    ``buckets``; :mod:`riskml.features._buckets`), the cross-entity passes add the
    counterparties' state (:mod:`riskml.spark._network`), all tables are packed into
    one narrow schema and ``groupBy(bucket).applyInPandas`` runs the pure kernel
-   :func:`riskml.features.compute_bucket` and the bucket's cross-entity features;
+   :func:`riskml.features._engine.compute_bucket` and the bucket's cross-entity features;
 4. the result is a Spark DataFrame with ``entity_id``, ``as_of`` (date) and one column
    per feature (double; categorical features as strings), wrapped in a
    :class:`SparkPanel` with the feature catalog and the spec hash.
@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from riskml._time import NS_PER_DAY
-from riskml.features import FeatureSpec, Panel, as_of_grid, compute_bucket, load_feature_spec
+from riskml.features import FeatureSpec, Panel, load_feature_spec
+from riskml.features._engine import as_of_grid, compute_bucket
 from riskml.records._sources import SourceCatalog
 from riskml.features._buckets import check_buckets
 from riskml.features._engine import _effective_catalog, kernel_columns, require_tables

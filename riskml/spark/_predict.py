@@ -34,7 +34,7 @@ def _model_uri(target: str, model: str | None, alias: str) -> str:
         if not isinstance(model, str) or not model.strip():
             raise TypeError(f"model must be None or a model URI like 'models:/riskml-credit/3', got {model!r}")
         return model
-    from riskml.tracking import registered_model_name
+    from riskml.tracking._store import registered_model_name
 
     return f"models:/{registered_model_name(target)}@{alias}"
 
@@ -142,7 +142,7 @@ def _score_fields() -> list[Any]:
 
 
 def _reason_columns(k: int) -> list[tuple[str, bool]]:
-    """(column, is_string) of the reason columns, as :func:`riskml.explain.reasons_frame` names them."""
+    """(column, is_string) of the reason columns, as :func:`riskml.explain._reasons.reasons_frame` names them."""
     return [(f"reason_{j}_{part}", part != "points") for j in range(1, k + 1)
             for part in ("feature", "points", "text_zh", "text_en")]
 
@@ -155,7 +155,7 @@ def _scores_with_reasons(frame: Any, risk_model: Any, k: int) -> Any:
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    from riskml.explain import model_reasons
+    from riskml.explain._batch import model_reasons
     from riskml.models._pyfunc import clean_rows, output_columns
 
     reason_columns = _reason_columns(k)

@@ -132,7 +132,7 @@ def fail_orphaned_runs(client: Any, experiment_id: str) -> list[str]:
 
     Only runs tagged by :func:`process_tags` on this host are judged: a run of
     another machine, or one without the tag, is left alone. Called by
-    :func:`~riskml.tracking.ensure_experiment`, so every riskml run starts with it.
+    :func:`~riskml.tracking._store.ensure_experiment`, so every riskml run starts with it.
 
     Examples
     --------

@@ -4,7 +4,7 @@
 ``riskml.explain`` and the scoring job is read. With no model, the registry's
 ``champion`` is loaded; when there is none because the last backtest split held too few
 confirmed cases to pass the promotion gates, the error says so (see
-:func:`riskml.tracking.evaluation_shortfall`).
+:func:`riskml.tracking._promotion.evaluation_shortfall`).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from typing import Any
 
 import pandas as pd
 
-from riskml.records import to_parquet
+from riskml.records._io import to_parquet
 from riskml.tracking._health import process_tags
 from riskml.tracking._registry import log_pyfunc
 from riskml.tracking._store import TrackingConfig, configure, ensure_experiment, registered_model_name

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from riskml.tracking import configure, ensure_experiment, log_training_run, resolve_version
+from riskml.tracking import configure, resolve_version
+from riskml.tracking._runs import log_training_run
+from riskml.tracking._store import ensure_experiment
 from riskml.tracking._store import resolve_home
 
 
