@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -29,6 +29,12 @@ from riskml.ledger import publish, read_ledger
 from riskml.ledger._ledger import ledger_rows
 from riskml.monitor import monitor as monitor_report
 from riskml.tracking._resolve import resolve_model
+
+if TYPE_CHECKING:
+    from riskml._time import DateLike
+    from riskml.features._spec import FeatureSpecLike
+    from riskml.records import SourceCatalog
+    from riskml.records._boundary import RecordsLike
 
 __all__ = ["ScoringJobError", "ScoringJobResult", "score_quarter"]
 
@@ -87,14 +93,14 @@ def _step(name: str, seconds: dict[str, float], fn: Any, *args: Any, **kwargs: A
 
 
 def score_quarter(
-    records: str | os.PathLike[str] | Any,
+    records: RecordsLike,
     ledger: str | os.PathLike[str],
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     targets: Sequence[str] = ("credit", "fraud"),
     tables: Mapping[str, str] | None = None,
-    sources: Any = None,
-    feature_spec: Any = None,
+    sources: SourceCatalog | str | os.PathLike[str] | None = None,
+    feature_spec: FeatureSpecLike = None,
     reasons: int = 3,
     monitor: bool = True,
 ) -> ScoringJobResult:

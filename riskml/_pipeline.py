@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,16 @@ from riskml.records._boundary import as_records
 from riskml.tracking._resolve import resolve_model
 from riskml.tracking._runs import log_training_run
 from riskml.tracking import promote as promote_gated
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from riskml._time import DatesLike
+    from riskml.features._spec import FeatureSpecLike
+    from riskml.models import FitResult, RiskModel
+    from riskml.models._backtest import BacktestSpecLike
+    from riskml.records._boundary import RecordsLike
+    from riskml.tracking import PromotionDecision
+    from riskml.tracking._resolve import ModelRef
 
 __all__ = ["TrainResult", "is_panel", "panel_and_labels", "predict", "promote", "train"]
 
@@ -76,12 +86,12 @@ class TrainResult:
     panel : riskml.features.Panel
         The training panel.
     """
-    fit: Any
+    fit: FitResult
     run_id: str | None
-    panel: Any
+    panel: Panel
 
     @property
-    def model(self) -> Any:
+    def model(self) -> RiskModel:
         """The trained :class:`riskml.models.RiskModel`."""
         return self.fit.model
 
@@ -92,17 +102,17 @@ class TrainResult:
 
 
 def train(
-    data: Any,
+    data: RecordsLike | Panel,
     target: str = "credit",
     *,
     labels: pd.DataFrame | None = None,
-    as_of: Any = "quarterly",
-    feature_spec: Any = None,
-    backtest: Any = None,
+    as_of: DatesLike = "quarterly",
+    feature_spec: FeatureSpecLike = None,
+    backtest: BacktestSpecLike = None,
     params: dict[str, Any] | None = None,
     truth: pd.DataFrame | None = None,
     features: Sequence[str] | None = None,
-    weights: Any = None,
+    weights: ArrayLike | None = None,
     log: bool = True,
     show_progress: bool | None = None,
 ) -> TrainResult:
@@ -226,7 +236,7 @@ def run_tables(fit: Any, panel: Any) -> dict[str, str]:
     return out
 
 
-def promote(target: str = "credit", *, version: int | str | None = None) -> Any:
+def promote(target: str = "credit", *, version: int | str | None = None) -> PromotionDecision:
     """Promote the ``challenger`` (or ``version``) of ``target`` to ``champion`` if the gates pass.
 
     The gates are in ``experiments/promotion.yaml``: absolute bounds on AUC and
@@ -301,14 +311,14 @@ def _warning_counts(records: Any, scores: pd.DataFrame) -> np.ndarray | None:
 
 
 def predict(
-    data: Any,
+    data: RecordsLike | Panel,
     *,
     target: str = "credit",
-    as_of: Any = None,
-    model: Any = None,
+    as_of: DatesLike | None = None,
+    model: ModelRef = None,
     explain: int = 3,
     fraud: bool = False,
-    feature_spec: Any = None,
+    feature_spec: FeatureSpecLike = None,
     show_progress: bool | None = None,
     paths: bool = False,
 ) -> pd.DataFrame:

@@ -48,6 +48,7 @@ from riskml.tracking._tuning import TuningRuns
 
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
+    from riskml._time import DatesLike
 
 __all__ = ["TuneResult", "tune"]
 
@@ -97,7 +98,7 @@ class TuneResult:
     trials: pd.DataFrame
     parent_run_id: str | None
     train_result: TrainResult | None = None
-    study: Any = None
+    study: optuna.Study | None = None
 
 
 def _objective_fn(rows: TuningRows, tuning: TuningSpec, runs: TuningRuns | None) -> Any:
@@ -205,7 +206,7 @@ def tune(
     pruner: optuna.pruners.BasePruner | None = None,
     storage: str | bool | None = None,
     study_name: str | None = None,
-    as_of: Any = "quarterly",
+    as_of: DatesLike = "quarterly",
     features: Sequence[str] | None = None,
 ) -> TuneResult:
     """Tune LightGBM parameters on the temporal backtest; retrain and register the best.

@@ -620,7 +620,7 @@ class Contrast:
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from riskml.explain import contrast
+    >>> from riskml.explain._whatif import contrast
     >>> from riskml.grading import GradePolicy
     >>> catalog = pd.DataFrame({"dimension": ["penalties"], "label_zh": ["处罚"], "label_en": ["Penalties"]},
     ...                        index=["pen"])

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightgbm as lgb
 import numpy as np
@@ -51,6 +51,12 @@ from riskml.models._metrics import METRIC_COLUMNS, evaluate, expected_calibratio
 from riskml.models._policy import policy_from_spec
 from riskml.models._scorecard import PointsTable, ScorecardModel, fit_woe_regression
 from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from riskml.features import Panel
+    from riskml.models._backtest import BacktestSpecLike
+    from riskml.models._spec import ModelSpecLike
 
 __all__ = ["FitResult", "fit_model", "fit_platt", "monotone_constraints"]
 
@@ -585,15 +591,15 @@ def _fit_splits(
 
 
 def fit_model(
-    panel: Any,
+    panel: Panel,
     labels: pd.DataFrame,
-    target: str | Path | dict[str, Any] | ModelSpec = "credit",
+    target: ModelSpecLike = "credit",
     *,
-    backtest: str | Path | dict[str, Any] | BacktestSpec | None = None,
+    backtest: BacktestSpecLike = None,
     params: dict[str, Any] | None = None,
     truth: pd.DataFrame | None = None,
     features: Sequence[str] | None = None,
-    weights: Any = None,
+    weights: ArrayLike | None = None,
     show_progress: bool | None = None,
 ) -> FitResult:
     """Backtest and train a calibrated risk model.

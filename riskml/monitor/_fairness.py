@@ -27,12 +27,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from riskml.monitor._groups import flag_mask, group_column, usable_labels
+
+if TYPE_CHECKING:
+    from riskml.records import Records
 
 __all__ = ["ERROR_RATES", "FAIRNESS_METRICS", "fairness_audit", "fairness_warnings"]
 
@@ -122,7 +125,7 @@ def fairness_audit(
     *,
     flag: str | float | Mapping[str, float] = "D",
     reference: str | None = None,
-    entities: Any = None,
+    entities: pd.DataFrame | Records | None = None,
     n_boot: int = 500,
     level: float = 0.95,
     seed: int = 0,

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,10 @@ from riskml.monitor._fairness import fairness_audit, fairness_warnings
 from riskml.monitor._groups import group_metrics
 from riskml.monitor._spec import MonitorSpec, Thresholds, load_monitor_spec
 from riskml.records._spreadsheet import write_csv
+
+if TYPE_CHECKING:
+    from riskml.features import Panel
+    from riskml.records import Records
 
 __all__ = ["MONITOR_EXPERIMENT", "MonitorReport", "check_thresholds", "monitor"]
 
@@ -308,11 +312,11 @@ def monitor(
     scores_ref: pd.DataFrame,
     scores_cur: pd.DataFrame,
     *,
-    panel_ref: Any = None,
-    panel_cur: Any = None,
+    panel_ref: Panel | pd.DataFrame | None = None,
+    panel_cur: Panel | pd.DataFrame | None = None,
     features: Iterable[str] | None = None,
     labels: pd.DataFrame | None = None,
-    entities: Any = None,
+    entities: pd.DataFrame | Records | None = None,
     groups: Iterable[str] | None = None,
     spec: str | Path | MonitorSpec | dict[str, Any] = "monitor",
     outcomes: pd.DataFrame | None = None,

@@ -45,7 +45,7 @@ class Thresholds(SpecModel):
 
     Examples
     --------
-    >>> from riskml.monitor import Thresholds
+    >>> from riskml.monitor._spec import Thresholds
     >>> limits = Thresholds(score_psi=0.1)
     >>> limits.score_psi, limits.group_ratio
     (0.1, (0.8, 1.25))
@@ -90,7 +90,7 @@ class MonitorSpec(RankingSpec):
 
     Examples
     --------
-    >>> from riskml.monitor import load_monitor_spec
+    >>> from riskml.monitor._spec import load_monitor_spec
     >>> spec = load_monitor_spec()
     >>> spec.blind_spots.lookback_days, [s.source for s in spec.blind_spots.touch_sources]
     (1095, ['inspections', 'penalties'])

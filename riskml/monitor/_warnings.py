@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ from riskml.features._kernels import NEVER, to_days
 from riskml.features._spec import Where, check_where, where_mask
 from riskml.ranking._window import alive_at, catalog_of
 from riskml.records._sources import SourceCatalog, load_sources
+
+if TYPE_CHECKING:
+    from riskml._time import DatesLike
 
 __all__ = ["WARNING_COLUMNS", "DateWindow", "WarningRule", "WarningRules", "load_warning_rules", "rule_warnings"]
 
@@ -96,7 +99,7 @@ class WarningRule(SpecModel):
 
     Examples
     --------
-    >>> from riskml.monitor import WarningRule
+    >>> from riskml.monitor._warnings import WarningRule
     >>> rule = WarningRule(name="licence_expiring_30d", source="licences", open=["expiry", "revoked"],
     ...                    date={"column": "expiry", "min_days": 0, "max_days": 29})
     >>> rule.open, rule.date.max_days
@@ -123,7 +126,7 @@ class WarningRules(SpecModel):
 
     Examples
     --------
-    >>> from riskml.monitor import load_warning_rules
+    >>> from riskml.monitor._warnings import load_warning_rules
     >>> [r.name for r in load_warning_rules().rules][:2]
     ['all_zero_annual_report', 'abnormal_list']
     """
@@ -204,7 +207,7 @@ def _days(table: pd.DataFrame, column: str) -> np.ndarray:
 
 def rule_warnings(
     records: Mapping[str, pd.DataFrame],
-    as_of: Any,
+    as_of: DatesLike,
     rules: str | Path | WarningRules | Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Every rule warning at each as-of date, with the record behind it.

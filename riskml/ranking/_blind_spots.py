@@ -20,13 +20,16 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from riskml.ranking._spec import RankingSpec, SourceFilter, load_ranking_spec, parse_days
 from riskml.ranking._window import alive_at, as_filters, catalog_of, known_in_window, row_days
+
+if TYPE_CHECKING:
+    from riskml.features import Panel
 
 __all__ = ["SCORE_COLUMNS", "SelectionSample", "blind_spots", "observed_in_horizon", "reason_columns", "selection_aware_sample"]
 
@@ -226,7 +229,7 @@ class SelectionSample:
     ([1], True, 0.5)
     """
 
-    panel: Any
+    panel: Panel
     labels: pd.DataFrame
     weights: pd.Series | None
     dropped: tuple[str, ...]
@@ -234,7 +237,7 @@ class SelectionSample:
 
 
 def selection_aware_sample(
-    panel: Any,
+    panel: Panel,
     labels: pd.DataFrame,
     records: Mapping[str, pd.DataFrame],
     how: Literal["inspected", "weighted"] = "inspected",

@@ -61,7 +61,7 @@ class PolicySpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import PolicySpec
+    >>> from riskml.ranking._replay_spec import PolicySpec
     >>> PolicySpec(name="top5", kind="risk_ranked", budget=0.05).order
     'risk'
     """
@@ -118,7 +118,7 @@ class ReplayTraining(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import ReplayTraining
+    >>> from riskml.ranking._replay_spec import ReplayTraining
     >>> ReplayTraining().retrain_every, ReplayTraining().sample
     (4, 'all')
     """
@@ -141,7 +141,7 @@ class OutcomeSpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import OutcomeSpec
+    >>> from riskml.ranking._replay_spec import OutcomeSpec
     >>> OutcomeSpec().found.where
     {'result': 'violation'}
     """

@@ -90,7 +90,7 @@ class SourceFilter(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import SourceFilter
+    >>> from riskml.ranking._spec import SourceFilter
     >>> SourceFilter(source="inspections", where={"kind": "random"}).where
     {'kind': 'random'}
     """
@@ -115,7 +115,7 @@ class BlindSpotSpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import BlindSpotSpec
+    >>> from riskml.ranking._spec import BlindSpotSpec
     >>> spec = BlindSpotSpec(lookback="2y", touch_sources=[{"source": "inspections"}])
     >>> spec.lookback_days, spec.touch_sources[0].source
     (730, 'inspections')
@@ -150,7 +150,7 @@ class SelectionSpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import SelectionSpec
+    >>> from riskml.ranking._spec import SelectionSpec
     >>> spec = SelectionSpec(observed_sources=[{"source": "inspections"}])
     >>> spec.horizon_days, spec.observed_sources[0].where
     (365, {})
@@ -177,7 +177,7 @@ class PlanSpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import PlanSpec
+    >>> from riskml.ranking._spec import PlanSpec
     >>> plan = PlanSpec(rates={"A": 0.03, "D": 0.9})
     >>> plan.rates["D"], plan.blind_spots, plan.budget_share
     (0.9, 0, 0.05)
@@ -210,7 +210,7 @@ class RankingSpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import load_ranking_spec
+    >>> from riskml.ranking._spec import load_ranking_spec
     >>> spec = load_ranking_spec()
     >>> spec.blind_spots.lookback_days, [s.source for s in spec.blind_spots.touch_sources]
     (1095, ['inspections', 'penalties'])
@@ -248,7 +248,7 @@ def check_source_filters(
 
     Examples
     --------
-    >>> from riskml.ranking import SourceFilter
+    >>> from riskml.ranking._spec import SourceFilter
     >>> check_source_filters([("touch", SourceFilter(source="inspections"))], "<dict>")
     >>> check_source_filters([("touch", SourceFilter(source="visits"))], "<dict>")
     Traceback (most recent call last):

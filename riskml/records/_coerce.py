@@ -67,7 +67,8 @@ def coerce_column(raw: pd.Series, spec: ColumnSpec) -> Coerced:
     Examples
     --------
     >>> import pandas as pd
-    >>> from riskml.records import ColumnSpec, coerce_column
+    >>> from riskml.records._sources import ColumnSpec
+    >>> from riskml.records._coerce import coerce_column
     >>> c = coerce_column(pd.Series(["2024-03-01", "1 March"]), ColumnSpec(type="date"))
     >>> c.values.dtype, c.bad.tolist(), c.reason
     (dtype('<M8[ns]'), [False, True], 'unparseable_date')
@@ -194,7 +195,7 @@ def coerced_or_parse(table: pd.DataFrame, column: str, spec: ColumnSpec) -> Coer
     Examples
     --------
     >>> import pandas as pd
-    >>> from riskml.records import ColumnSpec
+    >>> from riskml.records._sources import ColumnSpec
     >>> frame = pd.DataFrame({"d": ["2024-03-01"]})
     >>> coerced_or_parse(frame, "d", ColumnSpec(type="date")).values.dtype
     dtype('<M8[ns]')

@@ -60,7 +60,7 @@ class ColumnSpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.records import ColumnSpec
+    >>> from riskml.records._sources import ColumnSpec
     >>> ColumnSpec(type="float", nonnegative=True).required
     True
     """
@@ -90,7 +90,7 @@ class Period(SpecModel):
 
     Examples
     --------
-    >>> from riskml.records import Period
+    >>> from riskml.records._sources import Period
     >>> str(Period(start="2017-01-01", end="2017-12-31").end)
     '2017-12-31'
     """
@@ -127,7 +127,7 @@ class Coverage(SpecModel):
 
     Examples
     --------
-    >>> from riskml.records import Coverage
+    >>> from riskml.records._sources import Coverage
     >>> c = Coverage(end="2024-12-31", gaps=[{"start": "2017-01-01", "end": "2017-12-31"}])
     >>> str(c.end), str(c.gaps[0].start)
     ('2024-12-31', '2017-01-01')

@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,10 @@ from riskml.features._network import network_catalog
 from riskml.spark._buckets import BUCKET_COLUMN, bucket_column
 from riskml.spark._network import NetworkPlan, bucket_network_features, needed_columns, network_parts
 from riskml.spark._pack import Part, pack, part_for, to_spark, unpack
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkDataFrame, SparkSession
+    from riskml._time import DatesLike
 
 __all__ = ["BUCKETS_PER_CORE", "ENTITIES_PER_BUCKET", "SparkPanel", "build_panel"]
 
@@ -86,7 +90,7 @@ class SparkPanel:
     (['x'], ['2024-01-01'])
     """
 
-    frame: Any
+    frame: SparkDataFrame
     catalog: pd.DataFrame
     spec_hash: str
     as_of_days: np.ndarray
@@ -193,9 +197,9 @@ def _known_span(spark: Any, sources: Mapping[str, Any], catalog: SourceCatalog) 
 
 
 def build_panel(
-    spark: Any,
+    spark: SparkSession,
     sources: Mapping[str, Any],
-    as_of: str | Iterable[Any] = "quarterly",
+    as_of: DatesLike = "quarterly",
     spec: FeatureSpec | str | Path | None = None,
     *,
     buckets: int | None = None,

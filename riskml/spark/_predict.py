@@ -14,11 +14,14 @@ batch, the same scoring and the same TreeSHAP reasons as a local
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from riskml.spark._panel import SparkPanel
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkDataFrame, SparkSession
 
 __all__ = ["SCORE_COLUMNS", "predict"]
 
@@ -40,14 +43,14 @@ def _model_uri(target: str, model: str | None, alias: str) -> str:
 
 
 def predict(
-    spark: Any,
-    panel: SparkPanel | Any,
+    spark: SparkSession,
+    panel: SparkPanel | SparkDataFrame,
     target: str = "credit",
     model: str | None = None,
     *,
     alias: str = "champion",
     explain: int = 3,
-) -> Any:
+) -> SparkDataFrame:
     """Score a Spark panel with a registered model on the executors, with top reasons.
 
     Parameters

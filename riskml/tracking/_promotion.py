@@ -365,7 +365,7 @@ def evaluation_shortfall(target: str, *, version: int | str | None = None,
 
     Examples
     --------
-    >>> from riskml.tracking import evaluation_shortfall
+    >>> from riskml.tracking._promotion import evaluation_shortfall
     >>> callable(evaluation_shortfall)
     True
     """

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riskml.models._integrity import (
     DIGEST_TAG,
@@ -29,6 +29,10 @@ from riskml.models._integrity import (
 )
 from riskml.tracking._health import process_tags, reaching
 from riskml.tracking._store import TrackingConfig, configure, ensure_experiment, registered_model_name
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
+    from riskml.models import RiskModel
 
 __all__ = ["clear_model_cache", "load_model", "log_model", "resolve_version"]
 
@@ -73,7 +77,7 @@ def log_model(
 
     Examples
     --------
-    >>> from riskml.tracking import log_model
+    >>> from riskml.tracking._registry import log_model
     >>> callable(log_model)
     True
     """
@@ -138,7 +142,7 @@ def _logged_digests(model_uri: str) -> dict[str, str]:
 
 
 def resolve_version(target: str, *, alias: str | None = "champion", version: int | str | None = None,
-                    config: TrackingConfig | None = None) -> Any:
+                    config: TrackingConfig | None = None) -> ModelVersion:
     """The registry's ModelVersion of ``riskml-<target>`` for ``version`` or ``alias``.
 
     Raises
@@ -174,7 +178,7 @@ def resolve_version(target: str, *, alias: str | None = "champion", version: int
 
 
 def load_model(target: str, *, alias: str = "champion", version: int | str | None = None,
-               config: TrackingConfig | None = None) -> Any:
+               config: TrackingConfig | None = None) -> RiskModel:
     """The RiskModel of ``riskml-<target>`` at ``alias`` (default champion) or ``version``.
 
     The alias is resolved on every call (one registry query), so a moved champion is

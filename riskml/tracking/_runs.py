@@ -185,7 +185,7 @@ def log_training_run(
 
     Examples
     --------
-    >>> from riskml.tracking import log_training_run
+    >>> from riskml.tracking._runs import log_training_run
     >>> callable(log_training_run)
     True
     """
