@@ -49,6 +49,8 @@ from riskml.tracking._tuning import TuningRuns
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
     from riskml._time import DatesLike
+    from riskml.models._tune import TuningSpecLike
+    from riskml.models._backtest import BacktestSpecLike
 
 __all__ = ["TuneResult", "tune"]
 
@@ -194,14 +196,14 @@ def tune(
     n_trials: int | None = None,
     timeout: float | None = None,
     search_space: Mapping[str, Any] | None = None,
-    backtest: BacktestSpec | Mapping[str, Any] | str | Path | None = None,
+    backtest: BacktestSpecLike = None,
     seed: int = 0,
     log: bool = True,
     show_progress: bool | None = None,
     labels: pd.DataFrame | None = None,
     feature_spec: FeatureSpec | str | Path | None = None,
     truth: pd.DataFrame | None = None,
-    spec: str | Path | Mapping[str, Any] | TuningSpec | None = None,
+    spec: TuningSpecLike = None,
     retrain: bool | None = None,
     pruner: optuna.pruners.BasePruner | None = None,
     storage: str | bool | None = None,

@@ -40,7 +40,7 @@ from riskml.features._kernels import NEVER, to_days
 from riskml.features._spec import FeatureSpec
 from riskml.records._sources import SourceCatalog
 
-__all__ = [
+__all__ = ["ActionsLike", 
     "ACTION_KINDS",
     "AppealAction",
     "AppealActions",
@@ -167,7 +167,11 @@ class AppealActions(SpecModel):
     actions: tuple[AppealAction, ...] = ()
 
 
-def load_actions(path: str | Path | Mapping[str, Any] | AppealActions | None = None,
+#: What a spec parameter accepts: an ``AppealActions``, a YAML path, its mapping, or None for ``models/appeal_actions.yaml``.
+ActionsLike = AppealActions | str | Path | Mapping[str, Any] | None
+
+
+def load_actions(path: ActionsLike = None,
                  sources: SourceCatalog | None = None) -> AppealActions:
     """Load and check the appeal actions (default: the bundled ``models/appeal_actions.yaml``).
 

@@ -30,6 +30,7 @@ from riskml.records._spreadsheet import write_csv
 if TYPE_CHECKING:
     from riskml.features import Panel
     from riskml.records import Records
+    from riskml.monitor._spec import MonitorSpecLike
 
 __all__ = ["MONITOR_EXPERIMENT", "MonitorReport", "check_thresholds", "monitor"]
 
@@ -318,7 +319,7 @@ def monitor(
     labels: pd.DataFrame | None = None,
     entities: pd.DataFrame | Records | None = None,
     groups: Iterable[str] | None = None,
-    spec: str | Path | MonitorSpec | dict[str, Any] = "monitor",
+    spec: MonitorSpecLike = "monitor",
     outcomes: pd.DataFrame | None = None,
 ) -> MonitorReport:
     """Compare a current quarter with a reference quarter and check the thresholds.

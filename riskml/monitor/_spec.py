@@ -10,6 +10,8 @@ frozen :class:`MonitorSpec`; every function that reads it also accepts one direc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from riskml.ranking._spec import RankingSpec
 from riskml.ranking._spec import check_source_filters
 from riskml.records._sources import SourceCatalog
 
-__all__ = ["MonitorSpec", "Thresholds", "load_monitor_spec"]
+__all__ = ["MonitorSpecLike", "MonitorSpec", "Thresholds", "load_monitor_spec"]
 
 
 class Thresholds(SpecModel):
@@ -110,8 +112,12 @@ class MonitorSpec(RankingSpec):
         return self
 
 
+#: What a spec parameter accepts: a :class:`MonitorSpec`, the name or path of a YAML file, or its mapping.
+MonitorSpecLike = MonitorSpec | str | Path | Mapping[str, Any]
+
+
 def load_monitor_spec(
-    spec: str | Path | MonitorSpec | dict[str, Any] = "monitor",
+    spec: MonitorSpecLike = "monitor",
     folder: str | Path | None = None,
     sources: SourceCatalog | None = None,
 ) -> MonitorSpec:

@@ -28,7 +28,7 @@ from riskml.records._sources import SourceCatalog, load_sources
 if TYPE_CHECKING:
     from riskml._time import DatesLike
 
-__all__ = ["WARNING_COLUMNS", "DateWindow", "WarningRule", "WarningRules", "load_warning_rules", "rule_warnings"]
+__all__ = ["WarningRulesLike", "WARNING_COLUMNS", "DateWindow", "WarningRule", "WarningRules", "load_warning_rules", "rule_warnings"]
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +142,10 @@ class WarningRules(SpecModel):
         return self
 
 
+#: What a spec parameter accepts: a :class:`WarningRules`, a YAML path, its mapping, or None for ``models/warnings.yaml``.
+WarningRulesLike = WarningRules | str | Path | Mapping[str, Any] | None
+
+
 def load_warning_rules(
     rules: str | Path | WarningRules | Mapping[str, Any] = "warnings",
     folder: str | Path | None = None,
@@ -208,7 +212,7 @@ def _days(table: pd.DataFrame, column: str) -> np.ndarray:
 def rule_warnings(
     records: Mapping[str, pd.DataFrame],
     as_of: DatesLike,
-    rules: str | Path | WarningRules | Mapping[str, Any] | None = None,
+    rules: WarningRulesLike = None,
 ) -> pd.DataFrame:
     """Every rule warning at each as-of date, with the record behind it.
 

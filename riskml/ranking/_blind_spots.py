@@ -30,6 +30,7 @@ from riskml.ranking._window import alive_at, as_filters, catalog_of, known_in_wi
 
 if TYPE_CHECKING:
     from riskml.features import Panel
+    from riskml.ranking._spec import RankingSpecLike
 
 __all__ = ["SCORE_COLUMNS", "SelectionSample", "blind_spots", "observed_in_horizon", "reason_columns", "selection_aware_sample"]
 
@@ -66,7 +67,7 @@ def blind_spots(
     lookback: str | int | None = None,
     top: int | None = None,
     sources: Iterable[Any] | str | None = None,
-    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
+    spec: RankingSpecLike = "monitor",
 ) -> pd.DataFrame:
     """Entities no inspection or penalty touched in the look-back, ranked by risk.
 
@@ -152,7 +153,7 @@ def observed_in_horizon(
     *,
     horizon_days: int | None = None,
     sources: Iterable[Any] | str | None = None,
-    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
+    spec: RankingSpecLike = "monitor",
 ) -> np.ndarray:
     """Whether each (entity, as-of) row's label was observed: a record of the
     ``observed_sources`` (by default any inspection) known in ``[as_of, as_of + horizon)``.
@@ -245,7 +246,7 @@ def selection_aware_sample(
     drop_inspection_driven: bool = True,
     max_weight: float = 20.0,
     seed: int = 0,
-    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
+    spec: RankingSpecLike = "monitor",
 ) -> SelectionSample:
     """Training rows for a blind-spot model that does not learn "never inspected = safe".
 

@@ -26,6 +26,7 @@ from riskml.ranking._plan import draw_per_grade
 
 if TYPE_CHECKING:
     from riskml.synth import Market, Truth
+    from riskml.ranking._spec import RankingSpecLike
 
 __all__ = ["EVALUATION_COLUMNS", "STRATEGIES", "evaluate_plan", "scaled_grade_counts"]
 
@@ -119,7 +120,7 @@ def evaluate_plan(
     rates: Mapping[str, float] | None = None,
     seed: int = 0,
     strategies: Sequence[str] = STRATEGIES,
-    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
+    spec: RankingSpecLike = "monitor",
 ) -> pd.DataFrame:
     """Violators found and compliant firms disturbed by each inspection strategy.
 

@@ -15,13 +15,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from riskml.ranking._spec import RankingSpec, load_ranking_spec
 from riskml.ranking._blind_spots import check_scores
+
+if TYPE_CHECKING:
+    from riskml.ranking._spec import RankingSpecLike
 
 __all__ = ["PLAN_COLUMNS", "assign_inspectors", "draw_per_grade", "grade_counts", "inspection_plan"]
 
@@ -199,7 +202,7 @@ def inspection_plan(
     inspectors: Sequence[str] | None = None,
     seed: int = 0,
     previous: pd.DataFrame | None = None,
-    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
+    spec: RankingSpecLike = "monitor",
 ) -> pd.DataFrame:
     """A reproducible inspection plan: a random draw per grade plus the top blind spots.
 

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from riskml._time import DateLike
     from riskml.synth import Market, Truth
+    from riskml.ranking._replay_spec import ReplaySpecLike
 
 __all__ = ["QUARTER_COLUMNS", "Replay", "records_known_before", "replay"]
 
@@ -480,7 +481,7 @@ def _judge_fraud(model: RiskModel, at: pd.DataFrame, records: Mapping[str, pd.Da
 def replay(
     records: Mapping[str, pd.DataFrame],
     truth: Market | Truth | pd.DataFrame | None = None,
-    spec: str | Path | ReplaySpec | dict[str, Any] = "replay",
+    spec: ReplaySpecLike = "replay",
     *,
     panel: Panel | None = None,
     show_progress: bool | None = None,

@@ -17,6 +17,8 @@ the file and the key.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -28,7 +30,7 @@ from riskml._specs import SpecModel, parse_spec, read_spec
 from riskml.ranking._spec import SourceFilter, check_source_filters
 from riskml.records._sources import SourceCatalog
 
-__all__ = ["POLICY_KINDS", "OutcomeSpec", "PolicySpec", "ReplaySpec", "ReplayTraining", "load_replay_spec"]
+__all__ = ["ReplaySpecLike", "POLICY_KINDS", "OutcomeSpec", "PolicySpec", "ReplaySpec", "ReplayTraining", "load_replay_spec"]
 
 #: The kinds of inspection policy a replay can draw.
 POLICY_KINDS: tuple[str, ...] = ("risk_ranked", "random", "grade_rates")
@@ -232,8 +234,12 @@ class ReplaySpec(SpecModel):
         raise KeyError(f"no policy {name!r}; policies: {[p.name for p in self.policies]}")
 
 
+#: What a spec parameter accepts: a :class:`ReplaySpec`, the name or path of a YAML file, or its mapping.
+ReplaySpecLike = ReplaySpec | str | Path | Mapping[str, Any]
+
+
 def load_replay_spec(
-    spec: str | Path | ReplaySpec | dict[str, Any] = "replay",
+    spec: ReplaySpecLike = "replay",
     folder: str | Path | None = None,
     sources: SourceCatalog | None = None,
     **overrides: Any,

@@ -14,7 +14,7 @@ function that reads the spec also accepts a ready object.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from riskml._specs import SpecError, SpecModel, parse_spec, read_spec
 from riskml.features._spec import Where, check_where
 from riskml.records._sources import SourceCatalog, load_sources
 
-__all__ = [
+__all__ = ["RankingSpecLike", 
     "BlindSpotSpec",
     "PlanSpec",
     "RankingSpec",
@@ -262,8 +262,12 @@ def check_source_filters(
         check_where(flt.where, catalog[flt.source], path, f"{key}.where")
 
 
+#: What a spec parameter accepts: a :class:`RankingSpec` (a monitor spec is one), the name or path of a YAML file, or its mapping.
+RankingSpecLike = RankingSpec | str | Path | Mapping[str, Any]
+
+
 def load_ranking_spec(
-    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
+    spec: RankingSpecLike = "monitor",
     folder: str | Path | None = None,
     sources: SourceCatalog | None = None,
 ) -> RankingSpec:

@@ -38,7 +38,7 @@ from riskml.tracking._psi import psi
 from riskml.tracking._runs import SCORES_ARTIFACT
 from riskml.tracking._store import TrackingConfig, configure, registered_model_name
 
-__all__ = ["GateResult", "PromotionDecision", "PromotionGates", "evaluation_shortfall", "load_gates", "promote"]
+__all__ = ["PromotionGatesLike", "GateResult", "PromotionDecision", "PromotionGates", "evaluation_shortfall", "load_gates", "promote"]
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,11 @@ class PromotionGates(SpecModel):
     relative: RelativeGates
 
 
-def load_gates(gates: PromotionGates | Mapping[str, Any] | str | Path | None = None) -> PromotionGates:
+#: What a spec parameter accepts: a :class:`PromotionGates`, a YAML path, its mapping, or None for ``experiments/promotion.yaml``.
+PromotionGatesLike = PromotionGates | str | Path | Mapping[str, Any] | None
+
+
+def load_gates(gates: PromotionGatesLike = None) -> PromotionGates:
     """Promotion gates from a spec object, a dict, a YAML path or the bundled default.
 
     Examples
@@ -216,7 +220,7 @@ def promote(
     target: str,
     *,
     version: int | str | None = None,
-    gates: PromotionGates | Mapping[str, Any] | str | Path | None = None,
+    gates: PromotionGatesLike = None,
     config: TrackingConfig | None = None,
 ) -> PromotionDecision:
     """Promote the challenger of ``riskml-<target>`` to champion if every gate passes.
