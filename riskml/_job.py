@@ -139,9 +139,24 @@ def score_quarter(
 
     Examples
     --------
+    Without a champion nothing is scored and nothing is published; the error names
+    the step:
+
+    >>> import os, tempfile
     >>> import riskml
-    >>> callable(riskml.score_quarter)
-    True
+    >>> market = riskml.synth.make_market(n_entities=200, seed=0)
+    >>> server = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    >>> home = os.environ.get("RISKML_HOME")
+    >>> os.environ["RISKML_HOME"] = tempfile.mkdtemp()
+    >>> ledger = os.path.join(os.environ["RISKML_HOME"], "ledger")
+    >>> riskml.score_quarter(market.records, ledger, targets=("fraud",))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    riskml._job.ScoringJobError: champion failed (nothing was published): ...
+    >>> os.path.exists(ledger)
+    False
+    >>> if home: os.environ["RISKML_HOME"] = home
+    >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     if not 0 <= reasons <= 3:
         raise ValueError(f"reasons must be between 0 and 3 (the ledger keeps three); got {reasons}")

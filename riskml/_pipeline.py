@@ -257,9 +257,29 @@ def promote(target: str = "credit", *, version: int | str | None = None) -> Prom
 
     Examples
     --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from riskml.models._bundle import _tiny_model
+    >>> from riskml.tracking._runs import log_training_run
+    >>> server = os.environ.pop("MLFLOW_TRACKING_URI", None)
     >>> import riskml
-    >>> callable(riskml.promote)
+    >>> from riskml.tracking import configure
+    >>> home = os.environ.get("RISKML_HOME")
+    >>> os.environ["RISKML_HOME"] = tempfile.mkdtemp()
+    >>> cfg = configure()
+    >>> metrics = pd.DataFrame({"test_as_of": ["2024-01-01"], "population": ["all"], "auc": [0.81],
+    ...                         "calibration_error": [0.02], "n": [1000], "base_rate": [0.05]})
+    >>> scores = pd.DataFrame({"as_of": pd.to_datetime(["2024-01-01"] * 3), "score": [580.0, 610.0, 655.0]})
+    >>> run_id = log_training_run(_tiny_model(), metrics=metrics, specs={}, panel_schema=pd.DataFrame({"x": [0.5]}),
+    ...                           predictions=scores, plots=False, config=cfg)
+    >>> riskml.promote("fraud").promoted
     True
+    >>> riskml.promote("credit")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    LookupError: registered model 'riskml-credit' has no alias 'challenger' in ... (train and register a model first, ...
+    >>> if home: os.environ["RISKML_HOME"] = home
+    >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     return promote_gated(target, version=version)
 

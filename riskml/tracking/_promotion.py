@@ -249,9 +249,22 @@ def promote(
 
     Examples
     --------
-    >>> from riskml.tracking import promote
-    >>> callable(promote)
-    True
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from riskml.models._bundle import _tiny_model
+    >>> from riskml.tracking._runs import log_training_run
+    >>> server = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    >>> from riskml.tracking import configure, promote
+    >>> cfg = configure(tempfile.mkdtemp())
+    >>> metrics = pd.DataFrame({"test_as_of": ["2024-01-01"], "population": ["all"], "auc": [0.81],
+    ...                         "calibration_error": [0.02], "n": [1000], "base_rate": [0.05]})
+    >>> scores = pd.DataFrame({"as_of": pd.to_datetime(["2024-01-01"] * 3), "score": [580.0, 610.0, 655.0]})
+    >>> run_id = log_training_run(_tiny_model(), metrics=metrics, specs={}, panel_schema=pd.DataFrame({"x": [0.5]}),
+    ...                           predictions=scores, plots=False, config=cfg)
+    >>> decision = promote("fraud", config=cfg)
+    >>> decision.promoted, [(gate.name, gate.passed) for gate in decision.gates]
+    (True, [('min_auc', True), ('max_calibration_error', True)])
+    >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     from riskml.tracking._registry import resolve_version
 
@@ -369,9 +382,22 @@ def evaluation_shortfall(target: str, *, version: int | str | None = None,
 
     Examples
     --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from riskml.models._bundle import _tiny_model
+    >>> from riskml.tracking._runs import log_training_run
+    >>> server = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    >>> from riskml.tracking import configure
     >>> from riskml.tracking._promotion import evaluation_shortfall
-    >>> callable(evaluation_shortfall)
-    True
+    >>> cfg = configure(tempfile.mkdtemp())
+    >>> metrics = pd.DataFrame({"test_as_of": ["2024-01-01"] * 2, "population": ["all", "random"],
+    ...                         "auc": [0.81, 0.5], "n": [1000, 40], "base_rate": [0.05, 0.0]})
+    >>> scores = pd.DataFrame({"as_of": pd.to_datetime(["2024-01-01"] * 3), "score": [580.0, 610.0, 655.0]})
+    >>> _ = log_training_run(_tiny_model(), metrics=metrics, specs={}, panel_schema=pd.DataFrame({"x": [0.5]}),
+    ...                      predictions=scores, plots=False, config=cfg)
+    >>> print(evaluation_shortfall("fraud", config=cfg))
+    too few confirmed cases to evaluate on the random sample: 0 positives; need 10 (test date 2024-01-01, version 1)
+    >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     from riskml.tracking._registry import resolve_version
 
