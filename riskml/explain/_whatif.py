@@ -40,8 +40,8 @@ from riskml.features._kernels import NEVER, to_days
 from riskml.features._spec import FeatureSpec
 from riskml.records._sources import SourceCatalog
 
-__all__ = ["ActionsLike", 
-    "ACTION_KINDS",
+__all__ = [
+    "ActionsLike",
     "AppealAction",
     "AppealActions",
     "Contrast",
@@ -58,8 +58,6 @@ __all__ = ["ActionsLike",
 
 logger = logging.getLogger(__name__)
 
-#: the kinds of record change an appeal action can make
-ACTION_KINDS: tuple[str, ...] = ("set_date", "add_record", "remove_record")
 ACTIONS_FILE = "appeal_actions.yaml"
 #: columns of :func:`what_ifs` output
 WHATIF_COLUMNS: tuple[str, ...] = (

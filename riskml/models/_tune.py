@@ -39,7 +39,8 @@ from riskml.models._metrics import auc
 from riskml.models._spec import ModelSpec, normalise_params
 from riskml.models._train import fit_split, lightgbm_params, prepare_rows
 
-__all__ = ["TuningSpecLike", 
+__all__ = [
+    "TuningSpecLike",
     "ParamSpec",
     "PrunerSpec",
     "SamplerSpec",

@@ -26,14 +26,12 @@ from riskml.ranking._blind_spots import check_scores
 if TYPE_CHECKING:
     from riskml.ranking._spec import RankingSpecLike
 
-__all__ = ["PLAN_COLUMNS", "assign_inspectors", "draw_per_grade", "grade_counts", "inspection_plan"]
+__all__ = ["assign_inspectors", "draw_per_grade", "grade_counts", "inspection_plan"]
 
 logger = logging.getLogger(__name__)
 
 #: Reason of a row drawn from the blind-spot list; random draws are "random_<grade>".
 BLIND_SPOT_REASON = "blind_spot"
-#: Columns of a plan, in order (as_of, probability, score only when the scores have them).
-PLAN_COLUMNS: tuple[str, ...] = ("entity_id", "as_of", "grade", "probability", "score", "reason", "inspector")
 # Attempts at a conflict-free inspector assignment before declaring the pool too small.
 _ASSIGN_ATTEMPTS = 5
 

@@ -30,10 +30,7 @@ from riskml._specs import SpecModel, parse_spec, read_spec
 from riskml.ranking._spec import SourceFilter, check_source_filters
 from riskml.records._sources import SourceCatalog
 
-__all__ = ["ReplaySpecLike", "POLICY_KINDS", "OutcomeSpec", "PolicySpec", "ReplaySpec", "ReplayTraining", "load_replay_spec"]
-
-#: The kinds of inspection policy a replay can draw.
-POLICY_KINDS: tuple[str, ...] = ("risk_ranked", "random", "grade_rates")
+__all__ = ["ReplaySpecLike", "OutcomeSpec", "PolicySpec", "ReplaySpec", "ReplayTraining", "load_replay_spec"]
 
 
 class PolicySpec(SpecModel):

@@ -24,7 +24,8 @@ from riskml._specs import SpecError, SpecModel, parse_spec, read_spec
 from riskml.features._spec import Where, check_where
 from riskml.records._sources import SourceCatalog, load_sources
 
-__all__ = ["RankingSpecLike", 
+__all__ = [
+    "RankingSpecLike",
     "BlindSpotSpec",
     "PlanSpec",
     "RankingSpec",

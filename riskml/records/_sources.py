@@ -16,10 +16,8 @@ from pydantic import Field, model_validator
 
 from riskml._specs import SpecError, SpecModel, bundled_dir, load_yaml, parse_spec
 
-__all__ = ["COLUMN_TYPES", "ColumnSpec", "Coverage", "Period", "SourceSpec", "SourceCatalog", "example_sources_path",
+__all__ = ["ColumnSpec", "Coverage", "Period", "SourceSpec", "SourceCatalog", "example_sources_path",
            "load_sources"]
-
-COLUMN_TYPES = ("str", "int", "float", "bool", "date", "category")
 
 
 class ColumnSpec(SpecModel):
