@@ -85,6 +85,18 @@ class TrainResult:
         The MLflow run (None when ``log=False``).
     panel : riskml.features.Panel
         The training panel.
+
+    Examples
+    --------
+    >>> import riskml
+    >>> from riskml.models._testing import toy_panel
+    >>> panel, labels = toy_panel(n_entities=300, n_dates=16, seed=0)
+    >>> result = riskml.train(panel, "credit", labels=labels, backtest={"test_dates": "last 1", "min_train_dates": 2},
+    ...                       params={"n_estimators": 20}, log=False)
+    >>> result.run_id is None, result.model is result.fit.model, result.panel is panel
+    (True, True, True)
+    >>> sorted(result.metrics["population"].unique())
+    ['all', 'random']
     """
     fit: FitResult
     run_id: str | None

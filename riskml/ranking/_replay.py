@@ -116,7 +116,15 @@ class Replay:
 
     Examples
     --------
-    See :func:`replay`.
+    >>> import riskml
+    >>> from riskml.ranking import replay
+    >>> market = riskml.synth.make_market(n_entities=600, seed=3)
+    >>> out = replay(market.records, market, start="2023-01-01", end="2023-04-01", fraud=False,
+    ...              training={"params": {"n_estimators": 10}})
+    >>> out.summary().index.tolist() == [policy.name for policy in out.spec.policies]
+    True
+    >>> int(out.days_earlier().loc[out.spec.baseline, "not_found"])  # the baseline finds what it finds
+    0
     """
 
     spec: ReplaySpec
