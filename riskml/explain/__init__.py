@@ -1,20 +1,25 @@
 """Explanations: exact TreeSHAP contributions, score points and reason texts.
 
-:func:`tree_contributions` gives LightGBM's path-dependent SHAP values (raw
-log-odds) fast; :func:`~riskml.explain._points.points_from_contributions` turns them into score points that
-add up to the score exactly; :func:`~riskml.explain._points.points_by_dimension` sums them by indicator
-group, and :func:`~riskml.explain._reasons.top_reasons` / :func:`~riskml.explain._reasons.reasons_frame` say in plain Chinese and
-English which features lowered a score most (:func:`~riskml.explain._batch.model_reasons` for many scored
-rows at once). :func:`explain_rows` keeps every contribution of many rows as a
+:func:`tree_contributions` gives LightGBM's path-dependent SHAP values (raw log-odds)
+fast; :func:`~riskml.explain._points.points_from_contributions` turns them into score
+points that add up to the score exactly;
+:func:`~riskml.explain._points.points_by_dimension` sums them by indicator group, and
+:func:`~riskml.explain._reasons.top_reasons` /
+:func:`~riskml.explain._reasons.reasons_frame` say in plain Chinese and English which
+features lowered a score most (:func:`~riskml.explain._batch.model_reasons` for many
+scored rows at once). :func:`explain_rows` keeps every contribution of many rows as a
 :class:`BatchExplanation`, whose ``to_shap()`` gives a ``shap.Explanation`` for shap's
 beeswarm, waterfall and scatter plots.
 
 For appeals, :func:`explain_entity` (also the verb ``riskml.explain(entity_id, as_of,
-records=...)``, which resolves the model and the records first) builds an :class:`Explanation`: points by feature and indicator
-group, reasons with the records behind them (:func:`~riskml.explain._evidence.evidence_for`), what would change
-the grade (:func:`~riskml.explain._whatif.what_ifs`, :func:`~riskml.explain._whatif.contrast`), the smallest set of declared actions
-that reaches the next better grade (:func:`path_to_next_grade`) and a self-contained
-HTML report with a printable reviewer's section (:func:`~riskml.explain._report.render_report`).
+records=...)``, which resolves the model and the records first) builds an
+:class:`Explanation`: points by feature and indicator group, reasons with the records
+behind them (:func:`~riskml.explain._evidence.evidence_for`), what would change the
+grade (:func:`~riskml.explain._whatif.what_ifs`,
+:func:`~riskml.explain._whatif.contrast`), the smallest set of declared actions that
+reaches the next better grade (:func:`path_to_next_grade`) and a self-contained HTML
+report with a printable reviewer's section
+(:func:`~riskml.explain._report.render_report`).
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Features: the point-in-time entity x as-of panel built from declarative specs.
 
 The feature library lives in ``features/*.yaml`` and its indicator groups in
-``features/dimensions/*.yaml``; :func:`load_feature_spec` validates it into a :class:`FeatureSpec`, and
-:func:`build_panel` turns records into a :class:`Panel` (the frame, its feature
-catalog and the spec hash). :func:`~riskml.features._engine.compute_bucket` is the per-bucket kernel the Spark
-path runs; :func:`build_panel_in_buckets` runs it bucket by bucket on one machine, in
-bounded memory, to a Parquet file (:func:`read_panel`) or a compact panel.
+``features/dimensions/*.yaml``; :func:`load_feature_spec` validates it into a
+:class:`FeatureSpec`, and :func:`build_panel` turns records into a :class:`Panel` (the
+frame, its feature catalog and the spec hash).
+:func:`~riskml.features._engine.compute_bucket` is the per-bucket kernel the Spark path
+runs; :func:`build_panel_in_buckets` runs it bucket by bucket on one machine, in bounded
+memory, to a Parquet file (:func:`read_panel`) or a compact panel.
 
 Examples
 --------

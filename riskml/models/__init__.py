@@ -3,14 +3,15 @@
 :func:`fit_model` trains a model on a panel and its labels following a model spec
 (``models/<target>.yaml``, see :func:`load_model_spec`) and a backtest spec
 (``experiments/backtest.yaml``, see :func:`load_backtest_spec` and
-:func:`~riskml.models._backtest.plan_splits`); it returns a :class:`FitResult` holding the final
-:class:`RiskModel`, backtest metrics (:func:`~riskml.models._metrics.evaluate`, :func:`~riskml.models._metrics.oracle_auc`) and
-out-of-time predictions. A RiskModel scores panels (probability, score points,
-grades) and saves as LightGBM text + JSON + Parquet. A model spec with
-``model: {kind: scorecard}`` trains a :class:`ScorecardModel` instead: a publishable
-points table on the same scale, grades and bundle (:func:`~riskml.models._scorecard.export_points_table`).
-The tuning spec (:class:`TuningSpec`, :func:`load_tuning_spec`) is read here; the
-verb that tunes is :func:`riskml.tune`.
+:func:`~riskml.models._backtest.plan_splits`); it returns a :class:`FitResult` holding
+the final :class:`RiskModel`, backtest metrics
+(:func:`~riskml.models._metrics.evaluate`, :func:`~riskml.models._metrics.oracle_auc`)
+and out-of-time predictions. A RiskModel scores panels (probability, score points,
+grades) and saves as LightGBM text + JSON + Parquet. A model spec with ``model: {kind:
+scorecard}`` trains a :class:`ScorecardModel` instead: a publishable points table on the
+same scale, grades and bundle (:func:`~riskml.models._scorecard.export_points_table`).
+The tuning spec (:class:`TuningSpec`, :func:`load_tuning_spec`) is read here; the verb
+that tunes is :func:`riskml.tune`.
 
 Examples
 --------

@@ -1,14 +1,15 @@
 """Ranking (监管盲区与抽查计划): blind spots, inspection plans and their evaluation.
 
 :func:`blind_spots` lists the entities no inspection or penalty touched in a look-back,
-ranked by predicted risk; :func:`selection_aware_sample` gives the rows (and weights)
-to train a model that ranks them without learning "never inspected means safe";
-:func:`inspection_plan` draws a seeded random sample per grade plus the top blind
-spots and assigns inspectors; :func:`evaluate_plan` compares strategies on given
-scores against the truth of a synthetic market; :func:`replay` replays the quarterly
-cycle (train on what was known, plan, inspect, learn) without look-ahead, with the
-policies of ``experiments/replay.yaml``. Which sources count as "touched" and the default rates
-come from the ranking sections of ``experiments/monitor.yaml`` (:func:`~riskml.ranking._spec.load_ranking_spec`).
+ranked by predicted risk; :func:`selection_aware_sample` gives the rows (and weights) to
+train a model that ranks them without learning "never inspected means safe";
+:func:`inspection_plan` draws a seeded random sample per grade plus the top blind spots
+and assigns inspectors; :func:`evaluate_plan` compares strategies on given scores
+against the truth of a synthetic market; :func:`replay` replays the quarterly cycle
+(train on what was known, plan, inspect, learn) without look-ahead, with the policies of
+``experiments/replay.yaml``. Which sources count as "touched" and the default rates come
+from the ranking sections of ``experiments/monitor.yaml``
+(:func:`~riskml.ranking._spec.load_ranking_spec`).
 
 Examples
 --------

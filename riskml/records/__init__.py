@@ -2,10 +2,11 @@
 
 Raw records come from :func:`read` (a folder of Parquet/CSV files) or
 :func:`from_frames` (a dict of DataFrames); :func:`validate` checks them against the
-sources declaration, quarantines or rejects bad rows and pseudonymises personal
-columns; :func:`write` stores validated records; :func:`~riskml.records._boundary.as_records` is the one boundary
-the verbs use to turn any of these inputs into validated records. See ``features/sources.yaml`` for the
-built-in sources and their time semantics, and ``docs/data.md``.
+sources declaration, quarantines or rejects bad rows and pseudonymises personal columns;
+:func:`write` stores validated records; :func:`~riskml.records._boundary.as_records` is
+the one boundary the verbs use to turn any of these inputs into validated records. See
+``features/sources.yaml`` for the built-in sources and their time semantics, and
+``docs/data.md``.
 """
 
 from __future__ import annotations
