@@ -39,25 +39,25 @@ if str(ROOT) not in sys.path:  # run as a script from a source checkout
 
 from riskml._specs import bundled_dir  # noqa: E402
 from riskml.explain._whatif import AppealAction, AppealActions  # noqa: E402
-from riskml.features._dimensions import DimensionSpec, IndicatorGroup
+from riskml.features._dimensions import DimensionSpec, IndicatorGroup  # noqa: E402
 from riskml.features._spec import AGGREGATIONS, STATES  # noqa: E402
 from riskml.features._network_spec import MEASURES, InvoiceSource, NetworkFeature, NetworkSpec  # noqa: E402
 from riskml.features._spec import ColumnLabel, FeatureEntry, FeatureFile, Range  # noqa: E402
-from riskml.grading import GradePolicy
+from riskml.grading import GradePolicy  # noqa: E402
 from riskml.grading._policy import GradeBand, GradeOverride, Scorecard, WhiteListRule  # noqa: E402
-from riskml.labels import LabelSpec
+from riskml.labels import LabelSpec  # noqa: E402
 from riskml.labels._labels import LabelRule  # noqa: E402
-from riskml.models import BacktestSpec, ModelSpec
-from riskml.models._backtest import CalibrationSpec
+from riskml.models import BacktestSpec, ModelSpec  # noqa: E402
+from riskml.models._backtest import CalibrationSpec  # noqa: E402
 from riskml.models._spec import ModelKindSpec, TrainingSpec  # noqa: E402
 from riskml.models._grade_model import GradeScoreSpec  # noqa: E402
 from riskml.models._spec import LIGHTGBM_ALIASES  # noqa: E402
 from riskml.models._tune import ParamSpec, PrunerSpec, SamplerSpec, TuningSpec  # noqa: E402
 from riskml.monitor._spec import MonitorSpec, Thresholds  # noqa: E402
 from riskml.monitor._warnings import DateWindow, WarningRule, WarningRules  # noqa: E402
-from riskml.ranking._replay_spec import OutcomeSpec, PolicySpec, ReplaySpec, ReplayTraining
-from riskml.ranking._spec import BlindSpotSpec, PlanSpec, SelectionSpec, SourceFilter
-from riskml.records import SourceCatalog, SourceSpec
+from riskml.ranking._replay_spec import OutcomeSpec, PolicySpec, ReplaySpec, ReplayTraining  # noqa: E402
+from riskml.ranking._spec import BlindSpotSpec, PlanSpec, SelectionSpec, SourceFilter  # noqa: E402
+from riskml.records import SourceCatalog, SourceSpec  # noqa: E402
 from riskml.records._sources import ColumnSpec, Coverage, Period  # noqa: E402
 from riskml.tracking._promotion import AbsoluteGates, PromotionGates, RelativeGates  # noqa: E402
 
