@@ -257,7 +257,8 @@ def test_the_default_budget_is_well_under_a_minute():
 _LOGGING_CHILD = """
 import sys
 from riskml.models._bundle import _tiny_model
-from riskml.tracking import configure, log_model
+from riskml.tracking import configure
+from riskml.tracking._registry import log_model
 configure()
 log_model(_tiny_model())
 """
