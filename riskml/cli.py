@@ -142,6 +142,7 @@ def synth(
     """Generate a synthetic market and write its records (pseudonymised) to OUT."""
     _setup_logging(verbose)
     from riskml import records as rec
+    from riskml.records._io import to_parquet
     from riskml.synth import make_market
 
     start = f"{2025 - years}-01-01"
@@ -151,8 +152,8 @@ def synth(
     rec.write(clean, out)
     truth_dir = out / "_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
-    rec.to_parquet(market.truth.entity_quarters, truth_dir / "entity_quarters.parquet")
-    rec.to_parquet(market.truth.entities, truth_dir / "entities.parquet")
+    to_parquet(market.truth.entity_quarters, truth_dir / "entity_quarters.parquet")
+    to_parquet(market.truth.entities, truth_dir / "entities.parquet")
     _show(market.summary(), f"Synthetic market: {entities:,} entities, {years} years")
     console.print(f"wrote {clean.n_records:,} records to {out} in {time.perf_counter() - t0:.1f} s")
 
@@ -166,6 +167,7 @@ def validate(
 ) -> None:
     """Validate a folder of records; strict by default (exit code 1 on any problem)."""
     from riskml import records as rec
+    from riskml.records._io import to_parquet
 
     mode = "lenient" if lenient else "strict"
     try:
@@ -177,7 +179,7 @@ def validate(
     if len(clean.quarantine):
         console.print(f"[yellow]{len(clean.quarantine):,} rows quarantined[/yellow]")
         if quarantine is not None:
-            rec.to_parquet(clean.quarantine, quarantine)
+            to_parquet(clean.quarantine, quarantine)
             console.print(f"quarantine written to {quarantine}")
 
 
