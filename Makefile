@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench notebooks system-deps clean
+.PHONY: demo test test-fast bench notebooks docs system-deps clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,5 +34,9 @@ bench: $(STAMP)
 notebooks: $(STAMP)
 	$(PY) notebooks/execute.py
 
+# The API reference from the numpydoc docstrings, warnings as errors
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -b html docs/api docs/api/_build/html
+
 clean:
-	rm -rf $(VENV) .riskml .pytest_cache
+	rm -rf $(VENV) .riskml .pytest_cache docs/api/_build

@@ -62,7 +62,9 @@ def main() -> None:
     import riskml
     from riskml.grading import assign_grades, proba_to_score
     from riskml.models import fit_model
-    from riskml.monitor import fairness_audit, fairness_warnings, group_metrics
+    from riskml.monitor import fairness_audit
+    from riskml.monitor._fairness import fairness_warnings
+    from riskml.monitor._groups import group_metrics
 
     started = time.perf_counter()
     market = riskml.synth.make_market(n_entities=args.entities, seed=args.seed)

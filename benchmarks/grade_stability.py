@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 import riskml
-from riskml.records import as_records
+from riskml.records._boundary import as_records
 from riskml.explain._path import declared_changes, path_to_next_grade, variant_rows
 from riskml.explain._whatif import load_actions, negative_sources
 from riskml.features import Panel, load_feature_spec

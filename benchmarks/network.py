@@ -34,7 +34,8 @@ def worker(n: int, out: Path) -> dict:
     import pandas as pd
 
     from benchmarks._data import FULL_RATES, make_records
-    from riskml.features import as_of_grid, load_feature_spec
+    from riskml.features import load_feature_spec
+    from riskml.features._engine import as_of_grid
     from riskml.features._kernels import to_days
     from riskml.features._network import network_features
 

@@ -295,7 +295,7 @@ def _records(size: Size, full: bool) -> tuple[dict[str, pd.DataFrame], float]:
 
 
 def _as_of(recs: dict[str, pd.DataFrame]) -> pd.DatetimeIndex:
-    from riskml.features import as_of_grid  # noqa: PLC0415
+    from riskml.features._engine import as_of_grid  # noqa: PLC0415
     from riskml.records import load_sources  # noqa: PLC0415
 
     days = as_of_grid(recs, load_sources(), "quarterly")

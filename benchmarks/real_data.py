@@ -38,7 +38,7 @@ plus the calibration dates) and score the same test rows:
 * plain LightGBM: ``LGBMClassifier`` with its default parameters, no calibration.
 
 The eight test quarters are pooled; AUC and expected calibration error (10
-equal-frequency bins, :func:`riskml.models.expected_calibration_error`) are reported
+equal-frequency bins, :func:`riskml.models._metrics.expected_calibration_error`) are reported
 for each model, with which riskml kind meets the target of issue 14 on which dataset
 (ECE no worse than the better baseline, AUC no worse than the best minus 0.005), and
 the result writes the ``## Real data`` section of docs/evaluation.md.
@@ -232,7 +232,7 @@ def baselines(result, labels: pd.DataFrame) -> pd.DataFrame:
 
 def compare(name: str, work: Path) -> dict:
     """One dataset: riskml, logistic regression and plain LightGBM on the same pooled test rows."""
-    from riskml.models import auc, expected_calibration_error
+    from riskml.models._metrics import auc, expected_calibration_error
 
     attributes, y, what = load(name)
     started = time.perf_counter()

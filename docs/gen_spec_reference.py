@@ -39,28 +39,26 @@ if str(ROOT) not in sys.path:  # run as a script from a source checkout
 
 from riskml._specs import bundled_dir  # noqa: E402
 from riskml.explain._whatif import AppealAction, AppealActions  # noqa: E402
-from riskml.features import AGGREGATIONS, STATES, DimensionSpec, IndicatorGroup  # noqa: E402
+from riskml.features._dimensions import DimensionSpec, IndicatorGroup  # noqa: E402
+from riskml.features._spec import AGGREGATIONS, STATES  # noqa: E402
 from riskml.features._network_spec import MEASURES, InvoiceSource, NetworkFeature, NetworkSpec  # noqa: E402
 from riskml.features._spec import ColumnLabel, FeatureEntry, FeatureFile, Range  # noqa: E402
-from riskml.grading import GradeBand, GradeOverride, GradePolicy, Scorecard, WhiteListRule  # noqa: E402
-from riskml.labels import LabelRule, LabelSpec  # noqa: E402
-from riskml.models import BacktestSpec, CalibrationSpec, ModelKindSpec, ModelSpec, TrainingSpec  # noqa: E402
+from riskml.grading import GradePolicy  # noqa: E402
+from riskml.grading._policy import GradeBand, GradeOverride, Scorecard, WhiteListRule  # noqa: E402
+from riskml.labels import LabelSpec  # noqa: E402
+from riskml.labels._labels import LabelRule  # noqa: E402
+from riskml.models import BacktestSpec, ModelSpec  # noqa: E402
+from riskml.models._backtest import CalibrationSpec  # noqa: E402
+from riskml.models._spec import ModelKindSpec, TrainingSpec  # noqa: E402
 from riskml.models._grade_model import GradeScoreSpec  # noqa: E402
 from riskml.models._spec import LIGHTGBM_ALIASES  # noqa: E402
 from riskml.models._tune import ParamSpec, PrunerSpec, SamplerSpec, TuningSpec  # noqa: E402
-from riskml.monitor import MonitorSpec, Thresholds  # noqa: E402
+from riskml.monitor._spec import MonitorSpec, Thresholds  # noqa: E402
 from riskml.monitor._warnings import DateWindow, WarningRule, WarningRules  # noqa: E402
-from riskml.ranking import (  # noqa: E402
-    BlindSpotSpec,
-    OutcomeSpec,
-    PlanSpec,
-    PolicySpec,
-    ReplaySpec,
-    ReplayTraining,
-    SelectionSpec,
-    SourceFilter,
-)
-from riskml.records import ColumnSpec, Coverage, Period, SourceCatalog, SourceSpec  # noqa: E402
+from riskml.ranking._replay_spec import OutcomeSpec, PolicySpec, ReplaySpec, ReplayTraining  # noqa: E402
+from riskml.ranking._spec import BlindSpotSpec, PlanSpec, SelectionSpec, SourceFilter  # noqa: E402
+from riskml.records import SourceCatalog, SourceSpec  # noqa: E402
+from riskml.records._sources import ColumnSpec, Coverage, Period  # noqa: E402
 from riskml.tracking._promotion import AbsoluteGates, PromotionGates, RelativeGates  # noqa: E402
 
 

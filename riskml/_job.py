@@ -16,17 +16,25 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from riskml import records as rec
 from riskml._pipeline import _warning_counts, predict
 from riskml._time import as_of_date, from_day_number
-from riskml.features import as_of_grid, build_panel, load_feature_spec
-from riskml.ledger import ledger_rows, publish, read_ledger
+from riskml.features import build_panel, load_feature_spec
+from riskml.features._engine import as_of_grid
+from riskml.ledger import publish, read_ledger
+from riskml.ledger._ledger import ledger_rows
 from riskml.monitor import monitor as monitor_report
-from riskml.tracking import resolve_model
+from riskml.tracking._resolve import resolve_model
+
+if TYPE_CHECKING:
+    from riskml._time import DateLike
+    from riskml.features._spec import FeatureSpecLike
+    from riskml.records import SourceCatalog
+    from riskml.records._boundary import RecordsLike
 
 __all__ = ["ScoringJobError", "ScoringJobResult", "score_quarter"]
 
@@ -85,14 +93,14 @@ def _step(name: str, seconds: dict[str, float], fn: Any, *args: Any, **kwargs: A
 
 
 def score_quarter(
-    records: str | os.PathLike[str] | Any,
+    records: RecordsLike,
     ledger: str | os.PathLike[str],
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     targets: Sequence[str] = ("credit", "fraud"),
     tables: Mapping[str, str] | None = None,
-    sources: Any = None,
-    feature_spec: Any = None,
+    sources: SourceCatalog | str | os.PathLike[str] | None = None,
+    feature_spec: FeatureSpecLike = None,
     reasons: int = 3,
     monitor: bool = True,
 ) -> ScoringJobResult:
@@ -131,9 +139,24 @@ def score_quarter(
 
     Examples
     --------
+    Without a champion nothing is scored and nothing is published; the error names
+    the step:
+
+    >>> import os, tempfile
     >>> import riskml
-    >>> callable(riskml.score_quarter)
-    True
+    >>> market = riskml.synth.make_market(n_entities=200, seed=0)
+    >>> server = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    >>> home = os.environ.get("RISKML_HOME")
+    >>> os.environ["RISKML_HOME"] = tempfile.mkdtemp()
+    >>> ledger = os.path.join(os.environ["RISKML_HOME"], "ledger")
+    >>> riskml.score_quarter(market.records, ledger, targets=("fraud",))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    riskml._job.ScoringJobError: champion failed (nothing was published): ...
+    >>> os.path.exists(ledger)
+    False
+    >>> if home: os.environ["RISKML_HOME"] = home
+    >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     if not 0 <= reasons <= 3:
         raise ValueError(f"reasons must be between 0 and 3 (the ledger keeps three); got {reasons}")

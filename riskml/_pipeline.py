@@ -13,32 +13,40 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from riskml._specs import SpecError
 from riskml._time import as_of_dates, from_day_number
-from riskml.explain import model_reasons
+from riskml.explain._batch import model_reasons
 from riskml.explain._artifacts import shap_artifacts
 from riskml.explain._path import path_summaries
-from riskml.features import Panel, as_of_grid, build_panel, load_feature_spec
-from riskml.grading import score_from_logit, white_list
+from riskml.features import Panel, build_panel, load_feature_spec
+from riskml.features._engine import as_of_grid
+from riskml.grading import score_from_logit
+from riskml.grading._grades import white_list
 from riskml.labels import make_labels
-from riskml.models import (
-    ScorecardModel,
-    fit_model,
-    load_backtest_spec,
-    load_model_spec,
-    positives_shortfall,
-    screen_features,
-)
+from riskml.models import ScorecardModel, fit_model, load_backtest_spec, load_model_spec, screen_features
+from riskml.models._metrics import positives_shortfall
 from riskml.models._scorecard import spreadsheet_safe
-from riskml.monitor import WarningRules, load_warning_rules, rule_warnings
-from riskml.records import as_records
-from riskml.tracking import log_training_run, resolve_model
+from riskml.monitor import rule_warnings
+from riskml.monitor._warnings import WarningRules, load_warning_rules
+from riskml.records._boundary import as_records
+from riskml.tracking._resolve import resolve_model
+from riskml.tracking._runs import log_training_run
 from riskml.tracking import promote as promote_gated
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from riskml._time import DatesLike
+    from riskml.features._spec import FeatureSpecLike
+    from riskml.models import FitResult, RiskModel
+    from riskml.models._backtest import BacktestSpecLike
+    from riskml.records._boundary import RecordsLike
+    from riskml.tracking import PromotionDecision
+    from riskml.tracking._resolve import ModelRef
 
 __all__ = ["TrainResult", "is_panel", "panel_and_labels", "predict", "promote", "train"]
 
@@ -77,13 +85,25 @@ class TrainResult:
         The MLflow run (None when ``log=False``).
     panel : riskml.features.Panel
         The training panel.
+
+    Examples
+    --------
+    >>> import riskml
+    >>> from riskml.models._testing import toy_panel
+    >>> panel, labels = toy_panel(n_entities=300, n_dates=16, seed=0)
+    >>> result = riskml.train(panel, "credit", labels=labels, backtest={"test_dates": "last 1", "min_train_dates": 2},
+    ...                       params={"n_estimators": 20}, log=False)
+    >>> result.run_id is None, result.model is result.fit.model, result.panel is panel
+    (True, True, True)
+    >>> sorted(result.metrics["population"].unique())
+    ['all', 'random']
     """
-    fit: Any
+    fit: FitResult
     run_id: str | None
-    panel: Any
+    panel: Panel
 
     @property
-    def model(self) -> Any:
+    def model(self) -> RiskModel:
         """The trained :class:`riskml.models.RiskModel`."""
         return self.fit.model
 
@@ -94,17 +114,17 @@ class TrainResult:
 
 
 def train(
-    data: Any,
+    data: RecordsLike | Panel,
     target: str = "credit",
     *,
     labels: pd.DataFrame | None = None,
-    as_of: Any = "quarterly",
-    feature_spec: Any = None,
-    backtest: Any = None,
+    as_of: DatesLike = "quarterly",
+    feature_spec: FeatureSpecLike = None,
+    backtest: BacktestSpecLike = None,
     params: dict[str, Any] | None = None,
     truth: pd.DataFrame | None = None,
     features: Sequence[str] | None = None,
-    weights: Any = None,
+    weights: ArrayLike | None = None,
     log: bool = True,
     show_progress: bool | None = None,
 ) -> TrainResult:
@@ -228,7 +248,7 @@ def run_tables(fit: Any, panel: Any) -> dict[str, str]:
     return out
 
 
-def promote(target: str = "credit", *, version: int | str | None = None) -> Any:
+def promote(target: str = "credit", *, version: int | str | None = None) -> PromotionDecision:
     """Promote the ``challenger`` (or ``version``) of ``target`` to ``champion`` if the gates pass.
 
     The gates are in ``experiments/promotion.yaml``: absolute bounds on AUC and
@@ -249,9 +269,29 @@ def promote(target: str = "credit", *, version: int | str | None = None) -> Any:
 
     Examples
     --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from riskml.models._bundle import _tiny_model
+    >>> from riskml.tracking._runs import log_training_run
+    >>> server = os.environ.pop("MLFLOW_TRACKING_URI", None)
     >>> import riskml
-    >>> callable(riskml.promote)
+    >>> from riskml.tracking import configure
+    >>> home = os.environ.get("RISKML_HOME")
+    >>> os.environ["RISKML_HOME"] = tempfile.mkdtemp()
+    >>> cfg = configure()
+    >>> metrics = pd.DataFrame({"test_as_of": ["2024-01-01"], "population": ["all"], "auc": [0.81],
+    ...                         "calibration_error": [0.02], "n": [1000], "base_rate": [0.05]})
+    >>> scores = pd.DataFrame({"as_of": pd.to_datetime(["2024-01-01"] * 3), "score": [580.0, 610.0, 655.0]})
+    >>> run_id = log_training_run(_tiny_model(), metrics=metrics, specs={}, panel_schema=pd.DataFrame({"x": [0.5]}),
+    ...                           predictions=scores, plots=False, config=cfg)
+    >>> riskml.promote("fraud").promoted
     True
+    >>> riskml.promote("credit")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    LookupError: registered model 'riskml-credit' has no alias 'challenger' in ... (train and register a model first, ...
+    >>> if home: os.environ["RISKML_HOME"] = home
+    >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     return promote_gated(target, version=version)
 
@@ -303,14 +343,14 @@ def _warning_counts(records: Any, scores: pd.DataFrame) -> np.ndarray | None:
 
 
 def predict(
-    data: Any,
+    data: RecordsLike | Panel,
     *,
     target: str = "credit",
-    as_of: Any = None,
-    model: Any = None,
+    as_of: DatesLike | None = None,
+    model: ModelRef = None,
     explain: int = 3,
     fraud: bool = False,
-    feature_spec: Any = None,
+    feature_spec: FeatureSpecLike = None,
     show_progress: bool | None = None,
     paths: bool = False,
 ) -> pd.DataFrame:

@@ -33,6 +33,16 @@ class SpecError(ValueError):
     """A spec file is missing, unreadable or does not match its schema.
 
     The message names the file, the key (a dotted path) and what was expected.
+
+    Examples
+    --------
+    >>> from riskml import SpecError
+    >>> from riskml.models import load_backtest_spec
+    >>> try:
+    ...     load_backtest_spec({"min_train_dates": "many"})
+    ... except SpecError as error:
+    ...     print(error.key, "|", error.got, "|", isinstance(error, ValueError))
+    min_train_dates | many | True
     """
 
     def __init__(self, file: str | Path, key: str, expected: str, got: Any = None) -> None:

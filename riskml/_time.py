@@ -25,7 +25,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["NS_PER_DAY", "as_of_date", "as_of_dates", "day_number", "from_day_number", "in_force"]
+__all__ = ["NS_PER_DAY", "DateLike", "DatesLike", "as_of_date", "as_of_dates", "day_number", "from_day_number",
+           "in_force"]
+
+#: What an ``as_of`` (or any date) parameter accepts: a string like ``'2024-01-01'``, a
+#: ``datetime.date``/``datetime``, a ``pandas.Timestamp`` or a ``numpy.datetime64``.
+DateLike = str | datetime.date | pd.Timestamp | np.datetime64
+#: One date or many (a list, an index, a Series of dates).
+DatesLike = DateLike | Iterable[DateLike]
 
 #: Nanoseconds in a day: a ``datetime64[ns]`` value divided by this is its day number.
 NS_PER_DAY = 86_400 * 10**9

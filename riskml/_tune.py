@@ -41,12 +41,16 @@ from riskml.models._tune import (
     suggest_params,
 )
 from riskml.features import FeatureSpec, Panel
-from riskml.records import Records, as_records
+from riskml.records import Records
+from riskml.records._boundary import as_records
 from riskml.tracking._store import resolve_home
 from riskml.tracking._tuning import TuningRuns
 
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
+    from riskml._time import DatesLike
+    from riskml.models._tune import TuningSpecLike
+    from riskml.models._backtest import BacktestSpecLike
 
 __all__ = ["TuneResult", "tune"]
 
@@ -96,7 +100,7 @@ class TuneResult:
     trials: pd.DataFrame
     parent_run_id: str | None
     train_result: TrainResult | None = None
-    study: Any = None
+    study: optuna.Study | None = None
 
 
 def _objective_fn(rows: TuningRows, tuning: TuningSpec, runs: TuningRuns | None) -> Any:
@@ -192,19 +196,19 @@ def tune(
     n_trials: int | None = None,
     timeout: float | None = None,
     search_space: Mapping[str, Any] | None = None,
-    backtest: BacktestSpec | Mapping[str, Any] | str | Path | None = None,
+    backtest: BacktestSpecLike = None,
     seed: int = 0,
     log: bool = True,
     show_progress: bool | None = None,
     labels: pd.DataFrame | None = None,
     feature_spec: FeatureSpec | str | Path | None = None,
     truth: pd.DataFrame | None = None,
-    spec: str | Path | Mapping[str, Any] | TuningSpec | None = None,
+    spec: TuningSpecLike = None,
     retrain: bool | None = None,
     pruner: optuna.pruners.BasePruner | None = None,
     storage: str | bool | None = None,
     study_name: str | None = None,
-    as_of: Any = "quarterly",
+    as_of: DatesLike = "quarterly",
     features: Sequence[str] | None = None,
 ) -> TuneResult:
     """Tune LightGBM parameters on the temporal backtest; retrain and register the best.

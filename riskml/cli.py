@@ -33,11 +33,14 @@ from riskml._pipeline import train as _train
 from riskml._time import from_day_number
 from riskml._tune import tune as _tune
 from riskml.explain._verb import explain as _explain
-from riskml.features import as_of_grid, build_panel, load_feature_spec
+from riskml.features import build_panel, load_feature_spec
+from riskml.features._engine import as_of_grid
 from riskml.monitor import monitor as _monitor
 from riskml.monitor import rule_warnings
 from riskml.ranking import blind_spots, evaluate_plan, inspection_plan
-from riskml.records import as_records, neutralise_formulas, to_parquet
+from riskml.records import neutralise_formulas
+from riskml.records._boundary import as_records
+from riskml.records._io import to_parquet
 from riskml.records._spreadsheet import restore_formulas, write_csv
 from riskml.synth import make_market
 from riskml.tracking import load_model
@@ -164,8 +167,8 @@ def synth(
     rec.write(clean, out)
     truth_dir = out / "_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
-    rec.to_parquet(market.truth.entity_quarters, truth_dir / "entity_quarters.parquet")
-    rec.to_parquet(market.truth.entities, truth_dir / "entities.parquet")
+    to_parquet(market.truth.entity_quarters, truth_dir / "entity_quarters.parquet")
+    to_parquet(market.truth.entities, truth_dir / "entities.parquet")
     _show(market.summary(), f"Synthetic market: {entities:,} entities, {years} years")
     console.print(f"wrote {clean.n_records:,} records to {out} in {time.perf_counter() - t0:.1f} s")
 
@@ -188,7 +191,7 @@ def validate(
     if len(clean.quarantine):
         console.print(f"[yellow]{len(clean.quarantine):,} rows quarantined[/yellow]")
         if quarantine is not None:
-            rec.to_parquet(clean.quarantine, quarantine)
+            to_parquet(clean.quarantine, quarantine)
             console.print(f"quarantine written to {quarantine}")
 
 

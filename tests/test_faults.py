@@ -44,7 +44,8 @@ def tiny():
 
 def _register(tiny) -> tuple[str, Path]:
     """Log and register ``tiny`` as a new version; its version and artifact folder."""
-    from riskml.tracking import clear_model_cache, configure, log_model
+    from riskml.tracking import configure
+    from riskml.tracking._registry import clear_model_cache, log_model
 
     config = configure()
     uri = log_model(tiny, registered_model_name="riskml-fraud", config=config)
@@ -227,7 +228,8 @@ def test_a_server_that_dies_after_configure_is_not_reported_as_a_missing_champio
     request, short_budget, monkeypatch, server
 ):
     """``predict`` used to retry for minutes, then say there is no champion."""
-    from riskml.tracking import TrackingConfig, TrackingUnreachableError, load_model
+    from riskml.tracking import TrackingUnreachableError, load_model
+    from riskml.tracking._store import TrackingConfig
 
     uri = request.getfixturevalue(server)
     config = TrackingConfig(home=Path(os.environ["RISKML_HOME"]), tracking_uri=uri, artifact_root=None)
@@ -255,7 +257,8 @@ def test_the_default_budget_is_well_under_a_minute():
 _LOGGING_CHILD = """
 import sys
 from riskml.models._bundle import _tiny_model
-from riskml.tracking import configure, log_model
+from riskml.tracking import configure
+from riskml.tracking._registry import log_model
 configure()
 log_model(_tiny_model())
 """
@@ -268,7 +271,8 @@ def test_a_run_of_a_killed_process_is_marked_failed_at_the_next_start(home):
 
     import mlflow
 
-    from riskml.tracking import configure, ensure_experiment
+    from riskml.tracking import configure
+    from riskml.tracking._store import ensure_experiment
     from riskml.tracking._health import process_tags
 
     config = configure()

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import riskml
-from riskml.ledger import LEDGER_KEY, ledger_rows, publish, read_ledger
+from riskml.ledger import publish, read_ledger
+from riskml.ledger._ledger import LEDGER_KEY, ledger_rows
 from riskml.monitor import migration_matrix
 
 

@@ -88,7 +88,8 @@ def test_predict_refuses_a_panel_whose_features_or_spec_hash_differ(trained, rec
 
 
 def test_score_is_base_points_plus_feature_points_for_every_scored_entity(trained, records):
-    from riskml.explain import points_from_contributions, tree_contributions
+    from riskml.explain import tree_contributions
+    from riskml.explain._points import points_from_contributions
 
     result, _ = trained
     model = result.model

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import riskml
-from riskml.grading import white_list
+from riskml.grading._grades import white_list
 from riskml.models import load_model_spec
 from riskml.monitor import rule_warnings
 

@@ -140,7 +140,7 @@ def test_an_mlflow_server_on_postgres_serves_the_champion_to_the_job(clean, data
             time.sleep(0.5)
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
         monkeypatch.setenv("RISKML_HOME", str(tmp_path / "unused-home"))
-        riskml.tracking.clear_model_cache()
+        riskml.tracking._registry.clear_model_cache()
         riskml.train(clean, "credit", params=SMALL, backtest=ONE_SPLIT)
         assert riskml.promote("credit").promoted
         riskml.records.write(clean, database)
@@ -153,4 +153,4 @@ def test_an_mlflow_server_on_postgres_serves_the_champion_to_the_job(clean, data
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-        riskml.tracking.clear_model_cache()
+        riskml.tracking._registry.clear_model_cache()

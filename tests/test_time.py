@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 import riskml
 from riskml._time import NS_PER_DAY, as_of_date, as_of_dates, day_number, from_day_number, in_force
-from riskml.explain import evidence_for, explain_entity, path_to_next_grade
+from riskml.explain import explain_entity, path_to_next_grade
+from riskml.explain._evidence import evidence_for
 from riskml.explain._explanation import _tiny_case
 from riskml.features import build_panel, load_feature_spec
 from riskml.features._kernels import NEVER, to_days

@@ -1,7 +1,7 @@
 """What a training run shows of its model's explanations: mean |SHAP| and shap's beeswarm.
 
 ``riskml.train`` computes these here and hands them to
-:func:`riskml.tracking.log_training_run` as ready artifacts, so the tracking layer logs
+:func:`riskml.tracking._runs.log_training_run` as ready artifacts, so the tracking layer logs
 files and figures without computing explanations itself. The contributions are exact
 TreeSHAP (:func:`explain_rows`) of a seeded sample of the training panel, in score
 points; the beeswarm is shap's own plot of :meth:`BatchExplanation.to_shap`. Neither

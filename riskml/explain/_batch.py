@@ -10,7 +10,7 @@ riskml's exact values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from riskml.explain._treeshap import tree_contributions
 
 if TYPE_CHECKING:
     import shap
+    from riskml.models import RiskModel
 
 __all__ = ["BatchExplanation", "explain_rows", "model_reasons"]
 
@@ -28,7 +29,7 @@ __all__ = ["BatchExplanation", "explain_rows", "model_reasons"]
 UNITS: tuple[str, ...] = ("points", "log-odds")
 
 
-def model_reasons(model: Any, frame: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+def model_reasons(model: RiskModel, frame: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     """The ``k`` features that lowered each row's score most, in points, with texts.
 
     The same reasons :func:`riskml.predict` attaches to its scores: exact TreeSHAP of
@@ -183,7 +184,7 @@ def _as_numbers(column: pd.Series) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def explain_rows(model: Any, frame: pd.DataFrame) -> BatchExplanation:
+def explain_rows(model: RiskModel, frame: pd.DataFrame) -> BatchExplanation:
     """Explain many panel rows at once: every feature's contribution, exact.
 
     Parameters

@@ -3,7 +3,7 @@
 :func:`evidence_for` makes the same selection the panel engine
 (:mod:`riskml.features._engine`) makes for a feature, but keeps the records instead of
 aggregating them: the feature's source, its ``where`` filter (the engine's
-:func:`~riskml.features.where_mask`), the window ``as_of - w <= known_at < as_of``,
+:func:`~riskml.features._spec.where_mask`), the window ``as_of - w <= known_at < as_of``,
 the credit-repair / revocation rule (``ended_by`` with status ``active`` or
 ``ended``) and the open-state rule (``valid_to`` not before ``as_of``) of state
 features. For aggregations decided by one record (``latest``, ``days_since_last``,

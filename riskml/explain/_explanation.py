@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,11 @@ from riskml.features._network import network_catalog
 from riskml.features._spec import FeatureSpec, load_feature_spec
 from riskml.models import RiskModel
 from riskml.tracking import load_model, resolve_version
+
+if TYPE_CHECKING:
+    from riskml.models import RiskModel
+    from riskml._time import DateLike
+    from riskml.features import Panel
 
 __all__ = ["REPRODUCIBILITY_EN", "REPRODUCIBILITY_ZH", "Explanation", "explain_entity"]
 
@@ -353,13 +358,13 @@ def _reference_frame(reference: Any, as_of: pd.Timestamp) -> pd.DataFrame:
 
 def explain_entity(
     entity_id: str,
-    as_of: Any,
+    as_of: DateLike,
     *,
     records: Mapping[str, pd.DataFrame],
-    model: Any = None,
+    model: RiskModel | None = None,
     target: str = "credit",
     k: int = 5,
-    reference: Any = None,
+    reference: Panel | pd.DataFrame | None = None,
     spec: FeatureSpec | str | Path | None = None,
     actions: AppealActions | str | Path | None = None,
     model_version: str | None = None,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,10 @@ from riskml.explain._whatif import (
 from riskml.features._engine import compute_bucket
 from riskml.features._spec import FeatureSpec
 from riskml.records._sources import SourceCatalog
+
+if TYPE_CHECKING:
+    from riskml._time import DateLike
+    from riskml.models import RiskModel
 
 __all__ = ["PATH_COLUMNS", "PATH_SUMMARY_COLUMNS", "GradePath", "declared_changes", "path_summaries", "path_to_next_grade",
            "variant_rows"]
@@ -200,7 +204,7 @@ def variant_rows(own: Mapping[str, pd.DataFrame], variants: list[list[Change]], 
     """Panel rows of the entity after each variant (a list of changes), in one kernel call.
 
     Each variant's records go in under their own entity id, so the panel kernel
-    (:func:`riskml.features.compute_bucket`) computes every variant at once; rows come
+    (:func:`riskml.features._engine.compute_bucket`) computes every variant at once; rows come
     back in variant order with the real ``entity_id``. Cross-entity features are not
     computed: ``spec`` must hold only the entity's own features.
 
@@ -242,8 +246,8 @@ def variant_rows(own: Mapping[str, pd.DataFrame], variants: list[list[Change]], 
 def path_to_next_grade(
     records: Mapping[str, pd.DataFrame],
     entity_id: str,
-    as_of: Any,
-    model: Any,
+    as_of: DateLike,
+    model: RiskModel,
     spec: FeatureSpec,
     sources: SourceCatalog | None = None,
     *,

@@ -574,7 +574,7 @@ def _prepared_for(booster: lightgbm.Booster) -> _Prepared | str:
     return prepared
 
 
-def tree_contributions(booster: lightgbm.Booster, X: Any, *, min_rows: int = DIRECT_BELOW_ROWS) -> np.ndarray:
+def tree_contributions(booster: lightgbm.Booster, X: pd.DataFrame | np.ndarray, *, min_rows: int = DIRECT_BELOW_ROWS) -> np.ndarray:
     """Exact TreeSHAP contributions of a LightGBM booster, in raw log-odds.
 
     Equal to ``booster.predict(X, pred_contrib=True)`` (and so to

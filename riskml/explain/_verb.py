@@ -1,7 +1,7 @@
 """The verb ``riskml.explain(entity_id, as_of, records=...)``: one entity's grade, explained.
 
-The verb resolves the model (:func:`riskml.tracking.resolve_model`: a model, a version,
-an alias or the champion) and the records (:func:`riskml.records.as_records`), then
+The verb resolves the model (:func:`riskml.tracking._resolve.resolve_model`: a model, a version,
+an alias or the champion) and the records (:func:`riskml.records._boundary.as_records`), then
 calls :func:`explain_entity`. It lives in this package because ``riskml.explain`` is
 both the subpackage and the verb: the package's module object is callable and calls
 :func:`explain` (see ``riskml/explain/__init__.py``).
@@ -19,8 +19,9 @@ from riskml.explain._explanation import Explanation, explain_entity
 from riskml.explain._whatif import AppealActions
 from riskml.features import FeatureSpec
 from riskml.models import RiskModel
-from riskml.records import Records, as_records
-from riskml.tracking import resolve_model
+from riskml.records import Records
+from riskml.records._boundary import as_records
+from riskml.tracking._resolve import resolve_model
 
 __all__ = ["explain"]
 

@@ -13,7 +13,7 @@ points per feature and per indicator group with the mean points of the entities 
 the same as-of date whose score lies in the next better band.
 
 Rebuilding one entity's row is exact and fast: the panel kernel
-(:func:`riskml.features.compute_bucket`) is a pure function of one entity's records;
+(:func:`riskml.features._engine.compute_bucket`) is a pure function of one entity's records;
 only cross-entity features (``network.yaml``) read other entities' records, and they
 are recomputed from the full tables for that one row.
 """
@@ -42,7 +42,7 @@ from riskml.features._spec import FeatureSpec
 from riskml.records._sources import SourceCatalog
 
 __all__ = [
-    "ACTION_KINDS",
+    "ActionsLike",
     "AppealAction",
     "AppealActions",
     "Contrast",
@@ -59,8 +59,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: the kinds of record change an appeal action can make
-ACTION_KINDS: tuple[str, ...] = ("set_date", "add_record", "remove_record")
 ACTIONS_FILE = "appeal_actions.yaml"
 #: columns of :func:`what_ifs` output
 WHATIF_COLUMNS: tuple[str, ...] = (
@@ -168,7 +166,11 @@ class AppealActions(SpecModel):
     actions: tuple[AppealAction, ...] = ()
 
 
-def load_actions(path: str | Path | Mapping[str, Any] | AppealActions | None = None,
+#: What a spec parameter accepts: an ``AppealActions``, a YAML path, its mapping, or None for ``models/appeal_actions.yaml``.
+ActionsLike = AppealActions | str | Path | Mapping[str, Any] | None
+
+
+def load_actions(path: ActionsLike = None,
                  sources: SourceCatalog | None = None) -> AppealActions:
     """Load and check the appeal actions (default: the bundled ``models/appeal_actions.yaml``).
 
@@ -617,7 +619,7 @@ class Contrast:
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from riskml.explain import contrast
+    >>> from riskml.explain._whatif import contrast
     >>> from riskml.grading import GradePolicy
     >>> catalog = pd.DataFrame({"dimension": ["penalties"], "label_zh": ["处罚"], "label_en": ["Penalties"]},
     ...                        index=["pen"])

@@ -1,11 +1,12 @@
 """Features: the point-in-time entity x as-of panel built from declarative specs.
 
 The feature library lives in ``features/*.yaml`` and its indicator groups in
-``features/dimensions/*.yaml``; :func:`load_feature_spec` validates it into a :class:`FeatureSpec`, and
-:func:`build_panel` turns records into a :class:`Panel` (the frame, its feature
-catalog and the spec hash). :func:`compute_bucket` is the per-bucket kernel the Spark
-path runs; :func:`build_panel_in_buckets` runs it bucket by bucket on one machine, in
-bounded memory, to a Parquet file (:func:`read_panel`) or a compact panel.
+``features/dimensions/*.yaml``; :func:`load_feature_spec` validates it into a
+:class:`FeatureSpec`, and :func:`build_panel` turns records into a :class:`Panel` (the
+frame, its feature catalog and the spec hash).
+:func:`~riskml.features._engine.compute_bucket` is the per-bucket kernel the Spark path
+runs; :func:`build_panel_in_buckets` runs it bucket by bucket on one machine, in bounded
+memory, to a Parquet file (:func:`read_panel`) or a compact panel.
 
 Examples
 --------
@@ -18,35 +19,14 @@ Examples
 from __future__ import annotations
 
 from riskml.features._bucketed import build_panel_in_buckets, read_panel
-from riskml.features._dimensions import DimensionSpec, IndicatorGroup, load_dimension_spec
-from riskml.features._engine import Panel, as_of_grid, build_panel, compute_bucket
-from riskml.features._spec import (
-    AGGREGATIONS,
-    CATALOG_COLUMNS,
-    STATES,
-    FeatureDef,
-    FeatureSpec,
-    load_feature_spec,
-    where_mask,
-)
-from riskml.features._windows import parse_window
+from riskml.features._engine import Panel, build_panel
+from riskml.features._spec import FeatureSpec, load_feature_spec
 
 __all__ = [
-    "AGGREGATIONS",
-    "CATALOG_COLUMNS",
-    "STATES",
-    "DimensionSpec",
-    "FeatureDef",
     "FeatureSpec",
-    "IndicatorGroup",
     "Panel",
-    "as_of_grid",
     "build_panel",
     "build_panel_in_buckets",
-    "compute_bucket",
-    "load_dimension_spec",
     "load_feature_spec",
-    "parse_window",
     "read_panel",
-    "where_mask",
 ]

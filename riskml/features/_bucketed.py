@@ -29,7 +29,7 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,9 @@ from riskml.features._engine import (
 from riskml.features._kernels import NEVER, entity_codes, to_days
 from riskml.features._network import network_features
 from riskml.features._spec import FeatureSpec, load_feature_spec
+
+if TYPE_CHECKING:
+    from riskml._time import DatesLike
 
 __all__ = ["COMPACT_FLOAT32", "COMPACT_INT32", "ENTITIES_PER_BUCKET", "build_panel_in_buckets", "read_panel"]
 
@@ -107,7 +110,7 @@ def _bucket_positions(codes: np.ndarray, n_buckets: int) -> list[np.ndarray]:
 
 def build_panel_in_buckets(
     records: Mapping[str, pd.DataFrame],
-    as_of: str | Iterable[Any] = "quarterly",
+    as_of: DatesLike = "quarterly",
     spec: FeatureSpec | str | Path | None = None,
     *,
     entities_per_bucket: int = ENTITIES_PER_BUCKET,

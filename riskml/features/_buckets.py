@@ -46,7 +46,7 @@ def bucket_of(entity_ids: Iterable[str], buckets: int) -> np.ndarray:
     Returns
     -------
     ndarray of int64
-        The same numbers :func:`riskml.spark.bucket_column` gives in Spark.
+        The same numbers :func:`riskml.spark._buckets.bucket_column` gives in Spark.
 
     Examples
     --------

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,9 @@ from riskml.features._kernels import (
 )
 from riskml.features._spec import FeatureDef, FeatureSpec, load_feature_spec, where_mask
 from riskml.records._sources import SourceCatalog, SourceSpec
+
+if TYPE_CHECKING:
+    from riskml._time import DatesLike
 
 __all__ = ["Panel", "as_of_grid", "build_panel", "compute_bucket"]
 
@@ -351,7 +354,8 @@ def compute_bucket(
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from riskml.features import compute_bucket, load_feature_spec
+    >>> from riskml.features import load_feature_spec
+    >>> from riskml.features._engine import compute_bucket
     >>> spec = load_feature_spec()
     >>> ents = pd.DataFrame({"entity_id": ["E0000001"], "entity_type": ["enterprise"], "industry": ["retail"],
     ...     "district": ["D01"], "registered_capital": [50.0],
@@ -564,7 +568,7 @@ def _network_columns(
 
 def build_panel(
     records: Mapping[str, pd.DataFrame],
-    as_of: str | Iterable[Any] = "quarterly",
+    as_of: DatesLike = "quarterly",
     spec: FeatureSpec | str | Path | None = None,
     *,
     show_progress: bool | None = None,

@@ -41,6 +41,7 @@ __all__ = [
     "FeatureEntry",
     "FeatureFile",
     "FeatureSpec",
+    "FeatureSpecLike",
     "load_feature_spec",
     "where_mask",
 ]
@@ -504,6 +505,11 @@ def where_mask(frame: pd.DataFrame, where: Where | dict[str, Any]) -> np.ndarray
 
 
 # ----------------------------------------------------------------------------- loading
+
+
+#: What a ``feature_spec`` parameter accepts: a :class:`FeatureSpec`, the folder of a
+#: feature library, or None for the built-in one.
+FeatureSpecLike = FeatureSpec | str | Path | None
 
 
 def load_feature_spec(

@@ -6,18 +6,12 @@ sections of a model spec); :func:`assign_grades` applies it to whole columns.
 
 from __future__ import annotations
 
-from riskml.grading._grades import GRADED_COLUMNS, assign_grades, proba_to_score, score_from_logit, white_list
-from riskml.grading._policy import GradeBand, GradeOverride, GradePolicy, Scorecard, WhiteListRule
+from riskml.grading._grades import assign_grades, proba_to_score, score_from_logit
+from riskml.grading._policy import GradePolicy
 
 __all__ = [
-    "GRADED_COLUMNS",
-    "GradeBand",
-    "GradeOverride",
     "GradePolicy",
-    "Scorecard",
-    "WhiteListRule",
     "assign_grades",
     "proba_to_score",
     "score_from_logit",
-    "white_list",
 ]

@@ -7,12 +7,15 @@ first band whose ``min_score`` the score reaches, then the overrides of the poli
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from riskml.grading._policy import GradePolicy
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["GRADED_COLUMNS", "assign_grades", "proba_to_score", "score_from_logit", "white_list"]
 
@@ -25,7 +28,7 @@ GRADED_COLUMNS: tuple[str, ...] = ("score", "grade_by_score", "grade", "override
 OVERRIDE_SEPARATOR = ";"
 
 
-def score_from_logit(logit: Any, policy: GradePolicy) -> np.ndarray:
+def score_from_logit(logit: ArrayLike, policy: GradePolicy) -> np.ndarray:
     """Score points from the calibrated log-odds of the bad outcome.
 
     ``score = offset - factor * logit``, i.e. ``offset + factor * ln((1 - p) / p)``.
@@ -49,7 +52,7 @@ def score_from_logit(logit: Any, policy: GradePolicy) -> np.ndarray:
     return policy.offset - policy.factor * np.asarray(logit, dtype=np.float64)
 
 
-def proba_to_score(p: Any, policy: GradePolicy) -> np.ndarray:
+def proba_to_score(p: ArrayLike, policy: GradePolicy) -> np.ndarray:
     """Score points from calibrated probabilities of the bad outcome.
 
     Parameters
@@ -101,7 +104,7 @@ def _feature(features: pd.DataFrame | None, name: str, n: int, what: str) -> np.
     return pd.to_numeric(features[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def assign_grades(score: Any, features: pd.DataFrame | None, policy: GradePolicy) -> pd.DataFrame:
+def assign_grades(score: ArrayLike, features: pd.DataFrame | None, policy: GradePolicy) -> pd.DataFrame:
     """Grades from scores by the policy's bands, then its overrides.
 
     An entity gets the first band (best first) whose ``min_score`` its score reaches;

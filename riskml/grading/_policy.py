@@ -37,7 +37,7 @@ class Scorecard(SpecModel):
 
     Examples
     --------
-    >>> from riskml.grading import Scorecard
+    >>> from riskml.grading._policy import Scorecard
     >>> card = Scorecard(base_score=600, base_odds=20, pdo=40)
     >>> card.base_score, card.base_odds, card.pdo
     (600.0, 20.0, 40.0)
@@ -66,7 +66,7 @@ class GradeBand(SpecModel):
 
     Examples
     --------
-    >>> from riskml.grading import GradeBand
+    >>> from riskml.grading._policy import GradeBand
     >>> GradeBand(grade="A", min_score=630, label_en="Low risk").catches_all
     False
     >>> GradeBand(grade="D", min_score=float("nan")).catches_all
@@ -110,7 +110,7 @@ class GradeOverride(SpecModel):
 
     Examples
     --------
-    >>> from riskml.grading import GradeOverride
+    >>> from riskml.grading._policy import GradeOverride
     >>> rule = GradeOverride(name="abnormal_list", feature="abnormal_list_on_list", min=1, grade_at_most="C")
     >>> rule.min, rule.max, rule.grade_at_most
     (1.0, None, 'C')
@@ -145,7 +145,7 @@ class WhiteListRule(SpecModel):
 
     Examples
     --------
-    >>> from riskml.grading import WhiteListRule
+    >>> from riskml.grading._policy import WhiteListRule
     >>> WhiteListRule(grade="A", exclude_when_positive=["judicial_open_count"]).exclude_when_positive
     ('judicial_open_count',)
     """

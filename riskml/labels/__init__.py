@@ -17,16 +17,10 @@ Examples
 
 from __future__ import annotations
 
-from riskml.labels._coverage import SourceCoverage
-from riskml.labels._labels import (
-    LABEL_COLUMNS,
-    LabelRule,
-    LabelSpec,
-    check_label,
-    load_label_spec,
-    make_labels,
-    parse_label,
-)
+from riskml.labels._labels import LabelSpec, load_label_spec, make_labels
 
-__all__ = ["LABEL_COLUMNS", "LabelRule", "LabelSpec", "SourceCoverage", "check_label", "load_label_spec",
-           "make_labels", "parse_label"]
+__all__ = [
+    "LabelSpec",
+    "load_label_spec",
+    "make_labels",
+]

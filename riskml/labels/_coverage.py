@@ -7,7 +7,7 @@ extracted, would silently read as zeros. So every window a label or a feature re
 is checked against its source's coverage:
 
 * **declared**: ``coverage: {start, end, gaps}`` in the source's declaration
-  (:class:`riskml.records.Coverage`);
+  (:class:`riskml.records._sources.Coverage`);
 * **derived** (no declaration): ``start`` is the first day any source of the records
   knows of, ``end`` the last one (the extraction day, as before), and a *gap* is an
   empty stretch between two consecutive record days of the source that is at least

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,9 @@ from riskml.features._kernels import NEVER, SortedRecords, entity_codes, to_days
 from riskml.features._spec import Where, check_where, where_mask
 from riskml.labels._coverage import SourceCoverage, records_span, source_coverage, window_problems
 from riskml.records._sources import SourceCatalog, load_sources
+
+if TYPE_CHECKING:
+    from riskml.features import Panel
 
 __all__ = ["LABEL_COLUMNS", "LabelRule", "LabelSpec", "load_label_spec", "make_labels"]
 
@@ -82,7 +85,7 @@ class LabelRule(SpecModel):
 
     Examples
     --------
-    >>> from riskml.labels import LabelRule
+    >>> from riskml.labels._labels import LabelRule
     >>> rule = LabelRule(source="penalties", where={"amount": {"min": 10000}})
     >>> rule.source, rule.where["amount"].min, rule.aggregation
     ('penalties', 10000.0, 'any')
@@ -410,7 +413,7 @@ def _range_reduce(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, ufunc: np.
 
 def make_labels(
     records: Mapping[str, pd.DataFrame],
-    index: Any,
+    index: Panel | pd.DataFrame,
     target: str | Path | LabelSpec = "credit",
     *,
     coverage: Literal["drop", "refuse"] = "drop",

@@ -14,24 +14,11 @@ Parquet files.
 
 from __future__ import annotations
 
-from riskml.ledger._ledger import (
-    DEFAULT_TABLE,
-    LEDGER_COLUMNS,
-    LEDGER_KEY,
-    PublishResult,
-    ledger_rows,
-    model_digest,
-    publish,
-    read_ledger,
-)
+from riskml.ledger._ledger import PublishResult, ledger_rows, publish, read_ledger
 
 __all__ = [
-    "DEFAULT_TABLE",
-    "LEDGER_COLUMNS",
-    "LEDGER_KEY",
     "PublishResult",
     "ledger_rows",
-    "model_digest",
     "publish",
     "read_ledger",
 ]

@@ -22,14 +22,18 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from riskml._time import as_of_dates
-from riskml.records import to_parquet
+from riskml.records._io import to_parquet
 from riskml.records._database import _to_frame, connect, is_database_url, quote, redact
+
+if TYPE_CHECKING:
+    from riskml._time import DateLike
+    from riskml.models import RiskModel
 
 __all__ = ["DEFAULT_TABLE", "LEDGER_COLUMNS", "LEDGER_KEY", "PublishResult", "ledger_rows", "model_digest", "publish",
            "read_ledger"]
@@ -103,8 +107,8 @@ def model_digest(model: Any) -> str:
     return hashlib.sha256((model.booster.model_to_string() + identity).encode("utf-8")).hexdigest()
 
 
-def ledger_rows(scores: pd.DataFrame, model: Any, *, version: str | int | None = None,
-                published_at: Any = None) -> pd.DataFrame:
+def ledger_rows(scores: pd.DataFrame, model: RiskModel, *, version: str | int | None = None,
+                published_at: DateLike | None = None) -> pd.DataFrame:
     """The ledger rows of one target's scores (the output of :func:`riskml.predict`).
 
     Parameters
@@ -188,7 +192,7 @@ def _column(scores: pd.DataFrame, name: str, missing: Any, dtype: str) -> Any:
     return pd.array([missing] * len(scores), dtype=dtype)
 
 
-def publish(rows: pd.DataFrame | list[pd.DataFrame], ledger: str | os.PathLike[str], *, model: Any = None,
+def publish(rows: pd.DataFrame | list[pd.DataFrame], ledger: str | os.PathLike[str], *, model: RiskModel | None = None,
             version: str | int | None = None, table: str = DEFAULT_TABLE) -> PublishResult:
     """Append ledger rows (one or several targets) to the ledger, all or nothing.
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +30,7 @@ from pydantic import Field, field_validator
 
 from riskml._specs import SpecModel, load_yaml, parse_spec, resolve_spec
 
-__all__ = ["BacktestSpec", "CalibrationSpec", "Split", "load_backtest_spec", "plan_splits"]
+__all__ = ["BacktestSpec", "BacktestSpecLike", "CalibrationSpec", "Split", "load_backtest_spec", "plan_splits"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class CalibrationSpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.models import CalibrationSpec
+    >>> from riskml.models._backtest import CalibrationSpec
     >>> cal = CalibrationSpec(dates=4)
     >>> cal.dates, cal.gap_days, cal.early_stopping_rounds, cal.refit
     (4, None, 30, False)
@@ -188,7 +189,12 @@ class BacktestSpec(SpecModel):
         return None
 
 
-def load_backtest_spec(spec: str | Path | dict[str, Any] | BacktestSpec | None = None) -> BacktestSpec:
+#: What a ``backtest`` parameter accepts: a :class:`BacktestSpec`, a YAML path, a mapping
+#: of keys overriding the default spec's, or None for ``experiments/backtest.yaml``.
+BacktestSpecLike = BacktestSpec | str | Path | Mapping[str, Any] | None
+
+
+def load_backtest_spec(spec: BacktestSpecLike = None) -> BacktestSpec:
     """Read a backtest spec: None (bundled ``experiments/backtest.yaml``), a name, a path or a mapping.
 
     A mapping overrides keys of the bundled spec (nested mappings such as
@@ -242,7 +248,8 @@ class Split:
     Examples
     --------
     >>> import pandas as pd
-    >>> from riskml.models import load_backtest_spec, plan_splits
+    >>> from riskml.models import load_backtest_spec
+    >>> from riskml.models._backtest import plan_splits
     >>> dates = pd.date_range("2020-01-01", periods=12, freq="QS")
     >>> spec = load_backtest_spec({"test_dates": "last 1", "min_train_dates": 2})
     >>> split = plan_splits(dates, dates[:10], spec, horizon_days=365)[0]

@@ -35,6 +35,8 @@ from riskml.models._policy import grade_frame, policy_features, policy_from_spec
 
 if TYPE_CHECKING:
     import lightgbm as lgb
+    from riskml.features import Panel
+    from riskml.grading import GradePolicy
 
 __all__ = ["FORMAT", "RiskModel"]
 
@@ -129,7 +131,7 @@ class RiskModel:
     booster: lgb.Booster = field(repr=False)
     calib_a: float
     calib_b: float
-    policy: Any = field(repr=False)
+    policy: GradePolicy = field(repr=False)
     catalog: pd.DataFrame = field(repr=False)
     model_spec: dict[str, Any] = field(repr=False)
     metadata: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -210,7 +212,7 @@ class RiskModel:
 
     # ------------------------------------------------------------------ checks
 
-    def check_panel(self, frame: Any, spec_hash: str | None = None) -> None:
+    def check_panel(self, frame: pd.DataFrame | Panel, spec_hash: str | None = None) -> None:
         """Refuse a panel that lacks the model's columns or was built from another spec.
 
         Parameters
@@ -253,7 +255,7 @@ class RiskModel:
 
     # ------------------------------------------------------------------ prediction
 
-    def matrix(self, frame: Any) -> pd.DataFrame:
+    def matrix(self, frame: pd.DataFrame | Panel) -> pd.DataFrame:
         """The feature matrix in model order: float64 numerics, categoricals with the stored levels.
 
         Category values the model never saw become missing (logged).
@@ -288,15 +290,15 @@ class RiskModel:
                 columns[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)
         return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
 
-    def raw_margin(self, frame: Any) -> np.ndarray:
+    def raw_margin(self, frame: pd.DataFrame | Panel) -> np.ndarray:
         """The booster's raw log-odds output for each row."""
         return np.asarray(self.booster.predict(self.matrix(frame), raw_score=True), dtype=np.float64)
 
-    def calibrated_logit(self, frame: Any) -> np.ndarray:
+    def calibrated_logit(self, frame: pd.DataFrame | Panel) -> np.ndarray:
         """``calib_a * raw_margin + calib_b``: calibrated log-odds of the bad outcome."""
         return self.calib_a * self.raw_margin(frame) + self.calib_b
 
-    def predict_proba(self, frame: Any) -> np.ndarray:
+    def predict_proba(self, frame: pd.DataFrame | Panel) -> np.ndarray:
         """Calibrated probability of the bad outcome for each row.
 
         Examples
@@ -309,7 +311,7 @@ class RiskModel:
         """
         return _sigmoid(self.calibrated_logit(frame))
 
-    def score_points(self, frame: Any) -> np.ndarray:
+    def score_points(self, frame: pd.DataFrame | Panel) -> np.ndarray:
         """Score points of each row: ``offset - factor * calibrated_logit``.
 
         Examples
@@ -321,7 +323,7 @@ class RiskModel:
         """
         return score_from_logit(self.calibrated_logit(frame), self.policy)
 
-    def score(self, frame: Any) -> pd.DataFrame:
+    def score(self, frame: pd.DataFrame | Panel) -> pd.DataFrame:
         """Probability, score points and grades for each panel row.
 
         Returns

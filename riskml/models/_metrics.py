@@ -4,7 +4,7 @@ All functions take arrays of 0/1 outcomes ``y`` and predicted probabilities ``p`
 are vectorised. :func:`evaluate` computes the standard set on every entity and on the
 randomly inspected subsample (the unbiased one: elsewhere a violation is observed
 mostly where someone looked) and returns a tidy frame ``split, population, metric,
-value``, the form :func:`riskml.tracking.log_training_run` logs.
+value``, the form :func:`riskml.tracking._runs.log_training_run` logs.
 
 Conventions
 -----------
@@ -41,7 +41,6 @@ import pandas as pd
 __all__ = [
     "METRIC_COLUMNS",
     "MIN_EVALUATION_POSITIVES",
-    "POPULATIONS",
     "auc",
     "brier",
     "evaluate",
@@ -60,8 +59,6 @@ logger = logging.getLogger(__name__)
 
 #: columns of :func:`evaluate`'s result
 METRIC_COLUMNS: tuple[str, ...] = ("split", "population", "metric", "value")
-#: row subsets metrics are computed on: every entity, the random-inspection sample
-POPULATIONS: tuple[str, ...] = ("all", "random")
 #: Fewest confirmed cases (positive labels) a test split needs for its AUC and
 #: calibration error to mean anything; a rare target (fraud, 0.07% a year) on a small
 #: county falls short on the random-inspection sample.

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskml.grading import GRADED_COLUMNS, GradePolicy, assign_grades, score_from_logit
+from riskml.grading import GradePolicy, assign_grades, score_from_logit
+from riskml.grading._grades import GRADED_COLUMNS
 
 __all__ = ["GRADE_COLUMNS", "grade_frame", "policy_features", "policy_from_spec"]
 

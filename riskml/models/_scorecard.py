@@ -40,7 +40,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -52,6 +52,9 @@ from riskml.models._bundle import RiskModel
 from riskml.models._integrity import ModelFileError
 from riskml.models._spec import ModelKindSpec
 from riskml.records import neutralise_formulas
+
+if TYPE_CHECKING:
+    from riskml.features import Panel
 
 __all__ = [
     "TABLE_COLUMNS",
@@ -588,7 +591,7 @@ class ScorecardModel(RiskModel):
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{path} is not a riskml points table ({exc}); the file is corrupt") from None
 
-    def score_points(self, frame: Any) -> np.ndarray:
+    def score_points(self, frame: pd.DataFrame | Panel) -> np.ndarray:
         """Base points plus the points of each row's bins (exact: no logit round trip)."""
         return self.booster.score(self.matrix(frame))
 
@@ -596,7 +599,7 @@ class ScorecardModel(RiskModel):
         """The publishable points table (columns :data:`TABLE_COLUMNS`, base points first)."""
         return self.booster.table(self.catalog)
 
-    def applied_rows(self, frame: Any) -> pd.DataFrame:
+    def applied_rows(self, frame: pd.DataFrame | Panel) -> pd.DataFrame:
         """The table rows behind each panel row's score: one row per (input row, feature with points).
 
         Returns

@@ -21,10 +21,14 @@ A feature found weak is dropped from a model with the model spec's
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from riskml._time import DateLike
+    from riskml.features import Panel
 
 __all__ = ["SCREEN_COLUMNS", "screen_features"]
 
@@ -53,8 +57,8 @@ def _codes(column: pd.Series, n_bins: int) -> np.ndarray:
     return np.where(codes < 0, codes.max(initial=-1) + 1, codes).astype(np.int64)
 
 
-def screen_features(panel: Any, labels: pd.DataFrame, *, features: Sequence[str] | None = None,
-                    as_of: Sequence[Any] | None = None, n_bins: int = 10) -> pd.DataFrame:
+def screen_features(panel: Panel, labels: pd.DataFrame, *, features: Sequence[str] | None = None,
+                    as_of: Sequence[DateLike] | None = None, n_bins: int = 10) -> pd.DataFrame:
     """IV, KS and missing share of each feature on the labelled rows of each as-of date.
 
     Parameters

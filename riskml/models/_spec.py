@@ -11,16 +11,23 @@ built from.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from riskml._specs import SpecError, SpecModel, load_yaml, parse_spec, resolve_spec, spec_hash
-from riskml.labels import check_label, load_label_spec, parse_label
+from riskml.labels import load_label_spec
+from riskml.labels._labels import check_label
+from riskml.labels._labels import parse_label
 
-__all__ = ["LIGHTGBM_ALIASES", "MODEL_KINDS", "ModelKindSpec", "ModelSpec", "TrainingSpec", "load_model_spec"]
+if TYPE_CHECKING:
+    from riskml.labels import LabelSpec
+    from riskml.records import SourceCatalog
+
+__all__ = ["LIGHTGBM_ALIASES", "MODEL_KINDS", "ModelKindSpec", "ModelSpec", "ModelSpecLike", "TrainingSpec", "load_model_spec"]
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +186,7 @@ class ModelSpec:
     name: str
     label_zh: str
     label_en: str
-    label: Any
+    label: LabelSpec
     training: TrainingSpec
     raw: dict[str, Any] = field(repr=False)
     path: Path | None = None
@@ -195,10 +202,15 @@ class ModelSpec:
         return spec_hash(self.raw)
 
 
+#: What a model spec parameter (``target``) accepts: a :class:`ModelSpec`, a target name
+#: (``"credit"``, ``"fraud"``: ``models/<target>.yaml``), a YAML path or a mapping.
+ModelSpecLike = ModelSpec | str | Path | Mapping[str, Any]
+
+
 def load_model_spec(
-    target: str | Path | dict[str, Any] | ModelSpec = "credit",
+    target: ModelSpecLike = "credit",
     folder: str | Path | None = None,
-    sources: Any = None,
+    sources: SourceCatalog | None = None,
     *,
     check_sources: bool = True,
 ) -> ModelSpec:

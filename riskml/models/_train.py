@@ -1,6 +1,6 @@
 """Training: a temporal backtest, out-of-time Platt calibration and the final model.
 
-:func:`fit_model` runs the splits of :func:`riskml.models.plan_splits`. For each split
+:func:`fit_model` runs the splits of :func:`riskml.models._backtest.plan_splits`. For each split
 it fits a LightGBM booster on the training as-of dates (rows with a complete label
 horizon in the model's population), fits the Platt calibrator
 ``calibrated_logit = a * raw_margin + b`` on the held-out calibration dates, and
@@ -54,6 +54,10 @@ from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
 
 if TYPE_CHECKING:
     import lightgbm as lgb
+    from numpy.typing import ArrayLike
+    from riskml.features import Panel
+    from riskml.models._backtest import BacktestSpecLike
+    from riskml.models._spec import ModelSpecLike
 
 __all__ = ["FitResult", "fit_model", "fit_platt", "monotone_constraints"]
 
@@ -622,15 +626,15 @@ def _fit_splits(
 
 
 def fit_model(
-    panel: Any,
+    panel: Panel,
     labels: pd.DataFrame,
-    target: str | Path | dict[str, Any] | ModelSpec = "credit",
+    target: ModelSpecLike = "credit",
     *,
-    backtest: str | Path | dict[str, Any] | BacktestSpec | None = None,
+    backtest: BacktestSpecLike = None,
     params: dict[str, Any] | None = None,
     truth: pd.DataFrame | None = None,
     features: Sequence[str] | None = None,
-    weights: Any = None,
+    weights: ArrayLike | None = None,
     show_progress: bool | None = None,
 ) -> FitResult:
     """Backtest and train a calibrated risk model.

@@ -40,6 +40,7 @@ from riskml.models._spec import ModelSpec, normalise_params
 from riskml.models._train import fit_split, lightgbm_params, prepare_rows
 
 __all__ = [
+    "TuningSpecLike",
     "ParamSpec",
     "PrunerSpec",
     "SamplerSpec",
@@ -225,7 +226,11 @@ class TuningSpec(SpecModel):
         return self
 
 
-def load_tuning_spec(spec: str | Path | Mapping[str, Any] | TuningSpec | None = None) -> TuningSpec:
+#: What a spec parameter accepts: a :class:`TuningSpec`, a YAML path, its mapping, or None for ``experiments/tuning.yaml``.
+TuningSpecLike = TuningSpec | str | Path | Mapping[str, Any] | None
+
+
+def load_tuning_spec(spec: TuningSpecLike = None) -> TuningSpec:
     """Read a tuning spec: None (bundled ``experiments/tuning.yaml``), a name, a path or a mapping.
 
     Raises

@@ -27,12 +27,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from riskml.monitor._groups import flag_mask, group_column, usable_labels
+
+if TYPE_CHECKING:
+    from riskml.records import Records
 
 __all__ = ["ERROR_RATES", "FAIRNESS_METRICS", "fairness_audit", "fairness_warnings"]
 
@@ -122,7 +125,7 @@ def fairness_audit(
     *,
     flag: str | float | Mapping[str, float] = "D",
     reference: str | None = None,
-    entities: Any = None,
+    entities: pd.DataFrame | Records | None = None,
     n_boot: int = 500,
     level: float = 0.95,
     seed: int = 0,
@@ -143,7 +146,7 @@ def fairness_audit(
     by : str, default "district"
         The group column.
     flag : str, float or mapping, default "D"
-        A grade, or a probability threshold (see :func:`riskml.monitor.flag_mask`).
+        A grade, or a probability threshold (see :func:`riskml.monitor._groups.flag_mask`).
     reference : str, optional
         The reference group; default the largest.
     entities : DataFrame or Records, optional

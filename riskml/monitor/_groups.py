@@ -4,7 +4,7 @@ For each group (district, industry, entity type, or any registry column) the fla
 rate, and with labels the precision and false positive rate of the flag, each as a
 ratio to a reference group (the largest by default). A ratio far from 1 (outside
 [0.8, 1.25] by default, the "four-fifths" rule read both ways) of the flag rate is a
-warning in :func:`riskml.monitor.check_thresholds`. A flag rate alone cannot tell bias
+warning in :func:`riskml.monitor._report.check_thresholds`. A flag rate alone cannot tell bias
 from risk (a district with more risky entities is rightly flagged more); where outcomes
 are known, :func:`riskml.monitor.fairness_audit` compares error rates with intervals.
 """

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,11 @@ from riskml.explain._evidence import source_catalog
 from riskml.explain._points import points_from_contributions
 from riskml.explain._treeshap import tree_contributions
 from riskml.records._sources import SourceCatalog
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from riskml._time import DateLike
+    from riskml.models import RiskModel
 
 __all__ = ["MIGRATION_ALARMS", "Migration", "migration_alarms", "migration_report", "record_events"]
 
@@ -93,8 +98,8 @@ def _points(model: Any, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     return scores, pd.DataFrame(points, columns=list(model.features))
 
 
-def record_events(records: Mapping[str, pd.DataFrame], sources: SourceCatalog, t1: Any, t2: Any,
-                  windows: Any = (90, 365, 730, 1095), entities: Any = None) -> pd.DataFrame:
+def record_events(records: Mapping[str, pd.DataFrame], sources: SourceCatalog, t1: DateLike, t2: DateLike,
+                  windows: Iterable[int] = (90, 365, 730, 1095), entities: Iterable[str] | None = None) -> pd.DataFrame:
     """Records that entered, left a window or changed state in ``[t1, t2)``.
 
     Parameters
@@ -152,7 +157,7 @@ def record_events(records: Mapping[str, pd.DataFrame], sources: SourceCatalog, t
     return out.sort_values(["entity_id", "date", "source", "record_id"], ignore_index=True)
 
 
-def migration_report(model: Any, rows_t1: pd.DataFrame, rows_t2: pd.DataFrame, *,
+def migration_report(model: RiskModel, rows_t1: pd.DataFrame, rows_t2: pd.DataFrame, *,
                      records: Mapping[str, pd.DataFrame] | None = None,
                      sources: SourceCatalog | None = None) -> Migration:
     """Explain every grade change between two as-of dates in points and records.

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,9 +26,15 @@ from riskml.monitor._fairness import fairness_audit, fairness_warnings
 from riskml.monitor._groups import group_metrics
 from riskml.monitor._spec import MonitorSpec, Thresholds, load_monitor_spec
 from riskml.records._spreadsheet import write_csv
-from riskml.tracking import configure, ensure_experiment
+from riskml.tracking import configure
+from riskml.tracking._store import ensure_experiment
 from riskml.tracking._plots import _figure
 from riskml.tracking._plots import grade_distribution as grade_plot
+
+if TYPE_CHECKING:
+    from riskml.features import Panel
+    from riskml.records import Records
+    from riskml.monitor._spec import MonitorSpecLike
 
 __all__ = ["MONITOR_EXPERIMENT", "MonitorReport", "check_thresholds", "monitor"]
 
@@ -225,7 +231,7 @@ def check_thresholds(
     flag rate alone cannot tell bias from risk, and the message says so); with
     outcomes, a group's false negative, false positive or false discovery rate ratio
     whose whole bootstrap interval lies outside ``group_ratio``
-    (:func:`riskml.monitor.fairness_warnings`). Groups with fewer than
+    (:func:`riskml.monitor._fairness.fairness_warnings`). Groups with fewer than
     ``min_group_size`` rows are not checked.
 
     Parameters
@@ -305,13 +311,13 @@ def monitor(
     scores_ref: pd.DataFrame,
     scores_cur: pd.DataFrame,
     *,
-    panel_ref: Any = None,
-    panel_cur: Any = None,
+    panel_ref: Panel | pd.DataFrame | None = None,
+    panel_cur: Panel | pd.DataFrame | None = None,
     features: Iterable[str] | None = None,
     labels: pd.DataFrame | None = None,
-    entities: Any = None,
+    entities: pd.DataFrame | Records | None = None,
     groups: Iterable[str] | None = None,
-    spec: str | Path | MonitorSpec | dict[str, Any] = "monitor",
+    spec: MonitorSpecLike = "monitor",
     outcomes: pd.DataFrame | None = None,
 ) -> MonitorReport:
     """Compare a current quarter with a reference quarter and check the thresholds.

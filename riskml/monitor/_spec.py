@@ -2,7 +2,7 @@
 
 One file says which sources count as "touched by supervision" for blind spots, which
 sources make a label observed for selection handling, the default plan rates and
-budget (ranking's sections, :class:`riskml.ranking.RankingSpec`), and the group columns
+budget (ranking's sections, :class:`riskml.ranking._spec.RankingSpec`), and the group columns
 and flag of the fairness checks and the thresholds whose crossing raises a monitoring
 warning (monitoring's own). :func:`load_monitor_spec` validates the whole file into a
 frozen :class:`MonitorSpec`; every function that reads it also accepts one directly.
@@ -10,17 +10,19 @@ frozen :class:`MonitorSpec`; every function that reads it also accepts one direc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
 from riskml._specs import SpecModel, parse_spec, read_spec
-from riskml.ranking import RankingSpec
+from riskml.ranking._spec import RankingSpec
 from riskml.ranking._spec import check_source_filters
 from riskml.records._sources import SourceCatalog
 
-__all__ = ["MonitorSpec", "Thresholds", "load_monitor_spec"]
+__all__ = ["MonitorSpecLike", "MonitorSpec", "Thresholds", "load_monitor_spec"]
 
 
 class Thresholds(SpecModel):
@@ -45,7 +47,7 @@ class Thresholds(SpecModel):
 
     Examples
     --------
-    >>> from riskml.monitor import Thresholds
+    >>> from riskml.monitor._spec import Thresholds
     >>> limits = Thresholds(score_psi=0.1)
     >>> limits.score_psi, limits.group_ratio
     (0.1, (0.8, 1.25))
@@ -90,7 +92,7 @@ class MonitorSpec(RankingSpec):
 
     Examples
     --------
-    >>> from riskml.monitor import load_monitor_spec
+    >>> from riskml.monitor._spec import load_monitor_spec
     >>> spec = load_monitor_spec()
     >>> spec.blind_spots.lookback_days, [s.source for s in spec.blind_spots.touch_sources]
     (1095, ['inspections', 'penalties'])
@@ -110,8 +112,12 @@ class MonitorSpec(RankingSpec):
         return self
 
 
+#: What a spec parameter accepts: a :class:`MonitorSpec`, the name or path of a YAML file, or its mapping.
+MonitorSpecLike = MonitorSpec | str | Path | Mapping[str, Any]
+
+
 def load_monitor_spec(
-    spec: str | Path | MonitorSpec | dict[str, Any] = "monitor",
+    spec: MonitorSpecLike = "monitor",
     folder: str | Path | None = None,
     sources: SourceCatalog | None = None,
 ) -> MonitorSpec:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,10 @@ from riskml.features._spec import Where, check_where, where_mask
 from riskml.ranking._window import alive_at, catalog_of
 from riskml.records._sources import SourceCatalog, load_sources
 
-__all__ = ["WARNING_COLUMNS", "DateWindow", "WarningRule", "WarningRules", "load_warning_rules", "rule_warnings"]
+if TYPE_CHECKING:
+    from riskml._time import DatesLike
+
+__all__ = ["WarningRulesLike", "WARNING_COLUMNS", "DateWindow", "WarningRule", "WarningRules", "load_warning_rules", "rule_warnings"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ class WarningRule(SpecModel):
 
     Examples
     --------
-    >>> from riskml.monitor import WarningRule
+    >>> from riskml.monitor._warnings import WarningRule
     >>> rule = WarningRule(name="licence_expiring_30d", source="licences", open=["expiry", "revoked"],
     ...                    date={"column": "expiry", "min_days": 0, "max_days": 29})
     >>> rule.open, rule.date.max_days
@@ -123,7 +126,7 @@ class WarningRules(SpecModel):
 
     Examples
     --------
-    >>> from riskml.monitor import load_warning_rules
+    >>> from riskml.monitor._warnings import load_warning_rules
     >>> [r.name for r in load_warning_rules().rules][:2]
     ['all_zero_annual_report', 'abnormal_list']
     """
@@ -137,6 +140,10 @@ class WarningRules(SpecModel):
         if dupes:
             raise ValueError(f"rule names must be unique; repeated: {dupes}")
         return self
+
+
+#: What a spec parameter accepts: a :class:`WarningRules`, a YAML path, its mapping, or None for ``models/warnings.yaml``.
+WarningRulesLike = WarningRules | str | Path | Mapping[str, Any] | None
 
 
 def load_warning_rules(
@@ -204,8 +211,8 @@ def _days(table: pd.DataFrame, column: str) -> np.ndarray:
 
 def rule_warnings(
     records: Mapping[str, pd.DataFrame],
-    as_of: Any,
-    rules: str | Path | WarningRules | Mapping[str, Any] | None = None,
+    as_of: DatesLike,
+    rules: WarningRulesLike = None,
 ) -> pd.DataFrame:
     """Every rule warning at each as-of date, with the record behind it.
 

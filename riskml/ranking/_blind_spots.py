@@ -20,13 +20,17 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from riskml.ranking._spec import RankingSpec, SourceFilter, load_ranking_spec, parse_days
 from riskml.ranking._window import alive_at, as_filters, catalog_of, known_in_window, row_days
+
+if TYPE_CHECKING:
+    from riskml.features import Panel
+    from riskml.ranking._spec import RankingSpecLike
 
 __all__ = ["SCORE_COLUMNS", "SelectionSample", "blind_spots", "observed_in_horizon", "reason_columns", "selection_aware_sample"]
 
@@ -63,7 +67,7 @@ def blind_spots(
     lookback: str | int | None = None,
     top: int | None = None,
     sources: Iterable[Any] | str | None = None,
-    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
+    spec: RankingSpecLike = "monitor",
 ) -> pd.DataFrame:
     """Entities no inspection or penalty touched in the look-back, ranked by risk.
 
@@ -81,7 +85,7 @@ def blind_spots(
         Keep the ``top`` best-ranked blind spots per as-of date.
     sources : iterable, optional
         Sources whose records touch an entity: names, ``{source, where}`` mappings or
-        :class:`riskml.ranking.SourceFilter`; default the spec's ``touch_sources``.
+        :class:`riskml.ranking._spec.SourceFilter`; default the spec's ``touch_sources``.
     spec : str, path, dict or RankingSpec, default "monitor"
         The ranking spec (``experiments/monitor.yaml``).
 
@@ -149,7 +153,7 @@ def observed_in_horizon(
     *,
     horizon_days: int | None = None,
     sources: Iterable[Any] | str | None = None,
-    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
+    spec: RankingSpecLike = "monitor",
 ) -> np.ndarray:
     """Whether each (entity, as-of) row's label was observed: a record of the
     ``observed_sources`` (by default any inspection) known in ``[as_of, as_of + horizon)``.
@@ -226,7 +230,7 @@ class SelectionSample:
     ([1], True, 0.5)
     """
 
-    panel: Any
+    panel: Panel
     labels: pd.DataFrame
     weights: pd.Series | None
     dropped: tuple[str, ...]
@@ -234,7 +238,7 @@ class SelectionSample:
 
 
 def selection_aware_sample(
-    panel: Any,
+    panel: Panel,
     labels: pd.DataFrame,
     records: Mapping[str, pd.DataFrame],
     how: Literal["inspected", "weighted"] = "inspected",
@@ -242,7 +246,7 @@ def selection_aware_sample(
     drop_inspection_driven: bool = True,
     max_weight: float = 20.0,
     seed: int = 0,
-    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
+    spec: RankingSpecLike = "monitor",
 ) -> SelectionSample:
     """Training rows for a blind-spot model that does not learn "never inspected = safe".
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,10 @@ from riskml._time import as_of_date, day_number
 from riskml.ranking._spec import RankingSpec, load_ranking_spec
 from riskml.ranking._blind_spots import check_scores
 from riskml.ranking._plan import draw_per_grade
+
+if TYPE_CHECKING:
+    from riskml.synth import Market, Truth
+    from riskml.ranking._spec import RankingSpecLike
 
 __all__ = ["EVALUATION_COLUMNS", "STRATEGIES", "evaluate_plan", "scaled_grade_counts"]
 
@@ -110,13 +114,13 @@ def _score_frames(scores: pd.DataFrame | Mapping[Any, pd.DataFrame]) -> list[tup
 
 def evaluate_plan(
     scores: pd.DataFrame | Mapping[Any, pd.DataFrame],
-    truth: Any,
+    truth: Market | Truth | pd.DataFrame,
     *,
     budget: float | int | None = None,
     rates: Mapping[str, float] | None = None,
     seed: int = 0,
     strategies: Sequence[str] = STRATEGIES,
-    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
+    spec: RankingSpecLike = "monitor",
 ) -> pd.DataFrame:
     """Violators found and compliant firms disturbed by each inspection strategy.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,14 +23,15 @@ import pandas as pd
 from riskml.ranking._spec import RankingSpec, load_ranking_spec
 from riskml.ranking._blind_spots import check_scores
 
-__all__ = ["PLAN_COLUMNS", "assign_inspectors", "draw_per_grade", "grade_counts", "inspection_plan"]
+if TYPE_CHECKING:
+    from riskml.ranking._spec import RankingSpecLike
+
+__all__ = ["assign_inspectors", "draw_per_grade", "grade_counts", "inspection_plan"]
 
 logger = logging.getLogger(__name__)
 
 #: Reason of a row drawn from the blind-spot list; random draws are "random_<grade>".
 BLIND_SPOT_REASON = "blind_spot"
-#: Columns of a plan, in order (as_of, probability, score only when the scores have them).
-PLAN_COLUMNS: tuple[str, ...] = ("entity_id", "as_of", "grade", "probability", "score", "reason", "inspector")
 # Attempts at a conflict-free inspector assignment before declaring the pool too small.
 _ASSIGN_ATTEMPTS = 5
 
@@ -199,7 +200,7 @@ def inspection_plan(
     inspectors: Sequence[str] | None = None,
     seed: int = 0,
     previous: pd.DataFrame | None = None,
-    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
+    spec: RankingSpecLike = "monitor",
 ) -> pd.DataFrame:
     """A reproducible inspection plan: a random draw per grade plus the top blind spots.
 

@@ -36,7 +36,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,12 @@ from riskml.ranking._replay_spec import PolicySpec, ReplaySpec, load_replay_spec
 from riskml.ranking._window import catalog_of, known_in_window, row_days
 from riskml.records import Records
 from riskml.records._sources import SourceCatalog
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from riskml._time import DateLike
+    from riskml.synth import Market, Truth
+    from riskml.ranking._replay_spec import ReplaySpecLike
 
 __all__ = ["QUARTER_COLUMNS", "Replay", "records_known_before", "replay"]
 
@@ -110,7 +116,15 @@ class Replay:
 
     Examples
     --------
-    See :func:`replay`.
+    >>> import riskml
+    >>> from riskml.ranking import replay
+    >>> market = riskml.synth.make_market(n_entities=600, seed=3)
+    >>> out = replay(market.records, market, start="2023-01-01", end="2023-04-01", fraud=False,
+    ...              training={"params": {"n_estimators": 10}})
+    >>> out.summary().index.tolist() == [policy.name for policy in out.spec.policies]
+    True
+    >>> int(out.days_earlier().loc[out.spec.baseline, "not_found"])  # the baseline finds what it finds
+    0
     """
 
     spec: ReplaySpec
@@ -184,7 +198,7 @@ class Replay:
             })  # fmt: skip
         return pd.DataFrame(rows).set_index("policy")
 
-    def plot(self, metric: str = "share_of_limit", ax: Any = None) -> Any:
+    def plot(self, metric: str = "share_of_limit", ax: Axes | None = None) -> Axes:
         """One line per policy of a quarterly metric (matplotlib).
 
         Parameters
@@ -214,7 +228,7 @@ class Replay:
 # --------------------------------------------------------------------------- records
 
 
-def records_known_before(records: Mapping[str, pd.DataFrame], t: Any) -> Records:
+def records_known_before(records: Mapping[str, pd.DataFrame], t: DateLike) -> Records:
     """The records as the bureau held them at the start of day ``t``.
 
     Rows whose ``known_at`` is on or after ``t`` (or missing) are dropped; a
@@ -474,8 +488,8 @@ def _judge_fraud(model: RiskModel, at: pd.DataFrame, records: Mapping[str, pd.Da
 
 def replay(
     records: Mapping[str, pd.DataFrame],
-    truth: Any = None,
-    spec: str | Path | ReplaySpec | dict[str, Any] = "replay",
+    truth: Market | Truth | pd.DataFrame | None = None,
+    spec: ReplaySpecLike = "replay",
     *,
     panel: Panel | None = None,
     show_progress: bool | None = None,

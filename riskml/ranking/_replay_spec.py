@@ -17,6 +17,8 @@ the file and the key.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -28,10 +30,7 @@ from riskml._specs import SpecModel, parse_spec, read_spec
 from riskml.ranking._spec import SourceFilter, check_source_filters
 from riskml.records._sources import SourceCatalog
 
-__all__ = ["POLICY_KINDS", "OutcomeSpec", "PolicySpec", "ReplaySpec", "ReplayTraining", "load_replay_spec"]
-
-#: The kinds of inspection policy a replay can draw.
-POLICY_KINDS: tuple[str, ...] = ("risk_ranked", "random", "grade_rates")
+__all__ = ["ReplaySpecLike", "OutcomeSpec", "PolicySpec", "ReplaySpec", "ReplayTraining", "load_replay_spec"]
 
 
 class PolicySpec(SpecModel):
@@ -61,7 +60,7 @@ class PolicySpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import PolicySpec
+    >>> from riskml.ranking._replay_spec import PolicySpec
     >>> PolicySpec(name="top5", kind="risk_ranked", budget=0.05).order
     'risk'
     """
@@ -118,7 +117,7 @@ class ReplayTraining(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import ReplayTraining
+    >>> from riskml.ranking._replay_spec import ReplayTraining
     >>> ReplayTraining().retrain_every, ReplayTraining().sample
     (4, 'all')
     """
@@ -141,7 +140,7 @@ class OutcomeSpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import OutcomeSpec
+    >>> from riskml.ranking._replay_spec import OutcomeSpec
     >>> OutcomeSpec().found.where
     {'result': 'violation'}
     """
@@ -232,8 +231,12 @@ class ReplaySpec(SpecModel):
         raise KeyError(f"no policy {name!r}; policies: {[p.name for p in self.policies]}")
 
 
+#: What a spec parameter accepts: a :class:`ReplaySpec`, the name or path of a YAML file, or its mapping.
+ReplaySpecLike = ReplaySpec | str | Path | Mapping[str, Any]
+
+
 def load_replay_spec(
-    spec: str | Path | ReplaySpec | dict[str, Any] = "replay",
+    spec: ReplaySpecLike = "replay",
     folder: str | Path | None = None,
     sources: SourceCatalog | None = None,
     **overrides: Any,

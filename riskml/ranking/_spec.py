@@ -6,7 +6,7 @@ sections: which sources count as "touched by supervision" for blind spots
 (``selection``), and the default plan rates and budget (``plan``).
 :func:`load_ranking_spec` validates them into a frozen :class:`RankingSpec`; the
 monitoring sections (thresholds, fairness groups) belong to
-:func:`riskml.monitor.load_monitor_spec`, whose :class:`~riskml.monitor.MonitorSpec` is a
+:func:`riskml.monitor._spec.load_monitor_spec`, whose :class:`~riskml.monitor._spec.MonitorSpec` is a
 :class:`RankingSpec` with those sections added and validates the whole file. Every
 function that reads the spec also accepts a ready object.
 """
@@ -14,7 +14,7 @@ function that reads the spec also accepts a ready object.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from riskml.features._spec import Where, check_where
 from riskml.records._sources import SourceCatalog, load_sources
 
 __all__ = [
+    "RankingSpecLike",
     "BlindSpotSpec",
     "PlanSpec",
     "RankingSpec",
@@ -90,7 +91,7 @@ class SourceFilter(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import SourceFilter
+    >>> from riskml.ranking._spec import SourceFilter
     >>> SourceFilter(source="inspections", where={"kind": "random"}).where
     {'kind': 'random'}
     """
@@ -115,7 +116,7 @@ class BlindSpotSpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import BlindSpotSpec
+    >>> from riskml.ranking._spec import BlindSpotSpec
     >>> spec = BlindSpotSpec(lookback="2y", touch_sources=[{"source": "inspections"}])
     >>> spec.lookback_days, spec.touch_sources[0].source
     (730, 'inspections')
@@ -150,7 +151,7 @@ class SelectionSpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import SelectionSpec
+    >>> from riskml.ranking._spec import SelectionSpec
     >>> spec = SelectionSpec(observed_sources=[{"source": "inspections"}])
     >>> spec.horizon_days, spec.observed_sources[0].where
     (365, {})
@@ -177,7 +178,7 @@ class PlanSpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import PlanSpec
+    >>> from riskml.ranking._spec import PlanSpec
     >>> plan = PlanSpec(rates={"A": 0.03, "D": 0.9})
     >>> plan.rates["D"], plan.blind_spots, plan.budget_share
     (0.9, 0, 0.05)
@@ -210,7 +211,7 @@ class RankingSpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.ranking import load_ranking_spec
+    >>> from riskml.ranking._spec import load_ranking_spec
     >>> spec = load_ranking_spec()
     >>> spec.blind_spots.lookback_days, [s.source for s in spec.blind_spots.touch_sources]
     (1095, ['inspections', 'penalties'])
@@ -248,7 +249,7 @@ def check_source_filters(
 
     Examples
     --------
-    >>> from riskml.ranking import SourceFilter
+    >>> from riskml.ranking._spec import SourceFilter
     >>> check_source_filters([("touch", SourceFilter(source="inspections"))], "<dict>")
     >>> check_source_filters([("touch", SourceFilter(source="visits"))], "<dict>")
     Traceback (most recent call last):
@@ -262,8 +263,12 @@ def check_source_filters(
         check_where(flt.where, catalog[flt.source], path, f"{key}.where")
 
 
+#: What a spec parameter accepts: a :class:`RankingSpec` (a monitor spec is one), the name or path of a YAML file, or its mapping.
+RankingSpecLike = RankingSpec | str | Path | Mapping[str, Any]
+
+
 def load_ranking_spec(
-    spec: str | Path | RankingSpec | dict[str, Any] = "monitor",
+    spec: RankingSpecLike = "monitor",
     folder: str | Path | None = None,
     sources: SourceCatalog | None = None,
 ) -> RankingSpec:
@@ -273,7 +278,7 @@ def load_ranking_spec(
     ----------
     spec : str, path, dict or RankingSpec
         An experiments spec name (default ``"monitor"``), a YAML path, the parsed
-        mapping, or a ready :class:`RankingSpec` (a :class:`~riskml.monitor.MonitorSpec`
+        mapping, or a ready :class:`RankingSpec` (a :class:`~riskml.monitor._spec.MonitorSpec`
         is one; returned as is).
     folder : str or Path, optional
         Folder of experiment specs instead of the bundled ``experiments/``.
@@ -288,7 +293,7 @@ def load_ranking_spec(
     ------
     riskml.SpecError
         When the file is missing or a ranking key is invalid; names the file and the
-        key. The other sections are left to :func:`riskml.monitor.load_monitor_spec`.
+        key. The other sections are left to :func:`riskml.monitor._spec.load_monitor_spec`.
 
     Examples
     --------

@@ -94,7 +94,7 @@ def known_in_window(
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from riskml.ranking import SourceFilter
+    >>> from riskml.ranking._spec import SourceFilter
     >>> insp = pd.DataFrame({"inspection_id": ["I1"], "entity_id": ["E0000001"], "kind": ["random"],
     ...     "closed": pd.to_datetime(["2024-03-01"])})
     >>> day = int(np.datetime64("2024-06-01", "D").astype(np.int64))

@@ -8,15 +8,22 @@ behind it trusts its input.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from riskml.records._io import from_frames, read
 from riskml.records._records import Records
 from riskml.records._validate import validate
 
-__all__ = ["as_records"]
+__all__ = ["RecordsLike", "as_records"]
+
+#: What the verbs accept as records: validated or raw :class:`Records`, a mapping of
+#: source name to DataFrame, or the path of a records folder.
+RecordsLike = Records | Mapping[str, pd.DataFrame] | str | os.PathLike[str]
 
 
 def as_records(data: Records | Mapping[str, Any] | str | Path) -> Records:

@@ -1,7 +1,7 @@
 """Coercion of one column to its declared dtype, and the mark of a table already coerced.
 
 :func:`coerce_column` turns a column as given (text from CSV, typed values from Parquet,
-a database or pandas) into the dtype its :class:`~riskml.records.ColumnSpec` declares
+a database or pandas) into the dtype its :class:`~riskml.records._sources.ColumnSpec` declares
 and flags the values that do not parse. Records are coerced once on the way in: the
 reader (:func:`riskml.records.from_frames`) coerces every column whose values all
 parse and marks those columns on the table (:func:`mark_coerced`), and validation
@@ -67,7 +67,8 @@ def coerce_column(raw: pd.Series, spec: ColumnSpec) -> Coerced:
     Examples
     --------
     >>> import pandas as pd
-    >>> from riskml.records import ColumnSpec, coerce_column
+    >>> from riskml.records._sources import ColumnSpec
+    >>> from riskml.records._coerce import coerce_column
     >>> c = coerce_column(pd.Series(["2024-03-01", "1 March"]), ColumnSpec(type="date"))
     >>> c.values.dtype, c.bad.tolist(), c.reason
     (dtype('<M8[ns]'), [False, True], 'unparseable_date')
@@ -196,7 +197,7 @@ def coerced_or_parse(table: pd.DataFrame, column: str, spec: ColumnSpec) -> Coer
     Examples
     --------
     >>> import pandas as pd
-    >>> from riskml.records import ColumnSpec
+    >>> from riskml.records._sources import ColumnSpec
     >>> frame = pd.DataFrame({"d": ["2024-03-01"]})
     >>> coerced_or_parse(frame, "d", ColumnSpec(type="date")).values.dtype
     dtype('<M8[ns]')

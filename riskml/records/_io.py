@@ -23,7 +23,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -33,6 +33,9 @@ from riskml.records._privacy import PrivacyError, _raw_personal
 from riskml.records._records import Records
 from riskml.records._sources import SourceCatalog, load_sources
 from riskml.records._spreadsheet import restore_formulas, write_csv
+
+if TYPE_CHECKING:
+    from riskml._time import DateLike
 
 __all__ = ["FORMATS", "RecordsFileError", "from_frames", "read", "to_parquet", "write"]
 
@@ -158,7 +161,7 @@ def read(
     sources: SourceCatalog | str | os.PathLike[str] | None = None,
     *,
     tables: Mapping[str, str] | None = None,
-    since: Any = None,
+    since: DateLike | None = None,
     mode: Literal["strict", "lenient"] = "strict",
 ) -> Records:
     """Read raw records from a folder of files or from a database.

@@ -95,7 +95,7 @@ def is_pseudonym(values: pd.Series) -> pd.Series:
     Examples
     --------
     >>> import pandas as pd
-    >>> from riskml.records import is_pseudonym
+    >>> from riskml.records._privacy import is_pseudonym
     >>> is_pseudonym(pd.Series(["p_" + "0" * 32, "110101199001011234", None])).tolist()
     [True, False, False]
     """

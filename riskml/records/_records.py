@@ -9,13 +9,11 @@ import pandas as pd
 
 from riskml.records._sources import SourceCatalog, load_sources
 
-__all__ = ["COUNT_COLUMNS", "QUARANTINE_COLUMNS", "Records"]
+__all__ = ["QUARANTINE_COLUMNS", "Records"]
 
 # One row per quarantined record: which source, which record (its id or row number
 # when the id itself is bad), why, and the offending column and value.
 QUARANTINE_COLUMNS = ("source", "row", "record_id", "column", "reason", "value")
-# Per source after validation: rows given, rows kept, rows quarantined.
-COUNT_COLUMNS = ("source", "n_in", "n_kept", "n_quarantined")
 
 
 def empty_quarantine() -> pd.DataFrame:

@@ -16,10 +16,8 @@ from pydantic import Field, model_validator
 
 from riskml._specs import SpecError, SpecModel, bundled_dir, load_yaml, parse_spec
 
-__all__ = ["COLUMN_TYPES", "ColumnSpec", "Coverage", "Period", "SourceSpec", "SourceCatalog", "example_sources_path",
+__all__ = ["ColumnSpec", "Coverage", "Period", "SourceSpec", "SourceCatalog", "example_sources_path",
            "load_sources"]
-
-COLUMN_TYPES = ("str", "int", "float", "bool", "date", "category")
 
 
 class ColumnSpec(SpecModel):
@@ -60,7 +58,7 @@ class ColumnSpec(SpecModel):
 
     Examples
     --------
-    >>> from riskml.records import ColumnSpec
+    >>> from riskml.records._sources import ColumnSpec
     >>> ColumnSpec(type="float", nonnegative=True).required
     True
     """
@@ -90,7 +88,7 @@ class Period(SpecModel):
 
     Examples
     --------
-    >>> from riskml.records import Period
+    >>> from riskml.records._sources import Period
     >>> str(Period(start="2017-01-01", end="2017-12-31").end)
     '2017-12-31'
     """
@@ -127,7 +125,7 @@ class Coverage(SpecModel):
 
     Examples
     --------
-    >>> from riskml.records import Coverage
+    >>> from riskml.records._sources import Coverage
     >>> c = Coverage(end="2024-12-31", gaps=[{"start": "2017-01-01", "end": "2017-12-31"}])
     >>> str(c.end), str(c.gaps[0].start)
     ('2024-12-31', '2017-01-01')

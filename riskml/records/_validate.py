@@ -96,7 +96,7 @@ class Problem:
 
     Examples
     --------
-    >>> from riskml.records import Problem
+    >>> from riskml.records._validate import Problem
     >>> print(Problem("penalties", "amount", "negative_amount", 2, ("-5.0",), "a value >= 0"))
     penalties.amount: negative_amount in 2 row(s), e.g. -5.0; expected a value >= 0
     """
@@ -119,7 +119,8 @@ class RecordsError(ValueError):
 
     Examples
     --------
-    >>> from riskml.records import Problem, RecordsError
+    >>> from riskml.records import RecordsError
+    >>> from riskml.records._validate import Problem
     >>> err = RecordsError([Problem("changes", "changed", "null_value", 1, ("record C9",), "a value")])
     >>> err.problems[0].reason
     'null_value'

@@ -133,11 +133,6 @@ def network_parts(spark_tables: Mapping[str, Any], parts: Mapping[str, Part], pl
     list of (Part, Spark DataFrame)
         Buyer-side invoices, counterparty registry and list rows, cycle edges and
         shared identity counts, each with the bucket column.
-
-    Examples
-    --------
-    >>> callable(network_parts)
-    True
     """
     from pyspark.sql import functions as F
 
@@ -296,11 +291,6 @@ def bucket_network_features(tables: Mapping[str, pd.DataFrame], grid: pd.DataFra
     -------
     DataFrame
         Rows aligned with ``grid``, columns in spec order.
-
-    Examples
-    --------
-    >>> callable(bucket_network_features)
-    True
     """
     spec, catalog = plan.spec, plan.catalog
     inv_name = spec.invoices.source

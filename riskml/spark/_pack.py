@@ -257,11 +257,6 @@ def pack(tagged: Sequence[tuple[Part, Any]], bucket_column: str) -> tuple[Any, L
     packed : Spark DataFrame
         ``bucket_column``, ``_part`` and the slots.
     layout : Layout
-
-    Examples
-    --------
-    >>> callable(pack)
-    True
     """
     layout = Layout.of([p for p, _ in tagged])
     packed = None

@@ -7,12 +7,12 @@
    days, categories as strings; :mod:`riskml.spark._pack`);
 2. the as-of grid is resolved once on the driver from per-source minimum and maximum
    ``known_at`` (two numbers per source, never a collect of rows) by the same
-   :func:`riskml.features.as_of_grid` a local run uses;
+   :func:`riskml.features._engine.as_of_grid` a local run uses;
 3. each row is tagged with its entity's bucket (CRC-32 of the entity id modulo
    ``buckets``; :mod:`riskml.features._buckets`), the cross-entity passes add the
    counterparties' state (:mod:`riskml.spark._network`), all tables are packed into
    one narrow schema and ``groupBy(bucket).applyInPandas`` runs the pure kernel
-   :func:`riskml.features.compute_bucket` and the bucket's cross-entity features;
+   :func:`riskml.features._engine.compute_bucket` and the bucket's cross-entity features;
 4. the result is a Spark DataFrame with ``entity_id``, ``as_of`` (date) and one column
    per feature (double; categorical features as strings), wrapped in a
    :class:`SparkPanel` with the feature catalog and the spec hash.
@@ -28,13 +28,14 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from riskml._time import NS_PER_DAY
-from riskml.features import FeatureSpec, Panel, as_of_grid, compute_bucket, load_feature_spec
+from riskml.features import FeatureSpec, Panel, load_feature_spec
+from riskml.features._engine import as_of_grid, compute_bucket
 from riskml.records._sources import SourceCatalog
 from riskml.features._buckets import check_buckets
 from riskml.features._engine import _effective_catalog, kernel_columns, require_tables
@@ -42,6 +43,10 @@ from riskml.features._network import network_catalog
 from riskml.spark._buckets import BUCKET_COLUMN, bucket_column
 from riskml.spark._network import NetworkPlan, bucket_network_features, needed_columns, network_parts
 from riskml.spark._pack import Part, pack, part_for, to_spark, unpack
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkDataFrame, SparkSession
+    from riskml._time import DatesLike
 
 __all__ = ["BUCKETS_PER_CORE", "ENTITIES_PER_BUCKET", "SparkPanel", "build_panel"]
 
@@ -85,7 +90,7 @@ class SparkPanel:
     (['x'], ['2024-01-01'])
     """
 
-    frame: Any
+    frame: SparkDataFrame
     catalog: pd.DataFrame
     spec_hash: str
     as_of_days: np.ndarray
@@ -192,9 +197,9 @@ def _known_span(spark: Any, sources: Mapping[str, Any], catalog: SourceCatalog) 
 
 
 def build_panel(
-    spark: Any,
+    spark: SparkSession,
     sources: Mapping[str, Any],
-    as_of: str | Iterable[Any] = "quarterly",
+    as_of: DatesLike = "quarterly",
     spec: FeatureSpec | str | Path | None = None,
     *,
     buckets: int | None = None,

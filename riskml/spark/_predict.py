@@ -14,14 +14,18 @@ batch, the same scoring and the same TreeSHAP reasons as a local
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from riskml.explain import model_reasons
+from riskml.explain._batch import model_reasons
 from riskml.spark._panel import SparkPanel
-from riskml.tracking import configure, registered_model_name
+from riskml.tracking import configure
+from riskml.tracking._store import registered_model_name
 from riskml.tracking._registry import verify_model_uri
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkDataFrame, SparkSession
 
 __all__ = ["SCORE_COLUMNS", "predict"]
 
@@ -41,14 +45,14 @@ def _model_uri(target: str, model: str | None, alias: str) -> str:
 
 
 def predict(
-    spark: Any,
-    panel: SparkPanel | Any,
+    spark: SparkSession,
+    panel: SparkPanel | SparkDataFrame,
     target: str = "credit",
     model: str | None = None,
     *,
     alias: str = "champion",
     explain: int = 3,
-) -> Any:
+) -> SparkDataFrame:
     """Score a Spark panel with a registered model on the executors, with top reasons.
 
     Parameters
@@ -140,7 +144,7 @@ def _score_fields() -> list[Any]:
 
 
 def _reason_columns(k: int) -> list[tuple[str, bool]]:
-    """(column, is_string) of the reason columns, as :func:`riskml.explain.reasons_frame` names them."""
+    """(column, is_string) of the reason columns, as :func:`riskml.explain._reasons.reasons_frame` names them."""
     return [(f"reason_{j}_{part}", part != "points") for j in range(1, k + 1)
             for part in ("feature", "points", "text_zh", "text_en")]
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 __all__ = ["session"]
 
@@ -31,7 +34,7 @@ def session(
     conf: Mapping[str, str] | None = None,
     *,
     python: str | None = None,
-) -> Any:
+) -> SparkSession:
     """Get or create a SparkSession whose Python workers run riskml's interpreter.
 
     Parameters

@@ -11,4 +11,8 @@ from __future__ import annotations
 
 from riskml.synth._market import Market, Truth, make_market
 
-__all__ = ["Market", "Truth", "make_market"]
+__all__ = [
+    "Market",
+    "Truth",
+    "make_market",
+]

@@ -24,7 +24,10 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 __all__ = ["HTTP_DEFAULTS", "TrackingUnreachableError", "check_server", "fail_orphaned_runs", "process_tags",
            "reaching"]
@@ -127,17 +130,18 @@ def process_tags() -> dict[str, str]:
     return {PROCESS_TAG: f"{socket.gethostname()}:{os.getpid()}:{_start_ticks(os.getpid())}"}
 
 
-def fail_orphaned_runs(client: Any, experiment_id: str) -> list[str]:
+def fail_orphaned_runs(client: MlflowClient, experiment_id: str) -> list[str]:
     """Mark RUNNING runs of this host whose process is gone as FAILED; their ids.
 
     Only runs tagged by :func:`process_tags` on this host are judged: a run of
     another machine, or one without the tag, is left alone. Called by
-    :func:`~riskml.tracking.ensure_experiment`, so every riskml run starts with it.
+    :func:`~riskml.tracking._store.ensure_experiment`, so every riskml run starts with it.
 
     Examples
     --------
     >>> import os, tempfile
-    >>> from riskml.tracking import configure, ensure_experiment, fail_orphaned_runs
+    >>> from riskml.tracking import configure, fail_orphaned_runs
+    >>> from riskml.tracking._store import ensure_experiment
     >>> server = os.environ.pop("MLFLOW_TRACKING_URI", None)
     >>> cfg = configure(tempfile.mkdtemp())
     >>> fail_orphaned_runs(cfg.client(), ensure_experiment("credit", cfg))

@@ -39,7 +39,7 @@ from riskml.tracking._registry import resolve_version
 from riskml.tracking._runs import SCORES_ARTIFACT
 from riskml.tracking._store import TrackingConfig, configure, registered_model_name
 
-__all__ = ["GateResult", "PromotionDecision", "PromotionGates", "evaluation_shortfall", "load_gates", "promote"]
+__all__ = ["PromotionGatesLike", "GateResult", "PromotionDecision", "PromotionGates", "evaluation_shortfall", "load_gates", "promote"]
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,11 @@ class PromotionGates(SpecModel):
     relative: RelativeGates
 
 
-def load_gates(gates: PromotionGates | Mapping[str, Any] | str | Path | None = None) -> PromotionGates:
+#: What a spec parameter accepts: a :class:`PromotionGates`, a YAML path, its mapping, or None for ``experiments/promotion.yaml``.
+PromotionGatesLike = PromotionGates | str | Path | Mapping[str, Any] | None
+
+
+def load_gates(gates: PromotionGatesLike = None) -> PromotionGates:
     """Promotion gates from a spec object, a dict, a YAML path or the bundled default.
 
     Examples
@@ -217,7 +221,7 @@ def promote(
     target: str,
     *,
     version: int | str | None = None,
-    gates: PromotionGates | Mapping[str, Any] | str | Path | None = None,
+    gates: PromotionGatesLike = None,
     config: TrackingConfig | None = None,
 ) -> PromotionDecision:
     """Promote the challenger of ``riskml-<target>`` to champion if every gate passes.
@@ -246,9 +250,22 @@ def promote(
 
     Examples
     --------
-    >>> from riskml.tracking import promote
-    >>> callable(promote)
-    True
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from riskml.models._bundle import _tiny_model
+    >>> from riskml.tracking._runs import log_training_run
+    >>> server = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    >>> from riskml.tracking import configure, promote
+    >>> cfg = configure(tempfile.mkdtemp())
+    >>> metrics = pd.DataFrame({"test_as_of": ["2024-01-01"], "population": ["all"], "auc": [0.81],
+    ...                         "calibration_error": [0.02], "n": [1000], "base_rate": [0.05]})
+    >>> scores = pd.DataFrame({"as_of": pd.to_datetime(["2024-01-01"] * 3), "score": [580.0, 610.0, 655.0]})
+    >>> run_id = log_training_run(_tiny_model(), metrics=metrics, specs={}, panel_schema=pd.DataFrame({"x": [0.5]}),
+    ...                           predictions=scores, plots=False, config=cfg)
+    >>> decision = promote("fraud", config=cfg)
+    >>> decision.promoted, [(gate.name, gate.passed) for gate in decision.gates]
+    (True, [('min_auc', True), ('max_calibration_error', True)])
+    >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     spec = load_gates(gates)
     config = config or configure()
@@ -364,9 +381,22 @@ def evaluation_shortfall(target: str, *, version: int | str | None = None,
 
     Examples
     --------
-    >>> from riskml.tracking import evaluation_shortfall
-    >>> callable(evaluation_shortfall)
-    True
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from riskml.models._bundle import _tiny_model
+    >>> from riskml.tracking._runs import log_training_run
+    >>> server = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    >>> from riskml.tracking import configure
+    >>> from riskml.tracking._promotion import evaluation_shortfall
+    >>> cfg = configure(tempfile.mkdtemp())
+    >>> metrics = pd.DataFrame({"test_as_of": ["2024-01-01"] * 2, "population": ["all", "random"],
+    ...                         "auc": [0.81, 0.5], "n": [1000, 40], "base_rate": [0.05, 0.0]})
+    >>> scores = pd.DataFrame({"as_of": pd.to_datetime(["2024-01-01"] * 3), "score": [580.0, 610.0, 655.0]})
+    >>> _ = log_training_run(_tiny_model(), metrics=metrics, specs={}, panel_schema=pd.DataFrame({"x": [0.5]}),
+    ...                      predictions=scores, plots=False, config=cfg)
+    >>> print(evaluation_shortfall("fraud", config=cfg))
+    too few confirmed cases to evaluate on the random sample: 0 positives; need 10 (test date 2024-01-01, version 1)
+    >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     config = config or configure()
     client = config.client()

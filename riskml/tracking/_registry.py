@@ -17,7 +17,7 @@ import tempfile
 import threading
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riskml.models._integrity import (
     DIGEST_TAG,
@@ -29,6 +29,10 @@ from riskml.models._integrity import (
 )
 from riskml.tracking._health import process_tags, reaching
 from riskml.tracking._store import TrackingConfig, configure, ensure_experiment, registered_model_name
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
+    from riskml.models import RiskModel
 
 __all__ = ["clear_model_cache", "load_model", "log_model", "resolve_version"]
 
@@ -73,9 +77,15 @@ def log_model(
 
     Examples
     --------
-    >>> from riskml.tracking import log_model
-    >>> callable(log_model)
+    >>> import os, tempfile
+    >>> from riskml.models._bundle import _tiny_model
+    >>> from riskml.tracking import configure
+    >>> from riskml.tracking._registry import log_model
+    >>> server = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    >>> cfg = configure(tempfile.mkdtemp())
+    >>> log_model(_tiny_model(), config=cfg).startswith("models:/")
     True
+    >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     return log_pyfunc(model, name=name, registered_model_name=registered_model_name, tags=tags,
                       config=config).model_uri
@@ -138,7 +148,7 @@ def _logged_digests(model_uri: str) -> dict[str, str]:
 
 
 def resolve_version(target: str, *, alias: str | None = "champion", version: int | str | None = None,
-                    config: TrackingConfig | None = None) -> Any:
+                    config: TrackingConfig | None = None) -> ModelVersion:
     """The registry's ModelVersion of ``riskml-<target>`` for ``version`` or ``alias``.
 
     Raises
@@ -151,9 +161,22 @@ def resolve_version(target: str, *, alias: str | None = "champion", version: int
 
     Examples
     --------
-    >>> from riskml.tracking import resolve_version
-    >>> callable(resolve_version)
-    True
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from riskml.models._bundle import _tiny_model
+    >>> from riskml.tracking._runs import log_training_run
+    >>> server = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    >>> from riskml.tracking import configure, resolve_version
+    >>> cfg = configure(tempfile.mkdtemp())
+    >>> metrics = pd.DataFrame({"test_as_of": ["2024-01-01"], "population": ["all"], "auc": [0.81],
+    ...                         "calibration_error": [0.02], "n": [1000], "base_rate": [0.05]})
+    >>> scores = pd.DataFrame({"as_of": pd.to_datetime(["2024-01-01"] * 3), "score": [580.0, 610.0, 655.0]})
+    >>> run_id = log_training_run(_tiny_model(), metrics=metrics, specs={}, panel_schema=pd.DataFrame({"x": [0.5]}),
+    ...                           predictions=scores, plots=False, config=cfg)
+    >>> found = resolve_version("fraud", alias="challenger", config=cfg)
+    >>> found.name, found.version, found.run_id == run_id
+    ('riskml-fraud', 1, True)
+    >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     from mlflow.exceptions import MlflowException
 
@@ -174,7 +197,7 @@ def resolve_version(target: str, *, alias: str | None = "champion", version: int
 
 
 def load_model(target: str, *, alias: str = "champion", version: int | str | None = None,
-               config: TrackingConfig | None = None) -> Any:
+               config: TrackingConfig | None = None) -> RiskModel:
     """The RiskModel of ``riskml-<target>`` at ``alias`` (default champion) or ``version``.
 
     The alias is resolved on every call (one registry query), so a moved champion is
@@ -208,9 +231,24 @@ def load_model(target: str, *, alias: str = "champion", version: int | str | Non
 
     Examples
     --------
-    >>> from riskml.tracking import load_model
-    >>> callable(load_model)
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from riskml.models._bundle import _tiny_model
+    >>> from riskml.tracking._runs import log_training_run
+    >>> server = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    >>> from riskml.tracking import configure, load_model
+    >>> cfg = configure(tempfile.mkdtemp())
+    >>> metrics = pd.DataFrame({"test_as_of": ["2024-01-01"], "population": ["all"], "auc": [0.81],
+    ...                         "calibration_error": [0.02], "n": [1000], "base_rate": [0.05]})
+    >>> scores = pd.DataFrame({"as_of": pd.to_datetime(["2024-01-01"] * 3), "score": [580.0, 610.0, 655.0]})
+    >>> run_id = log_training_run(_tiny_model(), metrics=metrics, specs={}, panel_schema=pd.DataFrame({"x": [0.5]}),
+    ...                           predictions=scores, plots=False, config=cfg)
+    >>> model = load_model("fraud", alias="challenger", config=cfg)
+    >>> model.target, model.features
+    ('fraud', ('x',))
+    >>> load_model("fraud", alias="challenger", config=cfg) is model  # cached per process
     True
+    >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     config = config or configure()
     found = resolve_version(target, alias=alias, version=version, config=config)

@@ -4,7 +4,7 @@
 ``riskml.explain`` and the scoring job is read. With no model, the registry's
 ``champion`` is loaded; when there is none because the last backtest split held too few
 confirmed cases to pass the promotion gates, the error says so (see
-:func:`riskml.tracking.evaluation_shortfall`).
+:func:`riskml.tracking._promotion.evaluation_shortfall`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,15 @@ from riskml.models import RiskModel
 from riskml.tracking._promotion import evaluation_shortfall
 from riskml.tracking._registry import load_model
 
-__all__ = ["resolve_model"]
+__all__ = ["ModelRef", "resolve_model"]
+
+#: What a ``model`` parameter of the verbs accepts: a :class:`~riskml.models.RiskModel`, a
+#: registered version (``3`` or ``"3"``), an alias (``"challenger"``) or None for the
+#: ``champion``.
+ModelRef = RiskModel | int | str | None
 
 
-def resolve_model(target: str, model: RiskModel | int | str | None = None) -> RiskModel:
+def resolve_model(target: str, model: ModelRef = None) -> RiskModel:
     """The model of ``target`` to use: ``model`` itself, a registered version, an alias or the champion.
 
     Parameters

@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from riskml.records import to_parquet
+from riskml.records._io import to_parquet
 from riskml.tracking import _plots
 from riskml.tracking._health import process_tags
 from riskml.tracking._registry import log_pyfunc
@@ -187,9 +187,22 @@ def log_training_run(
 
     Examples
     --------
-    >>> from riskml.tracking import log_training_run
-    >>> callable(log_training_run)
-    True
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from riskml.models._bundle import _tiny_model
+    >>> from riskml.tracking._runs import log_training_run
+    >>> server = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    >>> from riskml.tracking import configure
+    >>> cfg = configure(tempfile.mkdtemp())
+    >>> metrics = pd.DataFrame({"test_as_of": ["2024-01-01"], "population": ["all"], "auc": [0.81],
+    ...                         "calibration_error": [0.02], "n": [1000], "base_rate": [0.05]})
+    >>> scores = pd.DataFrame({"as_of": pd.to_datetime(["2024-01-01"] * 3), "score": [580.0, 610.0, 655.0]})
+    >>> run_id = log_training_run(_tiny_model(), metrics=metrics, specs={}, panel_schema=pd.DataFrame({"x": [0.5]}),
+    ...                           predictions=scores, plots=False, config=cfg)
+    >>> run = cfg.client().get_run(run_id)
+    >>> run.data.metrics["auc.split_2024-01-01.all"], run.data.tags["riskml.target"]
+    (0.81, 'fraud')
+    >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     import mlflow
 

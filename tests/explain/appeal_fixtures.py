@@ -19,7 +19,8 @@ from riskml._specs import load_yaml, resolve_spec
 from riskml.explain._explanation import Explanation, explain_entity
 from riskml.features import build_panel, load_feature_spec
 from riskml.labels import make_labels
-from riskml.models import RiskModel, fit_platt
+from riskml.models import RiskModel
+from riskml.models._train import fit_platt
 from riskml.records import validate
 from riskml.synth import make_market
 

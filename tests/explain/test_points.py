@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from riskml.explain import points_by_dimension, points_from_contributions, tree_contributions
+from riskml.explain import tree_contributions
+from riskml.explain._points import points_by_dimension, points_from_contributions
 from riskml.grading import GradePolicy, assign_grades, proba_to_score, score_from_logit
 
 

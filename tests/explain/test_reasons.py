@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskml.explain import REASON_KEYS, reasons_frame, top_reasons
+from riskml.explain._reasons import REASON_KEYS, reasons_frame, top_reasons
 
 
 @pytest.fixture
@@ -138,7 +138,9 @@ def test_reasons_frame_texts_equal_top_reasons_on_any_values(data: st.DataObject
 
 def test_model_reasons_equal_top_reasons_on_a_small_market() -> None:
     import riskml
-    from riskml.explain import model_reasons, points_from_contributions, tree_contributions
+    from riskml.explain import tree_contributions
+    from riskml.explain._batch import model_reasons
+    from riskml.explain._points import points_from_contributions
 
     market = riskml.synth.make_market(n_entities=600, seed=3)
     result = riskml.train(market.records, "credit", params={"n_estimators": 20},

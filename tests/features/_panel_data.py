@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskml.features import FeatureDef, where_mask
+from riskml.features._spec import FeatureDef, where_mask
 from riskml.records import SourceCatalog, load_sources
 
 START = pd.Timestamp("2019-01-01")

@@ -10,7 +10,8 @@ import yaml
 
 from riskml import SpecError
 from riskml._specs import bundled_dir
-from riskml.features import load_dimension_spec, load_feature_spec
+from riskml.features import load_feature_spec
+from riskml.features._dimensions import load_dimension_spec
 from riskml.features._network import network_catalog
 from riskml.features._network_spec import load_network_spec
 

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from _panel_data import make_records
 
-from riskml.features import CATALOG_COLUMNS, build_panel, load_feature_spec
+from riskml.features import build_panel, load_feature_spec
+from riskml.features._spec import CATALOG_COLUMNS
 from riskml.records import Records
 
 

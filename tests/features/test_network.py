@@ -16,7 +16,7 @@ from riskml.features._graph import cycle_edges, listed_on_days
 from riskml.features._network import network_catalog, network_features
 from riskml.features._network_spec import load_network_spec
 from riskml.features._spec import CATALOG_COLUMNS
-from riskml.features import load_dimension_spec
+from riskml.features._dimensions import load_dimension_spec
 
 T = pd.Timestamp("2024-01-01")
 T_DAY = T.value // 86_400_000_000_000

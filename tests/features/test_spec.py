@@ -8,7 +8,10 @@ import pytest
 import yaml
 
 from riskml import SpecError
-from riskml.features import CATALOG_COLUMNS, load_dimension_spec, load_feature_spec, parse_window
+from riskml.features import load_feature_spec
+from riskml.features._dimensions import load_dimension_spec
+from riskml.features._spec import CATALOG_COLUMNS
+from riskml.features._windows import parse_window
 
 REQUIRED_BY_MODELS = ["serious_violations_on_list", "abnormal_list_on_list", "judicial_open_count"]
 

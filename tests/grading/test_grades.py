@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskml._specs import bundled_dir
-from riskml.grading import GRADED_COLUMNS, GradePolicy, assign_grades, proba_to_score, score_from_logit, white_list
+from riskml.grading import GradePolicy, assign_grades, proba_to_score, score_from_logit
+from riskml.grading._grades import GRADED_COLUMNS, white_list
 
 # A fixed policy: the tests do not move when the shipped credit bands are retuned.
 CREDIT = GradePolicy.from_model_spec({

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from riskml import SpecError
-from riskml.models import load_backtest_spec, plan_splits
+from riskml.models import load_backtest_spec
+from riskml.models._backtest import plan_splits
 
 DATES = pd.date_range("2019-01-01", periods=24, freq="QS")
 COMPLETE = DATES[:20]

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskml.monitor import migration_alarms, migration_report, record_events
+from riskml.monitor import migration_report, record_events
+from riskml.monitor._migration import migration_alarms
 from grade_case import grade_case
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

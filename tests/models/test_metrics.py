@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
 
-from riskml.models import (
+from riskml.models._metrics import (
     auc,
     brier,
     evaluate,

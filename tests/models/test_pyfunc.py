@@ -33,7 +33,8 @@ def trained():
 def logged(trained, tmp_path_factory):
     import mlflow
 
-    from riskml.tracking import configure, log_model
+    from riskml.tracking import configure
+    from riskml.tracking._registry import log_model
 
     home = tmp_path_factory.mktemp("pyfunc-home")
     saved = {k: os.environ.get(k) for k in ("RISKML_HOME", "MLFLOW_TRACKING_URI")}

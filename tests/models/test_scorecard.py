@@ -77,7 +77,8 @@ def test_points_are_monotone_in_each_features_declared_direction(card):
 
 
 def test_scorecard_saves_loads_and_explains_in_table_points(card, tmp_path):
-    from riskml.explain import points_from_contributions, tree_contributions
+    from riskml.explain import tree_contributions
+    from riskml.explain._points import points_from_contributions
     from riskml.models._pyfunc import predict_frame
 
     panel, _, result = card
@@ -104,7 +105,7 @@ def test_exports_are_spreadsheet_safe_and_html_escapes(tmp_path):
     table = PointsTable(features=("x",), base=600.0, offset=427.07, factor=57.71,
                         rows={"x": {"groups": [["=cmd|' /C calc'!A0"], ["<b>ok</b>"]], "points": [-5.0, 5.0],
                                     "missing": 0.0}}).table()
-    from riskml.models import export_points_table
+    from riskml.models._scorecard import export_points_table
 
     text = export_points_table(table, tmp_path / "t.csv").read_text(encoding="utf-8-sig")
     assert "'=cmd" in text and "\n=cmd" not in text and ",=cmd" not in text

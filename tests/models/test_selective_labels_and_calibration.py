@@ -10,7 +10,8 @@ import yaml
 
 import riskml
 from riskml._specs import load_yaml, resolve_spec
-from riskml.models import fit_model, load_backtest_spec, plan_splits
+from riskml.models import fit_model, load_backtest_spec
+from riskml.models._backtest import plan_splits
 from riskml.models._testing import toy_panel
 
 BACKTEST = {"test_dates": "last 2", "min_train_dates": 2, "calibration": {"early_stopping_rounds": 0}}

@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from fit_settings import FAST_BACKTEST, FAST_PARAMS
 
-from riskml.models import auc, expected_calibration_error, fit_model, fit_platt
+from riskml.models import fit_model
+from riskml.models._metrics import auc, expected_calibration_error
+from riskml.models._train import fit_platt
 from riskml.models._bundle import _sigmoid
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from riskml.models import fit_model, fit_platt
+from riskml.models import fit_model
+from riskml.models._train import fit_platt
 from riskml.models._testing import toy_panel
 
 BACKTEST = {"test_dates": "last 1", "min_train_dates": 2}

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskml.monitor import feature_psi, grade_distribution, migration_matrix, score_psi
+from riskml.monitor import migration_matrix
+from riskml.monitor._drift import feature_psi, grade_distribution, score_psi
 from riskml.tracking import psi
 
 

@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 from fairlearn.metrics import MetricFrame, false_negative_rate, false_positive_rate, selection_rate
 
-from riskml.monitor import check_thresholds, fairness_audit, fairness_warnings, group_metrics, monitor
+from riskml.monitor import fairness_audit, monitor
+from riskml.monitor._fairness import fairness_warnings
+from riskml.monitor._groups import group_metrics
+from riskml.monitor._report import check_thresholds
 
 
 def _backtest(base_rate: dict[str, float], hit_rate: dict[str, float], false_alarm: float = 0.05,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskml.monitor import group_metrics
+from riskml.monitor._groups import group_metrics
 
 
 @pytest.fixture

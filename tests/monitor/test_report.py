@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from riskml.monitor import check_thresholds, feature_psi, group_metrics, load_monitor_spec, monitor
+from riskml.monitor import monitor
+from riskml.monitor._drift import feature_psi
+from riskml.monitor._groups import group_metrics
+from riskml.monitor._report import check_thresholds
+from riskml.monitor._spec import load_monitor_spec
 from riskml.tracking import configure
 
 

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from riskml import SpecError
-from riskml.monitor import load_warning_rules, rule_warnings
+from riskml.monitor import rule_warnings
+from riskml.monitor._warnings import load_warning_rules
 
 AS_OF = pd.Timestamp("2024-01-01")
 

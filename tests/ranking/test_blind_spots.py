@@ -8,7 +8,8 @@ import pytest
 from ranking_data import AS_OF
 
 from riskml.features import Panel
-from riskml.ranking import blind_spots, observed_in_horizon, selection_aware_sample
+from riskml.ranking import blind_spots, selection_aware_sample
+from riskml.ranking._blind_spots import observed_in_horizon
 
 
 def test_blind_spots_exclude_entities_touched_in_the_lookback_and_keep_untouched_ones(scores, records):

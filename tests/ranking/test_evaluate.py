@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import riskml
-from riskml.ranking import evaluate_plan, scaled_grade_counts
+from riskml.ranking import evaluate_plan
+from riskml.ranking._evaluate import scaled_grade_counts
 
 
 @pytest.fixture(scope="module")

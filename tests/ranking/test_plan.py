@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from ranking_data import graded_scores
 
-from riskml.ranking import assign_inspectors, inspection_plan
+from riskml.ranking import inspection_plan
+from riskml.ranking._plan import assign_inspectors
 
 RATES = {"A": 0.03, "B": 0.1, "C": 0.3, "D": 0.9}
 POOL = [f"inspector_{i:02d}" for i in range(12)]

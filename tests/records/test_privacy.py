@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from records_fixtures import NOW
 
-from riskml.records import KEY_ENV_VAR, PrivacyError, from_frames, is_pseudonym, load_sources, pseudonymise, read, validate, write
+from riskml.records import PrivacyError, from_frames, load_sources, pseudonymise, read, validate, write
+from riskml.records._privacy import KEY_ENV_VAR, is_pseudonym
 
 KEY = "a-secret-key-for-these-tests-only"
 CATALOG = load_sources()

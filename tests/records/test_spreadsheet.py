@@ -8,7 +8,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskml.records import FORMATS, from_frames, neutralise_formulas, read, validate, write
+from riskml.records import from_frames, neutralise_formulas, read, validate, write
+from riskml.records._io import FORMATS
 from riskml.records._spreadsheet import FORMULA_STARTS, restore_formulas
 from records_fixtures import NOW
 

@@ -11,16 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from riskml.records import (
-    QUARANTINE_COLUMNS,
-    REASONS,
-    ColumnSpec,
-    RecordsError,
-    coerce_column,
-    from_frames,
-    load_sources,
-    validate,
-)
+from riskml.records import RecordsError, from_frames, load_sources, validate
+from riskml.records._coerce import coerce_column
+from riskml.records._records import QUARANTINE_COLUMNS
+from riskml.records._sources import ColumnSpec
+from riskml.records._validate import REASONS
 
 from records_fixtures import NOW, make_frames
 

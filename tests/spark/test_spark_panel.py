@@ -95,7 +95,7 @@ def spark_frame(spark_panel):
 
 
 def test_bucket_of_known_ids_is_fixed_and_matches_python_crc32():
-    from riskml.spark import bucket_of
+    from riskml.features._buckets import bucket_of
 
     ids = ["E0000001", "E0000002", "E0000003", "E0123456"]
     assert bucket_of(ids, 16).tolist() == [1, 11, 13, 0]
@@ -103,14 +103,15 @@ def test_bucket_of_known_ids_is_fixed_and_matches_python_crc32():
 
 
 def test_bucket_of_rejects_a_non_positive_bucket_count():
-    from riskml.spark import bucket_of
+    from riskml.features._buckets import bucket_of
 
     with pytest.raises(ValueError, match="positive integer, got 0"):
         bucket_of(["E0000001"], 0)
 
 
 def test_spark_buckets_equal_python_buckets(spark):
-    from riskml.spark import bucket_column, bucket_of
+    from riskml.features._buckets import bucket_of
+    from riskml.spark._buckets import bucket_column
 
     df = spark.range(1, 2001).selectExpr("format_string('E%07d', id) AS entity_id")
     got = df.select("entity_id", bucket_column("entity_id", 7).alias("b")).toPandas()
@@ -176,7 +177,8 @@ def logged_model(local_panel, tmp_path_factory):
     """A real calibrated LightGBM model on the panel's features, logged as a pyfunc."""
     from riskml._specs import load_yaml, resolve_spec
     from riskml.models import RiskModel
-    from riskml.tracking import configure, log_model
+    from riskml.tracking import configure
+    from riskml.tracking._registry import log_model
 
     frame = local_panel.frame
     features = local_panel.feature_names
@@ -195,7 +197,8 @@ def test_spark_scores_equal_local_pyfunc_scores(spark, spark_panel, local_panel,
     import mlflow.pyfunc
 
     from riskml.models._pyfunc import pyfunc_input
-    from riskml.spark import SCORE_COLUMNS, predict
+    from riskml.spark import predict
+    from riskml.spark._predict import SCORE_COLUMNS
 
     _, uri = logged_model
     last = spark_panel.as_of_dates[-1]
@@ -217,7 +220,8 @@ def test_spark_scores_equal_local_pyfunc_scores(spark, spark_panel, local_panel,
 def test_spark_scores_and_reasons_equal_riskml_predict(spark, spark_panel, local_panel, logged_model):
     import riskml
     from riskml.features import Panel
-    from riskml.spark import SCORE_COLUMNS, predict
+    from riskml.spark import predict
+    from riskml.spark._predict import SCORE_COLUMNS
 
     model, uri = logged_model
     last = spark_panel.as_of_dates[-1]

@@ -9,7 +9,9 @@ from mlflow import MlflowClient
 
 from factory import train
 from riskml import SpecError
-from riskml.tracking import load_gates, log_training_run, promote, resolve_version
+from riskml.tracking import promote, resolve_version
+from riskml.tracking._promotion import load_gates
+from riskml.tracking._runs import log_training_run
 
 GATES = {
     "absolute": {"min_auc": 0.65, "max_calibration_error": 0.1},

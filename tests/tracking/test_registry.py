@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from factory import TEST_DATES, subprocess_env
-from riskml.tracking import clear_model_cache, load_model, log_training_run, promote, resolve_version
+from riskml.tracking import load_model, promote, resolve_version
+from riskml.tracking._registry import clear_model_cache
+from riskml.tracking._runs import log_training_run
 from riskml.models._pyfunc import pyfunc_input
 from riskml.tracking import _registry
 

@@ -13,7 +13,8 @@ from mlflow import MlflowClient
 from factory import PERSONAL_NAME, PERSONAL_PHONE
 from riskml._specs import resolve_spec
 from riskml.explain._artifacts import shap_artifacts
-from riskml.tracking import log_training_run, metric_table, panel_schema, resolve_version
+from riskml.tracking import resolve_version
+from riskml.tracking._runs import log_training_run, metric_table, panel_schema
 
 
 @pytest.fixture(scope="module")

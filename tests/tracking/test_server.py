@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from riskml.tracking import clear_model_cache, configure, load_model, log_training_run, promote, resolve_version
+from riskml.tracking import configure, load_model, promote, resolve_version
+from riskml.tracking._registry import clear_model_cache
+from riskml.tracking._runs import log_training_run
 
 pytestmark = pytest.mark.server
 

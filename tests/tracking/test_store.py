@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from riskml.tracking import configure, ensure_experiment, log_training_run, resolve_version
+from riskml.tracking import configure, resolve_version
+from riskml.tracking._runs import log_training_run
+from riskml.tracking._store import ensure_experiment
 from riskml.tracking._store import resolve_home
 
 
@@ -70,7 +72,7 @@ def test_tracking_server_uri_in_environment_wins_and_creates_no_local_store(tmp_
 
 def test_parallel_processes_create_one_fresh_store_without_corrupting_it(tmp_path):
     home = tmp_path / "shared-home"
-    code = ("import sys; from riskml.tracking import configure, ensure_experiment;"
+    code = ("import sys; from riskml.tracking import configure; from riskml.tracking._store import ensure_experiment;"
             "c = configure(sys.argv[1]); print(ensure_experiment('credit', c))")
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     procs = [subprocess.Popen([sys.executable, "-c", code, str(home)], env=env, cwd=tmp_path,
