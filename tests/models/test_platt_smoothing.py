@@ -7,7 +7,8 @@ import pytest
 from scipy.optimize import minimize
 
 from riskml._specs import load_yaml, resolve_spec
-from riskml.models import fit_model, fit_platt, load_backtest_spec
+from riskml.models import fit_model, load_backtest_spec
+from riskml.models._train import fit_platt
 from riskml.models._testing import toy_panel
 
 BACKTEST = {"test_dates": "last 2", "min_train_dates": 2, "calibration": {"early_stopping_rounds": 0}}
