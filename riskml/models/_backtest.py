@@ -65,7 +65,7 @@ class CalibrationSpec(SpecModel):
         the held-out slice is kept. False: the booster fitted before the slice ships.
     smooth_targets : bool
         Fit the Platt calibrator to Platt's small-sample targets ``(N+ + 1) / (N+ +
-        2)`` and ``1 / (N- + 2)`` instead of 1 and 0 (:func:`riskml.models.fit_platt`;
+        2)`` and ``1 / (N- + 2)`` instead of 1 and 0 (:func:`riskml.models._train.fit_platt`;
         small data: a slice of a few hundred rows). False: plain maximum likelihood.
 
     Examples
