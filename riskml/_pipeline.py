@@ -10,6 +10,7 @@ The parts live in their own subpackages; nothing here computes anything itself.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -240,12 +241,26 @@ def run_tables(fit: Any, panel: Any) -> dict[str, str]:
     if len(fit.predictions):  # the backtest's test dates, where the labels are known
         screen = screen_features(panel, fit.predictions, features=list(fit.model.features))
         out["screening/features.csv"] = screen.to_csv(index=False)
+    if fit.grade is not None and len(fit.grade.metrics):
+        # the through-the-cycle grade model's own backtest, beside the point-in-time model's
+        out["grade_model/metrics.csv"] = fit.grade.metrics.to_csv(index=False)
+        out["grade_model/ranking_kept.json"] = json.dumps(_ranking_kept(fit.metrics, fit.grade.metrics), indent=2)
     if isinstance(fit.model, ScorecardModel):
         out["scorecard/points.csv"] = spreadsheet_safe(fit.model.points_table()).to_csv(index=False)
         with tempfile.TemporaryDirectory(prefix="riskml-points-") as tmp:
             out["scorecard/points.html"] = fit.model.export_points_table(f"{tmp}/points.html").read_text(
                 encoding="utf-8")
     return out
+
+
+def _ranking_kept(pit: pd.DataFrame, grade: pd.DataFrame) -> dict[str, Any]:
+    """Mean backtest AUC (all rows) of the point-in-time model and of the grade model, and the gap."""
+    def mean_auc(table: pd.DataFrame) -> float:
+        rows = table[(table["metric"] == "auc") & (table["population"] == "all")]
+        return float(rows["value"].mean()) if len(rows) else float("nan")
+
+    auc_pit, auc_grade = mean_auc(pit), mean_auc(grade)
+    return {"auc_point_in_time": auc_pit, "auc_grade": auc_grade, "auc_gap": auc_pit - auc_grade}
 
 
 def promote(target: str = "credit", *, version: int | str | None = None) -> PromotionDecision:

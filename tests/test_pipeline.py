@@ -46,6 +46,29 @@ def test_first_model_is_logged_registered_and_promoted(trained):
     assert {"auc", "calibration_error", "ks", "brier"} <= set(result.metrics.columns)
 
 
+def test_the_run_logs_the_grade_models_own_backtest_and_the_ranking_it_keeps(trained, tmp_path):
+    import json
+
+    from mlflow import MlflowClient
+
+    result, _ = trained
+    assert result.fit.grade is not None  # models/credit.yaml declares grade_score
+    client = MlflowClient()
+    logged = {f.path for f in client.list_artifacts(result.run_id, "grade_model")}
+    assert logged == {"grade_model/metrics.csv", "grade_model/ranking_kept.json"}
+    kept = json.loads(open(client.download_artifacts(result.run_id, "grade_model/ranking_kept.json", str(tmp_path)),
+                           encoding="utf-8").read())
+
+    def mean_auc(metrics: pd.DataFrame) -> float:
+        return float(metrics.query("metric == 'auc' and population == 'all'")["value"].mean())
+
+    assert kept["auc_point_in_time"] == mean_auc(result.fit.metrics)
+    assert kept["auc_grade"] == mean_auc(result.fit.grade.metrics)
+    assert kept["auc_gap"] == kept["auc_point_in_time"] - kept["auc_grade"]
+    table = pd.read_csv(client.download_artifacts(result.run_id, "grade_model/metrics.csv", str(tmp_path)))
+    assert len(table) == len(result.fit.grade.metrics)
+
+
 def test_predict_scores_every_alive_entity_at_the_latest_quarter_with_reasons(trained, records):
     scores = riskml.predict(records, target="credit", explain=3)
     latest = scores["as_of"].iloc[0]
