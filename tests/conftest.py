@@ -10,14 +10,18 @@ through ``runuser``. Tests that need it skip, with the reason, only when the bin
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -83,3 +87,48 @@ def database(postgres_url: str) -> Iterator[str]:
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+
+
+@contextlib.contextmanager
+def _mlflow_server(folder: Path, store: list[str], timeout: float = 120) -> Iterator[str]:
+    """A real ``mlflow server`` on a free loopback port with the given store options; yields its URL.
+
+    Started from this interpreter's environment without ``MLFLOW_TRACKING_URI``, its
+    output in ``folder/server.log``; waits for ``/health`` (failing with the log's
+    tail), terminates the server at the end (killed if it does not stop).
+    """
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    log_path = folder / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "mlflow"), "server", *store, "--host", "127.0.0.1",
+             "--port", str(port), "--workers", "1"], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("mlflow server did not become healthy:\n"
+                                       + log_path.read_text(errors="replace")[-3000:])
+                time.sleep(0.3)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+@pytest.fixture
+def start_mlflow_server() -> Callable[..., contextlib.AbstractContextManager[str]]:
+    """:func:`_mlflow_server`: ``with start_mlflow_server(folder, store_options) as url``."""
+    return _mlflow_server

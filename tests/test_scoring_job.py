@@ -7,12 +7,6 @@ the module; the database tests use the session PostgreSQL server on loopback.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -105,52 +99,28 @@ def test_invalid_records_fail_the_job_with_the_problem_named(clean, home, databa
     assert read_ledger(database).empty
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.server
-def test_an_mlflow_server_on_postgres_serves_the_champion_to_the_job(clean, database, tmp_path, monkeypatch):
+def test_an_mlflow_server_on_postgres_serves_the_champion_to_the_job(clean, database, tmp_path, monkeypatch,
+                                                                      start_mlflow_server):
     import psycopg
 
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute("CREATE DATABASE mlflow_store")
     store = database.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/mlflow_store"
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    log = open(tmp_path / "server.log", "wb")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri", store,
-         "--artifacts-destination", str(tmp_path / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    options = ["--backend-store-uri", store, "--artifacts-destination", str(tmp_path / "artifacts")]
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("mlflow server did not start:\n" + (tmp_path / "server.log").read_text()[-3000:])
-            time.sleep(0.5)
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
-        monkeypatch.setenv("RISKML_HOME", str(tmp_path / "unused-home"))
-        riskml.tracking._registry.clear_model_cache()
-        riskml.train(clean, "credit", params=SMALL, backtest=ONE_SPLIT)
-        assert riskml.promote("credit").promoted
-        riskml.records.write(clean, database)
-        result = _score(database, database, Q4, "--no-monitor")
-        assert result.exit_code == 0, result.output
-        ledger = read_ledger(database)
-        champion = riskml.tracking.resolve_version("credit", alias="champion")
-        assert set(ledger["model_version"]) == {str(champion.version)} and len(ledger) > 0
-        assert not (tmp_path / "unused-home").exists()  # nothing local: the server holds the model
+        with start_mlflow_server(tmp_path, options) as url:
+            monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+            monkeypatch.setenv("RISKML_HOME", str(tmp_path / "unused-home"))
+            riskml.tracking._registry.clear_model_cache()
+            riskml.train(clean, "credit", params=SMALL, backtest=ONE_SPLIT)
+            assert riskml.promote("credit").promoted
+            riskml.records.write(clean, database)
+            result = _score(database, database, Q4, "--no-monitor")
+            assert result.exit_code == 0, result.output
+            ledger = read_ledger(database)
+            champion = riskml.tracking.resolve_version("credit", alias="champion")
+            assert set(ledger["model_version"]) == {str(champion.version)} and len(ledger) > 0
+            assert not (tmp_path / "unused-home").exists()  # nothing local: the server holds the model
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
         riskml.tracking._registry.clear_model_cache()

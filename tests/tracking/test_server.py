@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,46 +18,15 @@ GATES = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def mlflow_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    port = _free_port()
-    mlflow_bin = Path(sys.executable).parent / "mlflow"
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    log = open(tmp_path / "server.log", "wb")
-    proc = subprocess.Popen(
-        [str(mlflow_bin), "server", "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
-         "--default-artifact-root", str(tmp_path / "art"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+def mlflow_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_mlflow_server):
+    store = ["--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+             "--default-artifact-root", str(tmp_path / "art")]
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("mlflow server did not become healthy:\n"
-                                   + (tmp_path / "server.log").read_text(errors="replace")[-3000:])
-            time.sleep(0.3)
-        monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
-        yield url, tmp_path
+        with start_mlflow_server(tmp_path, store, timeout=90) as url:
+            monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+            yield url, tmp_path
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
         monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
         clear_model_cache()
         configure()
