@@ -28,9 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from riskml.explain._batch import explain_rows
 from riskml.explain._evidence import source_catalog
-from riskml.explain._points import points_from_contributions
-from riskml.explain._treeshap import tree_contributions
 from riskml.records._sources import SourceCatalog
 
 if TYPE_CHECKING:
@@ -92,10 +91,7 @@ class Migration:
 
 
 def _points(model: Any, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    scores = model.score(frame)
-    contrib = tree_contributions(model.booster, model.matrix(frame))
-    _, points = points_from_contributions(contrib, model.policy, model.calib_a, model.calib_b)
-    return scores, pd.DataFrame(points, columns=list(model.features))
+    return model.score(frame), explain_rows(model, frame).points
 
 
 def record_events(records: Mapping[str, pd.DataFrame], sources: SourceCatalog, t1: DateLike, t2: DateLike,
