@@ -51,7 +51,6 @@ from riskml.models import RiskModel
 from riskml.tracking import load_model, resolve_version
 
 if TYPE_CHECKING:
-    from riskml.models import RiskModel
     from riskml._time import DateLike
     from riskml.features import Panel
 
@@ -533,7 +532,6 @@ def explain_entity(
 def _tiny_case() -> tuple[dict[str, pd.DataFrame], Any]:
     """Records of three entities and a small credit model, for the docstring examples."""
     import lightgbm as lgb
-
 
     spec = load_feature_spec()
     tables = {name: _empty_table(src) for name, src in spec.sources.sources.items()}

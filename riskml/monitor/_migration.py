@@ -23,14 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from riskml.explain._evidence import source_catalog
-from riskml.explain._points import points_from_contributions
-from riskml.explain._treeshap import tree_contributions
+from riskml.explain._whatif import score_rows
 from riskml.records._sources import SourceCatalog
 
 if TYPE_CHECKING:
@@ -89,13 +88,6 @@ class Migration:
             "calendar_only": float(quiet.sum()),
             "calendar_only_changed": float(e.loc[quiet, "changed"].mean()) if quiet.any() else np.nan,
         }
-
-
-def _points(model: Any, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    scores = model.score(frame)
-    contrib = tree_contributions(model.booster, model.matrix(frame))
-    _, points = points_from_contributions(contrib, model.policy, model.calib_a, model.calib_b)
-    return scores, pd.DataFrame(points, columns=list(model.features))
 
 
 def record_events(records: Mapping[str, pd.DataFrame], sources: SourceCatalog, t1: DateLike, t2: DateLike,
@@ -194,8 +186,8 @@ def migration_report(model: RiskModel, rows_t1: pd.DataFrame, rows_t2: pd.DataFr
     ids = np.intersect1d(rows_t1["entity_id"].astype("str"), rows_t2["entity_id"].astype("str"))
     a = rows_t1.assign(entity_id=rows_t1["entity_id"].astype("str")).set_index("entity_id").loc[ids].reset_index()
     b = rows_t2.assign(entity_id=rows_t2["entity_id"].astype("str")).set_index("entity_id").loc[ids].reset_index()
-    s1, p1 = _points(model, a)
-    s2, p2 = _points(model, b)
+    one, two = score_rows(model, a), score_rows(model, b)
+    s1, p1, s2, p2 = one.scores, one.points, two.scores, two.points
     entities = pd.DataFrame({"entity_id": pd.array(ids, dtype="str"), "score_t1": s1["score"].to_numpy(),
                              "score_t2": s2["score"].to_numpy(), "grade_t1": s1["grade"].to_numpy(),
                              "grade_t2": s2["grade"].to_numpy()})
