@@ -364,7 +364,8 @@ def prepare_tuning(panel: Panel, labels: pd.DataFrame, spec: ModelSpec, bt: Back
     if objective == "latest":
         tests = tests[-1:]
     return TuningRows(
-        spec=spec, bt=bt, X=prep.X, matrix=TrainingMatrix.from_frame(prep.X), y=prep.y, usable=prep.usable, as_of=prep.as_of,
+        spec=spec, bt=bt, X=prep.X, matrix=TrainingMatrix.from_frame(prep.X), y=prep.y, usable=prep.usable,
+        as_of=prep.as_of,
         random_inspected=prep.labels["random_inspected"].to_numpy(bool), monotone=prep.monotone, splits=tests,
     )
 
