@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from riskml._time import day_number
 from riskml.features._kernels import NEVER, to_days
 from riskml.records._sources import SourceCatalog
 
@@ -85,10 +86,6 @@ class SourceCoverage:
 
 def _day(day: int) -> str:
     return str(np.datetime64(int(day), "D"))
-
-
-def _date_day(value: object) -> int:
-    return int(to_days(np.array([np.datetime64(pd.Timestamp(value).date(), "D")], dtype="datetime64[ns]"))[0])
 
 
 def records_span(tables: Mapping[str, pd.DataFrame], catalog: SourceCatalog) -> tuple[int, int]:
@@ -175,11 +172,11 @@ def source_coverage(
     declared = catalog[name].coverage
     start, end = span
     if declared is not None:
-        gaps = tuple((_date_day(g.start), _date_day(g.end)) for g in declared.gaps)
+        gaps = tuple((day_number(g.start), day_number(g.end)) for g in declared.gaps)
         return SourceCoverage(
             name,
-            _date_day(declared.start) if declared.start is not None else start,
-            _date_day(declared.end) if declared.end is not None else end,
+            day_number(declared.start) if declared.start is not None else start,
+            day_number(declared.end) if declared.end is not None else end,
             gaps, derived=False,
         )
     table = tables.get(name)

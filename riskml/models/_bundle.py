@@ -311,8 +311,10 @@ class RiskModel:
         """
         return _sigmoid(self.calibrated_logit(frame))
 
-    def score_points(self, frame: pd.DataFrame | Panel) -> np.ndarray:
+    def score_points(self, frame: pd.DataFrame | Panel, *, logit: np.ndarray | None = None) -> np.ndarray:
         """Score points of each row: ``offset - factor * calibrated_logit``.
+
+        ``logit`` is the rows' :meth:`calibrated_logit` when the caller has it already.
 
         Examples
         --------
@@ -321,7 +323,7 @@ class RiskModel:
         ...                                                "x": [0.5]}))[0] > 0)
         True
         """
-        return score_from_logit(self.calibrated_logit(frame), self.policy)
+        return score_from_logit(self.calibrated_logit(frame) if logit is None else logit, self.policy)
 
     def score(self, frame: pd.DataFrame | Panel) -> pd.DataFrame:
         """Probability, score points and grades for each panel row.
@@ -349,7 +351,8 @@ class RiskModel:
         grade_logit = logit if self.grade_model is None else self.grade_model.calibrated_logit(frame)
         override_cols = list(dict.fromkeys(policy_features(self.policy)))
         features = pd.DataFrame({c: frame[c].to_numpy() for c in override_cols}, index=pd.RangeIndex(len(frame)))
-        graded = grade_frame(grade_logit, features, self.policy, score=self.grading.score_points(frame))
+        graded = grade_frame(grade_logit, features, self.policy,
+                             score=self.grading.score_points(frame, logit=grade_logit))
         out = pd.DataFrame({
             "entity_id": frame["entity_id"].to_numpy(),
             "as_of": frame["as_of"].to_numpy(),

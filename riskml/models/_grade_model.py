@@ -46,6 +46,7 @@ import pandas as pd
 from pydantic import Field
 
 from riskml._specs import SpecError, SpecModel, parse_spec
+from riskml.models._bundle import _sigmoid
 
 __all__ = ["GRADE_AGGREGATIONS", "GradeScoreSpec", "compliant_effect", "grade_features", "grade_score_spec",
            "long_run_intercept"]
@@ -216,8 +217,7 @@ def long_run_intercept(margin: np.ndarray, y: np.ndarray, a: float, b: float) ->
     lo, hi = b - 20.0, b + 20.0
     for _ in range(200):
         mid = 0.5 * (lo + hi)
-        z = a * margin + mid
-        p = np.mean(np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z)))))
+        p = np.mean(_sigmoid(a * margin + mid))
         lo, hi = (mid, hi) if p < target else (lo, mid)
         if hi - lo < 1e-10:
             break

@@ -591,8 +591,8 @@ class ScorecardModel(RiskModel):
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{path} is not a riskml points table ({exc}); the file is corrupt") from None
 
-    def score_points(self, frame: pd.DataFrame | Panel) -> np.ndarray:
-        """Base points plus the points of each row's bins (exact: no logit round trip)."""
+    def score_points(self, frame: pd.DataFrame | Panel, *, logit: np.ndarray | None = None) -> np.ndarray:
+        """Base points plus the points of each row's bins (exact: no logit round trip; ``logit`` is not used)."""
         return self.booster.score(self.matrix(frame))
 
     def points_table(self) -> pd.DataFrame:

@@ -20,8 +20,7 @@ from pydantic import Field
 
 from riskml._specs import SpecError, SpecModel, load_yaml, parse_spec, resolve_spec, spec_hash
 from riskml.labels import load_label_spec
-from riskml.labels._labels import check_label
-from riskml.labels._labels import parse_label
+from riskml.labels._labels import check_label, parse_label
 
 if TYPE_CHECKING:
     from riskml.labels import LabelSpec

@@ -783,15 +783,16 @@ def fit_model(
         catalog=catalog, metadata=_metadata(spec, bt, used_params, 0 if scorecard else rounds, splits, metrics,
                                             split_table),
     )
-    grade = _fit_grade_model(panel, labels, spec, backtest, params, features, weights, show_progress)
+    grade = _fit_grade_model(prep, panel, labels, spec, backtest, params, features, weights, show_progress)
     if grade is not None:
         model = dataclasses.replace(model, grade_model=grade.model)
     logger.info("fit %s done in %.1f s", spec.name, time.perf_counter() - started)
     return FitResult(model=model, metrics=metrics, predictions=predictions, splits=split_table, grade=grade)
 
 
-def _fit_grade_model(panel: Any, labels: pd.DataFrame, spec: ModelSpec, backtest: Any, params: dict[str, Any] | None,
-                     features: Sequence[str] | None, weights: Any, show_progress: bool | None) -> FitResult | None:
+def _fit_grade_model(prep: PreparedRows, panel: Any, labels: pd.DataFrame, spec: ModelSpec, backtest: Any,
+                     params: dict[str, Any] | None, features: Sequence[str] | None, weights: Any,
+                     show_progress: bool | None) -> FitResult | None:
     """The through-the-cycle grade model the spec's ``grade_score`` declares, or None.
 
     The same backtest on the conduct features (:func:`grade_features`), monotone in
@@ -801,9 +802,9 @@ def _fit_grade_model(panel: Any, labels: pd.DataFrame, spec: ModelSpec, backtest
     declared = grade_score_spec(spec.raw, spec.path or "<model spec>")
     if declared is None or declared.basis == "point_in_time":
         return None
-    if getattr(getattr(spec, "model", None), "kind", "lightgbm") == "scorecard":
+    if spec.model.kind == "scorecard":
         return None  # a published scorecard is its own grade
-    frame, catalog, _ = _panel_parts(panel)
+    frame, catalog = prep.frame, prep.catalog  # the point-in-time fit's, already aligned
     try:
         names = grade_features(catalog, declared, available=list(features) if features is not None else
                                [c for c in frame.columns if c not in ("entity_id", "as_of")])
@@ -817,10 +818,9 @@ def _fit_grade_model(panel: Any, labels: pd.DataFrame, spec: ModelSpec, backtest
                     show_progress=show_progress)
     model = dataclasses.replace(fit.model, model_spec=spec.raw)
     if declared.calibration == "long_run":
-        lab = _aligned_labels(frame, labels)
+        lab, as_of = prep.labels, prep.as_of
         train_to = np.datetime64(pd.Timestamp(fit.splits["train_to"].iloc[-1]), "ns")
         cal = [np.datetime64(pd.Timestamp(d), "ns") for d in str(fit.splits["calibration_as_of"].iloc[-1]).split(",")]
-        as_of = frame["as_of"].to_numpy(dtype="datetime64[ns]")
         rows = (lab["complete"].to_numpy(bool) & lab["in_population"].to_numpy(bool)
                 & ((as_of <= train_to) | np.isin(as_of, cal)))
         margin = model.raw_margin(frame.loc[rows])

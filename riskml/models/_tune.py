@@ -37,7 +37,7 @@ from riskml.models._backtest import BacktestSpec, Split
 from riskml.models._bundle import _sigmoid
 from riskml.models._metrics import auc
 from riskml.models._spec import ModelSpec, normalise_params
-from riskml.models._train import fit_split, lightgbm_params, prepare_rows
+from riskml.models._train import TrainingMatrix, fit_split, lightgbm_params, prepare_rows
 
 __all__ = [
     "TuningSpecLike",
@@ -302,6 +302,8 @@ class TuningRows:
     X, y, usable, as_of, random_inspected, monotone
         The training matrix and per-row arrays exactly as :func:`riskml.models.fit_model`
         prepares them.
+    matrix : TrainingMatrix
+        ``X`` converted once for LightGBM, shared by every trial's fits.
     splits : list of (int, Split)
         The scored test splits: (index in ``fit_model``'s plan, split), in ascending date
         order (only the latest with ``objective: latest``).
@@ -310,6 +312,7 @@ class TuningRows:
     spec: ModelSpec
     bt: BacktestSpec
     X: pd.DataFrame
+    matrix: TrainingMatrix
     y: np.ndarray
     usable: np.ndarray
     as_of: np.ndarray
@@ -361,7 +364,8 @@ def prepare_tuning(panel: Panel, labels: pd.DataFrame, spec: ModelSpec, bt: Back
     if objective == "latest":
         tests = tests[-1:]
     return TuningRows(
-        spec=spec, bt=bt, X=prep.X, y=prep.y, usable=prep.usable, as_of=prep.as_of,
+        spec=spec, bt=bt, X=prep.X, matrix=TrainingMatrix.from_frame(prep.X), y=prep.y, usable=prep.usable,
+        as_of=prep.as_of,
         random_inspected=prep.labels["random_inspected"].to_numpy(bool), monotone=prep.monotone, splits=tests,
     )
 
@@ -401,11 +405,11 @@ def split_scores(rows: TuningRows, params: Mapping[str, Any], population: str = 
     """
     lgb_params, rounds = lightgbm_params(rows.spec, dict(params), rows.bt, rows.monotone)
     for index, split in rows.splits:
-        booster, a, b, info = fit_split(split, rows.X, rows.y, rows.usable, rows.as_of, lgb_params, rounds,
+        booster, a, b, info = fit_split(split, rows.matrix, rows.y, rows.usable, rows.as_of, lgb_params, rounds,
                                          rows.bt, rows.bt.random_seed + index)
         scored = rows.usable & (rows.as_of == np.datetime64(split.test_as_of, "ns"))
         if population == "random":
             scored &= rows.random_inspected
         scored = np.flatnonzero(scored)
-        probability = _sigmoid(a * booster.predict(rows.X.iloc[scored], raw_score=True) + b)
+        probability = _sigmoid(a * booster.predict(rows.matrix.rows(scored), raw_score=True) + b)
         yield SplitScore(name=split.name, auc=auc(rows.y[scored], probability), rounds=int(info["rounds"]))
