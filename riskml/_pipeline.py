@@ -462,7 +462,7 @@ def predict(
             if is_panel(data):
                 raise ValueError("paths=True searches the records: pass records, not a panel")
             spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
-            found = [path_summaries(as_records(data), rows["entity_id"], when, risk_model, spec).set_index(rows.index)
+            found = [path_summaries(records, rows["entity_id"], when, risk_model, spec).set_index(rows.index)
                      for when, rows in scores.groupby("as_of", sort=False)]
             scores = pd.concat([scores, pd.concat(found).drop(columns="entity_id").loc[scores.index]], axis=1)
     if fraud_model is not None:
