@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from riskml import records as rec
-from riskml._pipeline import _warning_counts, predict
-from riskml._time import as_of_date, from_day_number
-from riskml.features import build_panel, load_feature_spec
-from riskml.features._engine import as_of_grid
+from riskml._pipeline import _warning_counts, feature_spec_of, latest_quarter, predict
+from riskml._time import as_of_date
+from riskml.features import build_panel
 from riskml.ledger import publish, read_ledger
 from riskml.ledger._ledger import ledger_rows
 from riskml.monitor import monitor as monitor_report
@@ -167,8 +166,8 @@ def score_quarter(
         raw = _step("read", seconds, rec.read, records, sources, tables=tables)
     clean = raw if raw.validated else _step("validate", seconds, rec.validate, raw, mode="strict")
     models = {t: _step("champion", seconds, resolve_model, t, None) for t in targets}
-    spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
-    when = from_day_number(as_of_grid(clean, spec.sources, "quarterly")[-1]) if as_of is None else as_of_date(as_of)
+    spec = feature_spec_of(feature_spec)
+    when = latest_quarter(clean, spec) if as_of is None else as_of_date(as_of)
     panel = _step("panel", seconds, build_panel, clean, [when], spec)
     rows, scored = [], {}
     for target, model in models.items():
