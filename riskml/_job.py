@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from riskml import records as rec
-from riskml._pipeline import _warning_counts, feature_spec_of, latest_quarter, predict
+from riskml._pipeline import feature_spec_of, latest_quarter, predict, warning_hits, warnings_per_row
 from riskml._time import as_of_date
 from riskml.features import build_panel
 from riskml.ledger import publish, read_ledger
@@ -187,10 +187,14 @@ def score_quarter(
 
 
 def _add_warnings(rows: list[pd.DataFrame], records: Any) -> None:
+    # the targets share the panel's dates: the rules run over the records once for all
+    if not rows:
+        return
+    hits = warning_hits(records, pd.DatetimeIndex(pd.concat([frame["as_of"] for frame in rows]).unique()))
+    if hits is None:
+        return
     for frame in rows:
-        counts = _warning_counts(records, frame)
-        if counts is not None:
-            frame["warnings"] = pd.array(counts, dtype="Int64")
+        frame["warnings"] = pd.array(warnings_per_row(hits, frame), dtype="Int64")
 
 
 def _monitor(rows: list[pd.DataFrame], ledger: Any, records: Any) -> dict[str, str]:

@@ -351,8 +351,8 @@ def _white_list_column(risk_model: Any, scores: pd.DataFrame, frame: pd.DataFram
     return white_list(scores, frame.reset_index(drop=True).set_index(scores.index), risk_model.policy)
 
 
-def _warning_counts(records: Any, scores: pd.DataFrame) -> np.ndarray | None:
-    """Rule warnings per scored row, from the rules whose sources the records hold."""
+def warning_hits(records: Any, dates: pd.DatetimeIndex) -> pd.Series | None:
+    """Rule warnings per (entity_id, as_of) at ``dates``, from the rules whose sources the records hold."""
     try:
         rules = load_warning_rules("warnings", sources=records.catalog)
     except SpecError as exc:  # a custom catalog the bundled rules do not fit
@@ -361,10 +361,20 @@ def _warning_counts(records: Any, scores: pd.DataFrame) -> np.ndarray | None:
     usable = [rule for rule in rules.rules if rule.source in records]
     if not usable:
         return None
-    hits = rule_warnings(records, pd.DatetimeIndex(scores["as_of"].unique()), WarningRules(rules=usable))
-    counts = hits.groupby(["entity_id", "as_of"]).size()
+    hits = rule_warnings(records, dates, WarningRules(rules=usable))
+    return hits.groupby(["entity_id", "as_of"]).size()
+
+
+def warnings_per_row(hits: pd.Series, scores: pd.DataFrame) -> np.ndarray:
+    """The :func:`warning_hits` count of each scored row (0 where none)."""
     keys = pd.MultiIndex.from_arrays([scores["entity_id"].astype(str), pd.to_datetime(scores["as_of"])])
-    return counts.reindex(keys, fill_value=0).to_numpy(dtype=np.int64)
+    return hits.reindex(keys, fill_value=0).to_numpy(dtype=np.int64)
+
+
+def _warning_counts(records: Any, scores: pd.DataFrame) -> np.ndarray | None:
+    """Rule warnings per scored row, from the rules whose sources the records hold."""
+    hits = warning_hits(records, pd.DatetimeIndex(scores["as_of"].unique()))
+    return None if hits is None else warnings_per_row(hits, scores)
 
 
 def predict(
