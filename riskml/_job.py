@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from riskml import records as rec
-from riskml._pipeline import _warning_counts, predict
-from riskml._time import as_of_date, from_day_number
-from riskml.features import build_panel, load_feature_spec
-from riskml.features._engine import as_of_grid
+from riskml._pipeline import feature_spec_of, latest_quarter, predict, warning_hits, warnings_per_row
+from riskml._time import as_of_date
+from riskml.features import build_panel
 from riskml.ledger import publish, read_ledger
 from riskml.ledger._ledger import ledger_rows
 from riskml.monitor import monitor as monitor_report
@@ -167,8 +166,8 @@ def score_quarter(
         raw = _step("read", seconds, rec.read, records, sources, tables=tables)
     clean = raw if raw.validated else _step("validate", seconds, rec.validate, raw, mode="strict")
     models = {t: _step("champion", seconds, resolve_model, t, None) for t in targets}
-    spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
-    when = from_day_number(as_of_grid(clean, spec.sources, "quarterly")[-1]) if as_of is None else as_of_date(as_of)
+    spec = feature_spec_of(feature_spec)
+    when = latest_quarter(clean, spec) if as_of is None else as_of_date(as_of)
     panel = _step("panel", seconds, build_panel, clean, [when], spec)
     rows, scored = [], {}
     for target, model in models.items():
@@ -188,10 +187,14 @@ def score_quarter(
 
 
 def _add_warnings(rows: list[pd.DataFrame], records: Any) -> None:
+    # the targets share the panel's dates: the rules run over the records once for all
+    if not rows:
+        return
+    hits = warning_hits(records, pd.DatetimeIndex(pd.concat([frame["as_of"] for frame in rows]).unique()))
+    if hits is None:
+        return
     for frame in rows:
-        counts = _warning_counts(records, frame)
-        if counts is not None:
-            frame["warnings"] = pd.array(counts, dtype="Int64")
+        frame["warnings"] = pd.array(warnings_per_row(hits, frame), dtype="Int64")
 
 
 def _monitor(rows: list[pd.DataFrame], ledger: Any, records: Any) -> dict[str, str]:

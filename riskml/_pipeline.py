@@ -24,7 +24,7 @@ from riskml._time import as_of_dates, from_day_number
 from riskml.explain._batch import model_reasons
 from riskml.explain._artifacts import shap_artifacts
 from riskml.explain._path import path_summaries
-from riskml.features import Panel, build_panel, load_feature_spec
+from riskml.features import FeatureSpec, Panel, build_panel, load_feature_spec
 from riskml.features._engine import as_of_grid
 from riskml.grading import score_from_logit
 from riskml.grading._grades import white_list
@@ -311,6 +311,16 @@ def promote(target: str = "credit", *, version: int | str | None = None) -> Prom
     return promote_gated(target, version=version)
 
 
+def feature_spec_of(feature_spec: FeatureSpecLike) -> FeatureSpec:
+    """``feature_spec`` as a loaded :class:`riskml.features.FeatureSpec` (None: the built-in library)."""
+    return load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
+
+
+def latest_quarter(records: Any, spec: FeatureSpec) -> pd.Timestamp:
+    """The latest quarter start the records cover: the as-of date scored by default."""
+    return from_day_number(as_of_grid(records, spec.sources, "quarterly")[-1])
+
+
 def _scoring_panel(data: Any, as_of: Any, feature_spec: Any, show_progress: bool | None) -> tuple[Any, Any]:
     """The panel rows to score and the records behind them (None for a ready panel).
 
@@ -329,8 +339,8 @@ def _scoring_panel(data: Any, as_of: Any, feature_spec: Any, show_progress: bool
         rows = data.frame.loc[data.frame["as_of"].isin(wanted)].reset_index(drop=True)
         return Panel(frame=rows, catalog=data.catalog, spec_hash=data.spec_hash), None
     records = as_records(data)
-    spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
-    dates = [from_day_number(as_of_grid(records, spec.sources, "quarterly")[-1])] if as_of is None else as_of_dates(as_of)
+    spec = feature_spec_of(feature_spec)
+    dates = [latest_quarter(records, spec)] if as_of is None else as_of_dates(as_of)
     return build_panel(records, dates, spec, show_progress=show_progress), records
 
 
@@ -341,8 +351,8 @@ def _white_list_column(risk_model: Any, scores: pd.DataFrame, frame: pd.DataFram
     return white_list(scores, frame.reset_index(drop=True).set_index(scores.index), risk_model.policy)
 
 
-def _warning_counts(records: Any, scores: pd.DataFrame) -> np.ndarray | None:
-    """Rule warnings per scored row, from the rules whose sources the records hold."""
+def warning_hits(records: Any, dates: pd.DatetimeIndex) -> pd.Series | None:
+    """Rule warnings per (entity_id, as_of) at ``dates``, from the rules whose sources the records hold."""
     try:
         rules = load_warning_rules("warnings", sources=records.catalog)
     except SpecError as exc:  # a custom catalog the bundled rules do not fit
@@ -351,10 +361,20 @@ def _warning_counts(records: Any, scores: pd.DataFrame) -> np.ndarray | None:
     usable = [rule for rule in rules.rules if rule.source in records]
     if not usable:
         return None
-    hits = rule_warnings(records, pd.DatetimeIndex(scores["as_of"].unique()), WarningRules(rules=usable))
-    counts = hits.groupby(["entity_id", "as_of"]).size()
+    hits = rule_warnings(records, dates, WarningRules(rules=usable))
+    return hits.groupby(["entity_id", "as_of"]).size()
+
+
+def warnings_per_row(hits: pd.Series, scores: pd.DataFrame) -> np.ndarray:
+    """The :func:`warning_hits` count of each scored row (0 where none)."""
     keys = pd.MultiIndex.from_arrays([scores["entity_id"].astype(str), pd.to_datetime(scores["as_of"])])
-    return counts.reindex(keys, fill_value=0).to_numpy(dtype=np.int64)
+    return hits.reindex(keys, fill_value=0).to_numpy(dtype=np.int64)
+
+
+def _warning_counts(records: Any, scores: pd.DataFrame) -> np.ndarray | None:
+    """Rule warnings per scored row, from the rules whose sources the records hold."""
+    hits = warning_hits(records, pd.DatetimeIndex(scores["as_of"].unique()))
+    return None if hits is None else warnings_per_row(hits, scores)
 
 
 def predict(
@@ -461,8 +481,8 @@ def predict(
         if paths:
             if is_panel(data):
                 raise ValueError("paths=True searches the records: pass records, not a panel")
-            spec = load_feature_spec(feature_spec) if not hasattr(feature_spec, "features") else feature_spec
-            found = [path_summaries(as_records(data), rows["entity_id"], when, risk_model, spec).set_index(rows.index)
+            spec = feature_spec_of(feature_spec)
+            found = [path_summaries(records, rows["entity_id"], when, risk_model, spec).set_index(rows.index)
                      for when, rows in scores.groupby("as_of", sort=False)]
             scores = pd.concat([scores, pd.concat(found).drop(columns="entity_id").loc[scores.index]], axis=1)
     if fraud_model is not None:

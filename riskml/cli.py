@@ -27,14 +27,13 @@ from rich.table import Table
 from riskml import records as rec
 from riskml._demo import run_demo
 from riskml._job import ScoringJobError, score_quarter
+from riskml._pipeline import latest_quarter
 from riskml._pipeline import predict as _predict
 from riskml._pipeline import promote as _promote
 from riskml._pipeline import train as _train
-from riskml._time import from_day_number
 from riskml._tune import tune as _tune
 from riskml.explain._verb import explain as _explain
 from riskml.features import build_panel, load_feature_spec
-from riskml.features._engine import as_of_grid
 from riskml.monitor import monitor as _monitor
 from riskml.monitor import rule_warnings
 from riskml.ranking import blind_spots, evaluate_plan, inspection_plan
@@ -377,7 +376,7 @@ def warnings(
 ) -> None:
     """Rule warnings (规则预警) at the as-of date: every hit with the record behind it."""
     clean = as_records(records)
-    dates = as_of or [from_day_number(as_of_grid(clean, load_feature_spec().sources, "quarterly")[-1])]
+    dates = as_of or [latest_quarter(clean, load_feature_spec())]
     hits = rule_warnings(clean, dates, rules)
     _show(hits[["entity_id", "as_of", "rule", "record_id", "date", "label_en"]], f"Rule warnings: {len(hits):,}", fmt)
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from riskml._progress import track
-from riskml._time import NS_PER_DAY
+from riskml._time import from_day_number
 from riskml.features._buckets import bucket_of
 from riskml.features._engine import (
     Panel,
@@ -214,7 +214,7 @@ def build_panel_in_buckets(
     sorted_ids = ids[by_id]
     sink = _Sink(path, len(grid.day), feature_catalog, spec.hash(),
                  keys=lambda: (pd.array(sorted_ids.to_numpy()[grid.code], dtype="str"),
-                               (grid.day * NS_PER_DAY).astype("datetime64[ns]")))
+                               from_day_number(grid.day)))
     for b in track(range(n_buckets), "panel buckets", show=show_progress):
         bucket_tables = {s: tables[s][cols].iloc[rows[b]] for s, (cols, rows) in record_rows.items()}
         frame = compute_bucket(bucket_tables, entities.iloc[entity_rows[b]], as_of_days, spec, catalog)

@@ -33,12 +33,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from riskml._time import NS_PER_DAY
+from riskml._time import from_day_number
 from riskml.features import FeatureSpec, Panel, load_feature_spec
-from riskml.features._engine import as_of_grid, compute_bucket
 from riskml.records._sources import SourceCatalog
 from riskml.features._buckets import check_buckets
-from riskml.features._engine import _effective_catalog, kernel_columns, require_tables
+from riskml.features._engine import _effective_catalog, as_of_grid, compute_bucket, kernel_columns, require_tables
 from riskml.features._network import network_catalog
 from riskml.spark._buckets import BUCKET_COLUMN, bucket_column
 from riskml.spark._network import NetworkPlan, bucket_network_features, needed_columns, network_parts
@@ -130,7 +129,7 @@ class SparkPanel:
 def _local_frame(local: pd.DataFrame, features: list[str], categories: Mapping[str, tuple[str, ...]]) -> pd.DataFrame:
     columns: dict[str, Any] = {
         "entity_id": pd.array(local["entity_id"], dtype="str"),
-        "as_of": (local["as_of"].to_numpy(dtype=np.int64) * NS_PER_DAY).astype("datetime64[ns]"),
+        "as_of": from_day_number(local["as_of"].to_numpy(dtype=np.int64)),
     }
     for name in features:
         col = local[name]
@@ -189,7 +188,7 @@ def _known_span(spark: Any, sources: Mapping[str, Any], catalog: SourceCatalog) 
     out = {}
     for name, (lo, hi) in spans.items():
         known = catalog[name].known_at
-        out[name] = pd.DataFrame({known: (np.array([lo, hi], dtype=np.int64) * NS_PER_DAY).astype("datetime64[ns]")})
+        out[name] = pd.DataFrame({known: from_day_number([lo, hi])})
     return out
 
 
