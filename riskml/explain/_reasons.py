@@ -59,8 +59,12 @@ def _format_points(points: float) -> str:
 
 
 def _units(catalog: pd.DataFrame, feature: str) -> tuple[str, str]:
-    row = catalog.loc[feature]
-    if "unit_zh" in catalog.columns or "unit_en" in catalog.columns:
+    return _row_units(catalog.loc[feature], "unit_zh" in catalog.columns or "unit_en" in catalog.columns)
+
+
+def _row_units(row: Mapping[str, Any], has_units: bool) -> tuple[str, str]:
+    """Units of a feature's catalog row: its own ``unit_zh``/``unit_en`` else by aggregation."""
+    if has_units:
         zh = row.get("unit_zh", "")
         en = row.get("unit_en", "")
         if isinstance(zh, str) or isinstance(en, str):
@@ -191,8 +195,16 @@ def reasons_frame(points: pd.DataFrame, values: pd.DataFrame, catalog: pd.DataFr
     by_name = np.argsort(np.asarray(features, dtype=object), kind="stable")
     ranked = by_name[np.argsort(matrix[:, by_name], axis=1, kind="stable")[:, :k_eff]]
     chosen = np.take_along_axis(matrix, ranked, axis=1)
-    value_matrix = values[list(points.columns)]
     texts = _FeatureTexts(features, catalog)
+    # every chosen cell of every rank j at once: one pass per feature, not per (j, feature)
+    picked = chosen < 0
+    rows, ranks = np.nonzero(picked)
+    cols = ranked[rows, ranks]
+    cell_points = chosen[rows, ranks]
+    value_zh, value_en = _value_texts(values, list(points.columns), rows, cols, texts.units)
+    points_text = _points_texts(cell_points)
+    cell_zh = texts.label_zh[cols] + " " + value_zh + "（" + points_text + "分）"
+    cell_en = texts.label_en[cols] + ": " + value_en + " (" + points_text + " points)"
     out: dict[str, Any] = {}
     for j in range(k):
         feature_col = np.full(n, "", dtype=_STR)
@@ -200,15 +212,12 @@ def reasons_frame(points: pd.DataFrame, values: pd.DataFrame, catalog: pd.DataFr
         zh_col = np.full(n, "", dtype=_STR)
         en_col = np.full(n, "", dtype=_STR)
         if j < k_eff:
-            rows = np.flatnonzero(chosen[:, j] < 0)
-            cols = ranked[rows, j]
-            chosen_points = matrix[rows, cols]
-            value_zh, value_en = _value_texts(value_matrix, rows, cols, texts.units)
-            points_text = _points_texts(chosen_points)
-            feature_col[rows] = texts.feature[cols]
-            points_col[rows] = chosen_points
-            zh_col[rows] = texts.label_zh[cols] + " " + value_zh + "（" + points_text + "分）"
-            en_col[rows] = texts.label_en[cols] + ": " + value_en + " (" + points_text + " points)"
+            at = ranks == j
+            chosen_rows = rows[at]
+            feature_col[chosen_rows] = texts.feature[cols[at]]
+            points_col[chosen_rows] = cell_points[at]
+            zh_col[chosen_rows] = cell_zh[at]
+            en_col[chosen_rows] = cell_en[at]
         out[f"reason_{j + 1}_feature"] = _str_array(feature_col)
         out[f"reason_{j + 1}_points"] = points_col
         out[f"reason_{j + 1}_text_zh"] = _str_array(zh_col)
@@ -229,21 +238,24 @@ class _FeatureTexts:
     """Name, labels and units of every feature, looked up once, as string arrays."""
 
     def __init__(self, features: list[str], catalog: pd.DataFrame) -> None:
-        rows = [catalog.loc[f] for f in features]
+        # one catalog lookup for all features; each row then reads as _reason reads it
+        rows = catalog.loc[features].to_dict("records")
+        has_units = "unit_zh" in catalog.columns or "unit_en" in catalog.columns
         self.feature = np.array(features, dtype=_STR)
         self.label_zh = np.array([str(r.get("label_zh", "") or f) for r, f in zip(rows, features, strict=True)],
                                  dtype=_STR)
         self.label_en = np.array([str(r.get("label_en", "") or f) for r, f in zip(rows, features, strict=True)],
                                  dtype=_STR)
-        self.units = [_units(catalog, f) for f in features]
+        self.units = [_row_units(r, has_units) for r in rows]
 
 
 def _value_texts(
-    value_matrix: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, units: list[tuple[str, str]]
+    values: pd.DataFrame, columns: list, rows: np.ndarray, cols: np.ndarray, units: list[tuple[str, str]]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Value and unit of the chosen cells ``(rows[i], cols[i])`` as (zh, en) strings.
+    """Value and unit of the chosen cells ``(rows[i], columns[cols[i]])`` as (zh, en) strings.
 
-    Cells are grouped by feature; each distinct value of a feature is formatted once.
+    Cells are grouped by feature; each feature's column is read once and each
+    distinct value of it is formatted once.
     """
     zh = np.full(len(rows), "", dtype=_STR)
     en = np.full(len(rows), "", dtype=_STR)
@@ -255,7 +267,7 @@ def _value_texts(
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
         cells = order[start:end]
         c = int(cols[cells[0]])
-        taken = value_matrix.iloc[rows[cells], c]
+        taken = values[columns[c]].take(rows[cells])
         codes, uniques = pd.factorize(taken, use_na_sentinel=False)
         unit_zh, unit_en = units[c]
         shown_zh, shown_en = [], []
@@ -272,9 +284,35 @@ def _value_texts(
     return zh, en
 
 
+# Below this magnitude, 10 * points is within 2e-9 of its exact value, so a distance
+# of more than 1e-6 from a half tenth decides the rounding exactly as round() does.
+_POINTS_EXACT_BELOW = 1e6
+_HALF_TENTH_MARGIN = 1e-6
+
+
 def _points_texts(points: np.ndarray) -> np.ndarray:
-    """:func:`_format_points` of each value (Python's correctly rounded formatting)."""
-    return np.array([_format_points(p) for p in points.tolist()], dtype=_STR)
+    """:func:`_format_points` of each value, as whole columns.
+
+    Python's ``round(p, 1)`` rounds the exact binary value to the nearest tenth; the
+    nearest integer to ``10 * p`` is the same tenth unless ``10 * p`` lies next to a
+    half tenth (or ``p`` is huge or not finite): those few go through
+    :func:`_format_points` itself.
+    """
+    values = np.asarray(points, dtype=np.float64)
+    out = np.empty(values.size, dtype=_STR)
+    scaled = values * 10.0
+    with np.errstate(invalid="ignore"):
+        clear = (np.abs(values) < _POINTS_EXACT_BELOW) & (
+            np.abs(scaled - np.floor(scaled) - 0.5) > _HALF_TENTH_MARGIN
+        )
+    tenths = np.rint(scaled[clear]).astype(np.int64)
+    magnitude = np.abs(tenths)
+    digit = magnitude % 10
+    fraction = np.where(digit == 0, "", np.strings.add(".", digit.astype(_STR)))
+    sign = np.where(tenths < 0, "-", "+").astype(_STR)
+    out[clear] = sign + (magnitude // 10).astype(_STR) + fraction.astype(_STR)
+    out[~clear] = np.array([_format_points(p) for p in values[~clear].tolist()], dtype=_STR)
+    return out
 
 
 def _str_array(column: np.ndarray) -> Any:

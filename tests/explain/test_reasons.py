@@ -155,3 +155,16 @@ def test_model_reasons_equal_top_reasons_on_a_small_market() -> None:
     _assert_frame_equals_row_by_row(points, values, model.catalog, k=3)
     reasons = model_reasons(model, frame, k=3)
     assert (reasons["reason_1_text_zh"] != "").sum() > len(frame) // 2  # the market has reasons to give
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(-200, 200),
+    # next to half tenths and whole numbers, where rounding is decided
+    st.builds(lambda k, eps: k / 20 + eps, st.integers(-4000, 4000), st.sampled_from([0.0, 1e-12, -1e-12, 1e-7, -1e-7])),
+), max_size=60))
+def test_points_texts_equal_format_points_on_any_float(points: list[float]) -> None:
+    from riskml.explain._reasons import _format_points, _points_texts
+
+    assert _points_texts(np.asarray(points, dtype=np.float64)).tolist() == [_format_points(p) for p in points]
