@@ -77,6 +77,10 @@ def test_numpy_input_with_integer_coded_categories(make_market, make_booster) ->
     probe[30:60, n - 2] = -3.0  # negative: goes right
     probe[60:90, n - 2] = 99.0  # unseen category
     probe[90:120, n - 2] = 2.7  # truncates to 2
+    probe[120:150, n - 2] = -1.0  # the first value the cast makes negative: goes right
+    probe[150:180, n - 2] = -0.99  # still category 0
+    probe[180:210, n - 1] = 1e10  # past int range: goes right
+    probe[210:240, n - 1] = 4e3  # past every bitset word
     _assert_exact(booster, probe)
 
 
