@@ -15,7 +15,8 @@ differently, after FastTreeSHAP (Yang 2022, "v2"):
   where ``e_j(k)`` is the coefficient of ``t**j`` in ``prod_{m != k} (z_m + o_m t)``.
   Since every ``o`` is 0 or 1, the result depends on the row only through a
   ``d``-bit pattern, so each leaf gets a table of ``2**d`` rows of ``d`` values,
-  computed once per booster.
+  computed once per booster (stored feature by feature, so one feature's values over
+  all patterns are contiguous).
 * Per row and tree the kernel evaluates every split once (LightGBM's own decision
   rules, missing values and categorical bitsets included), then for each leaf forms
   its pattern and adds one table row: O(leaves x depth) per row instead of
@@ -414,9 +415,9 @@ def _fill_tables(
             for k in range(d):
                 ones[k] = (pattern >> k) & 1
             _leaf_phi(zero, ones, leaf_value[leaf], weights[d], poly, hot, out)
-            base = start + pattern * d
+            # feature-major: one feature's values over all patterns are contiguous
             for k in range(d):
-                tables[base + k] = out[k]
+                tables[start + (k << d) + pattern] = out[k]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -533,8 +534,9 @@ def _contrib_kernel(
                 if start >= 0:
                     for k in range(d):
                         dest = out[uf_feature[lo + k], r0 : r0 + nb]
+                        column = tables[start + (k << d) : start + ((k + 1) << d)]
                         for i in range(nb):
-                            dest[i] += tables[start + pattern[i] * d + k]
+                            dest[i] += column[pattern[i]]
                 else:
                     for i in range(nb):
                         for k in range(d):
