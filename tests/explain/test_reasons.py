@@ -167,4 +167,4 @@ def test_model_reasons_equal_top_reasons_on_a_small_market() -> None:
 def test_points_texts_equal_format_points_on_any_float(points: list[float]) -> None:
     from riskml.explain._reasons import _format_points, _points_texts
 
-    assert _points_texts(np.asarray(points, dtype=np.float64)).tolist() == [_format_points(p) for p in points]
+    assert _points_texts(np.asarray(points, dtype=np.float64)).to_pylist() == [_format_points(p) for p in points]
