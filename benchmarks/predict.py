@@ -91,6 +91,18 @@ def _same_model(a, b) -> bool:  # type: ignore[no-untyped-def]
             and (a.calib_a, a.calib_b) == (b.calib_a, b.calib_b))
 
 
+def _command(args: argparse.Namespace) -> str:
+    """The command line that reproduces this run (defaults left out)."""
+    parts = ["python -m benchmarks.predict"]
+    if args.entities != 60_000:
+        parts.append(f"--entities {args.entities}")
+    if args.repeat != 3:
+        parts.append(f"--repeat {args.repeat}")
+    if args.baseline:
+        parts.append(f"--baseline {args.baseline}")
+    return " ".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entities", type=int, default=60_000)
@@ -155,6 +167,7 @@ def main() -> None:
                                check=False, capture_output=True)
 
     now_t, now_s = trained["now"], scored["now"]
+    command = _command(args)
     model = now_t["model"]
     n = now_s["rows"]
     lines = [
@@ -172,7 +185,7 @@ def main() -> None:
         if not same_model:
             raise SystemExit("the baseline and this tree trained different models")
         lines += [
-            f"Command: `python -m benchmarks.predict --baseline {args.baseline}`: this tree (now) and the code of "
+            f"Command: `{command}`: this tree (now) and the code of "
             f"`{args.baseline}` (baseline) on the same panel and labels, each step in a fresh process per version, "
             f"the two versions side by side at the same time (load average {load:.1f} at the start; the machine is "
             "shared, so CPU seconds are given beside wall seconds). Both trained the identical model (booster text, calibrator, "
@@ -204,8 +217,10 @@ def main() -> None:
         seconds = now_s[f"predict_{k}_s"]
         lines.append(f"| predict, {label} | {n:,} | {seconds:.2f} | {n / seconds:,.0f} |")
     if not args.baseline:
-        lines += ["", f"Explaining costs {now_s['predict_3_s'] / now_s['predict_0_s']:.1f}x the time of scoring alone "
-                  f"(best of {args.repeat} runs, model already loaded)."]
+        ratio = now_s["predict_3_s"] / now_s["predict_0_s"]
+        lines += ["", f"Command: `{command}`.", "",
+                  f"Explaining costs {ratio:.1f}x the time of scoring alone (best of {args.repeat} runs, "
+                  "model already loaded)."]
     text = "\n".join(lines)
     print(text)
     print(json.dumps({"riskml": {k: v["riskml"] for k, v in trained.items()}}))
