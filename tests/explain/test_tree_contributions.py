@@ -95,6 +95,22 @@ def test_leaves_computed_without_tables_are_exact(make_market, make_booster, mon
     _assert_exact(booster, X.iloc[:1500])
 
 
+def test_tabulated_leaves_equal_leaves_computed_on_the_fly_bit_for_bit(make_market, make_booster, monkeypatch) -> None:
+    # Both read the same per-leaf formula and add in the same order: any slip in how the
+    # tables are laid out or indexed (patterns, categorical splits) shows as a difference.
+    X, y = make_market(3000, 11)
+    booster = make_booster(X, y, 11, num_leaves=31, min_data_in_leaf=5, rounds=15)
+    probe, _ = make_market(2500, 12)
+    monkeypatch.setattr(treeshap, "_CACHE", OrderedDict())
+    tabulated = tree_contributions(booster, probe, min_rows=0)
+    assert (treeshap._prepared_for(booster).table_offset >= 0).all()
+    monkeypatch.setattr(treeshap, "_CACHE", OrderedDict())
+    monkeypatch.setattr(treeshap, "MAX_TABLE_DEPTH", 0)
+    on_the_fly = tree_contributions(booster, probe, min_rows=0)
+    assert (treeshap._prepared_for(booster).table_offset < 0).all()
+    np.testing.assert_array_equal(tabulated, on_the_fly)
+
+
 def test_small_inputs_and_unsupported_boosters_use_pred_contrib(make_market, make_booster) -> None:
     X, y = make_market(1500, 9)
     booster = make_booster(X, y, 9, rounds=5)
