@@ -91,6 +91,17 @@ def _same_model(a, b) -> bool:  # type: ignore[no-untyped-def]
             and (a.calib_a, a.calib_b) == (b.calib_a, b.calib_b))
 
 
+def _same_scores(base, now) -> list[str]:  # type: ignore[no-untyped-def]
+    """Fail unless ``now`` equals ``base`` in every column ``base`` has; the columns ``now`` adds."""
+    import pandas as pd
+
+    lost = [c for c in base.columns if c not in now.columns]
+    if lost:
+        raise SystemExit(f"this tree's scores lack the baseline's columns {lost}")
+    pd.testing.assert_frame_equal(base, now[list(base.columns)], check_exact=True)
+    return [str(c) for c in now.columns if c not in base.columns]
+
+
 def _command(args: argparse.Namespace) -> str:
     """The command line that reproduces this run (defaults left out)."""
     parts = ["python -m benchmarks.predict"]
@@ -181,7 +192,7 @@ def main() -> None:
         base_t, base_s = trained["baseline"], scored["baseline"]
         same_model = _same_model(base_t["model"], model)
         pd.testing.assert_frame_equal(base_t["predictions"], now_t["predictions"], check_exact=True)
-        pd.testing.assert_frame_equal(base_s["scores"], now_s["scores"], check_exact=True)
+        added = _same_scores(base_s["scores"], now_s["scores"])
         if not same_model:
             raise SystemExit("the baseline and this tree trained different models")
         lines += [
@@ -189,7 +200,8 @@ def main() -> None:
             f"`{args.baseline}` (baseline) on the same panel and labels, each step in a fresh process per version, "
             f"the two versions side by side at the same time (load average {load:.1f} at the start; the machine is "
             "shared, so CPU seconds are given beside wall seconds). Both trained the identical model (booster text, calibrator, "
-            "backtest predictions) and gave identical scores and reason texts for every row.",
+            "backtest predictions) and gave identical scores and reason texts for every row"
+            + (f" (in every column the baseline gives; this tree adds {', '.join(added)})." if added else "."),
             "",
             "| step | rows | baseline s | now s | speed-up |",
             "|---|---:|---:|---:|---:|",
