@@ -52,7 +52,7 @@ class KeyWindow:
     >>> win = KeyWindow(np.array([1, 2, 5]), np.array([0, 1, 0]), 2, w=3)
     >>> [k.tolist() for k in win.slide(4)]  # days 1..3: keys 0 and 1 enter
     [[0, 1], []]
-    >>> [k.tolist() for k in win.slide(6)]  # days 3..5: key 1 leaves, key 0 stays
+    >>> [k.tolist() for k in win.slide(6)]  # days 3..5: key 1 leaves, key 0 stays (day 5)
     [[], [1]]
     """
 
@@ -62,11 +62,13 @@ class KeyWindow:
         self.lo = self.hi = 0
         self.t: int | None = None
         self._slot = np.zeros(n_keys, dtype=np.int64)  # scratch of _distinct
+        self._mark = np.zeros(n_keys, dtype=bool)  # scratch of slide
 
     def slide(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """Move the window to end at ``t``; the keys that entered it and those that left.
 
-        A key that left and came back within one step may be in both.
+        A key whose invoices all left while a new one entered stays in the window and
+        is in neither.
         """
         if self.t is not None and t < self.t:
             raise ValueError(f"as-of dates must ascend: {t} after {self.t}")
@@ -78,6 +80,12 @@ class KeyWindow:
         entered = self._distinct(new[self.count[new] == 0])
         np.add.at(self.count, new, 1)
         self.lo, self.hi, self.t = s.start, s.stop, t
+        back = self.count[left] > 0  # left with old invoices, came back with new ones
+        if back.any():
+            self._mark[left[back]] = True
+            entered = entered[~self._mark[entered]]
+            self._mark[left[back]] = False
+            left = left[~back]
         return entered, left
 
     def present(self) -> np.ndarray:
@@ -205,6 +213,7 @@ class _Adjacency:
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(src[ids], minlength=n), out=indptr[1:])
         self.out = sparse.csr_matrix((ids + 1, dst[ids], indptr), shape=(n, n))
+        self.out.has_canonical_format = True  # sorted, no duplicates: spares the check per use
         self.into = self.out.T.tocsr()
 
     def on_cycle(self, ids: np.ndarray) -> np.ndarray:
@@ -223,7 +232,11 @@ class _Adjacency:
         a, b = self.src[ids], self.dst[ids]
         back = np.asarray(self.out[b, a]).ravel()  # b -> a closes a 2-cycle
         ahead, behind = self.out[b], self.into[a]  # b -> k, k -> a
-        via_out = ahead.multiply(behind.astype(bool))
-        via_in = behind.multiply(ahead.astype(bool))
-        hit = (back > 0) | (np.diff(via_out.indptr) > 0)
-        return np.concatenate([ids[hit], back[back > 0] - 1, via_out.data - 1, via_in.data - 1]).astype(np.int64)
+        # Which edges close a 3-cycle at all (one product), then, for those few
+        # only, which edges do: data = id + 1 of b -> k, and of k -> a.
+        three = np.flatnonzero(np.diff(ahead.multiply(behind).indptr))
+        ahead, behind = ahead[three], behind[three]
+        via_out = ahead.multiply(behind.astype(bool)).data - 1
+        via_in = behind.multiply(ahead.astype(bool)).data - 1
+        closes = ids[back > 0], back[back > 0] - 1, ids[three], via_out, via_in
+        return np.concatenate(closes).astype(np.int64)
