@@ -62,7 +62,7 @@ from riskml.features._network_spec import (
     _default_catalog,
     check_network_spec,
 )
-from riskml.features._network_windows import CounterpartyWindow, CycleWindow
+from riskml.features._network_windows import CounterpartyWindow, CycleWindow, InvoiceKeys
 from riskml.features._spec import CATALOG_COLUMNS
 from riskml.features._windows import parse_window
 from riskml.records._sources import SourceCatalog, SourceSpec
@@ -123,20 +123,12 @@ class _Invoices:
         self.value_young = (a * young_buyer, a * young_seller)
         self.value_listed = (a * listed_buyer, a * listed_seller)
         self.value_round = a * _is_round(a, spec.round_multiples)
-        # Order-free pairs (ids for the sliding windows), and the invoice that first
-        # joined each pair of two entities (its knowledge day is the pair's first day).
-        pair = pair_keys(self.seller, self.buyer, n)
-        keys, pair_id = np.unique(pair, return_inverse=True)
-        self.pair_id = pair_id.reshape(-1)
-        self.pair_a, self.pair_b = keys // n, keys % n
-        first = np.full(len(keys), len(pair), dtype=np.int64)
-        np.minimum.at(first, self.pair_id, np.arange(len(pair)))
-        self.pair_new = np.zeros(len(pair))
-        self.pair_new[first] = self.pair_a != self.pair_b
-        # Directed edges (seller -> buyer), ids ascending with (seller, buyer), for cycles.
-        edge_keys, edge_id = np.unique(self.seller * np.int64(n) + self.buyer, return_inverse=True)
-        self.edge_id = edge_id.reshape(-1)
-        self.edge_src, self.edge_dst = edge_keys // n, edge_keys % n
+        # Order-free pairs and directed edges (seller -> buyer), each invoice with its
+        # key's id and the key's previous and next invoice, for the sliding windows.
+        self.pairs = InvoiceKeys(pair_keys(self.seller, self.buyer, n))
+        self.edges = InvoiceKeys(self.seller * np.int64(n) + self.buyer)
+        # The invoice that first joined two entities: its day is their first day.
+        self.pair_new = ((self.pairs.prev < 0) & (self.seller != self.buyer)).astype(np.float64)
 
     def __len__(self) -> int:
         return len(self.all_day)
@@ -200,9 +192,9 @@ class _DateView:
         if key not in self.windows:
             inv = self.inv
             if kind == "pairs":
-                self.windows[key] = CounterpartyWindow(inv.day, inv.pair_id, inv.pair_a, inv.pair_b, self.n, w)
+                self.windows[key] = CounterpartyWindow(inv.day, inv.pairs, inv.seller, inv.buyer, self.n, w)
             else:
-                self.windows[key] = CycleWindow(inv.day, inv.edge_id, inv.edge_src, inv.edge_dst, self.n, w)
+                self.windows[key] = CycleWindow(inv.day, inv.edges, self.n, w)
         return self.windows[key]
 
     def rows(self, w: float) -> slice:
@@ -224,7 +216,7 @@ class _DateView:
         sliding :class:`CycleWindow` keeps the flags per edge.
         """
         def make() -> np.ndarray:
-            return self._window("cycles", w).at(self.t)[self.inv.edge_id[self.rows(w)]]
+            return self._window("cycles", w).at(self.t)[self.inv.edges.ids[self.rows(w)]]
 
         return self._memo(("cycle", w), make)
 

@@ -7,8 +7,10 @@ change: those known before the new start leave, those known before the new end e
 The classes here carry the window's state from date to date and update it by those
 invoices only, instead of rebuilding it:
 
-* :class:`KeyWindow` counts the window's invoices per key (an entity pair or a
-  directed edge) and reports which keys entered the window and which left it;
+* :class:`KeyWindow` knows which keys (entity pairs, directed edges; see
+  :class:`InvoiceKeys`) have an invoice in the window and reports which keys entered
+  it and which left it, read off each end invoice's previous and next invoice with
+  the same key;
 * :class:`CounterpartyWindow` keeps, per entity, the number of distinct
   counterparties in the window (a pair entering adds one at both ends, a pair
   leaving takes one away);
@@ -29,43 +31,98 @@ from scipy import sparse
 
 from riskml.features._graph import window_slice
 
-__all__ = ["CounterpartyWindow", "CycleWindow", "KeyWindow"]
+__all__ = ["CounterpartyWindow", "CycleWindow", "InvoiceKeys", "KeyWindow"]
+
+
+class InvoiceKeys:
+    """Invoices grouped by a key (an entity pair, a directed edge): ids and neighbours.
+
+    Parameters
+    ----------
+    keys : ndarray of int64
+        Non-negative key of each invoice, invoices sorted by knowledge day.
+
+    Attributes
+    ----------
+    keys : ndarray of int64
+        The distinct keys, ascending; a key's id is its position here.
+    ids : ndarray of int64
+        Key id of each invoice.
+    prev, next : ndarray of int64
+        The invoice before and after each one with the same key (-1, or the number of
+        invoices, when there is none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> k = InvoiceKeys(np.array([7, 3, 7, 7]))
+    >>> k.keys.tolist(), k.ids.tolist(), k.prev.tolist(), k.next.tolist()
+    ([3, 7], [1, 0, 1, 1], [-1, -1, 0, 2], [2, 4, 3, 4])
+    """
+
+    def __init__(self, keys: np.ndarray) -> None:
+        m = len(keys)
+        rows = np.arange(m, dtype=np.int64)
+        # Invoices by (key, invoice): one sort of values (far faster than an argsort)
+        # when key * m + invoice fits in int64, a stable argsort when it does not.
+        if m and int(keys.max()) < np.iinfo(np.int64).max // m - 1:
+            packed = np.sort(keys * np.int64(m) + rows)
+            order, by_key = packed % m, packed // m
+        else:
+            order = np.argsort(keys, kind="stable")
+            by_key = keys[order]
+        starts = np.ones(m, dtype=bool)
+        starts[1:] = by_key[1:] != by_key[:-1]
+        self.keys = by_key[starts]
+        self.ids = np.empty(m, dtype=np.int64)
+        self.ids[order] = np.cumsum(starts) - 1
+        same = ~starts[1:]  # invoice order[i + 1] follows order[i] with the same key
+        self.prev = np.full(m, -1, dtype=np.int64)
+        self.prev[order[1:][same]] = order[:-1][same]
+        self.next = np.full(m, m, dtype=np.int64)
+        self.next[order[:-1][same]] = order[1:][same]
+
+    def __len__(self) -> int:
+        return len(self.keys)
 
 
 class KeyWindow:
-    """Invoices per key in the window ``[t - w, t)``, updated from date to date.
+    """Which keys have an invoice in the window ``[t - w, t)``, updated from date to date.
+
+    Moving the window, a key leaves when its last invoice before the new start is
+    followed by none before the new end, and enters when its first invoice after the
+    old end follows none since the old start: both are read off the invoices at the
+    window's two ends (their ``prev`` and ``next``), never off the whole window.
 
     Parameters
     ----------
     day : ndarray of int64
         Knowledge day of each invoice, ascending.
-    ids : ndarray of int64
-        Key id (``0 .. n_keys - 1``) of each invoice.
-    n_keys : int
-        Number of keys.
+    keys : InvoiceKeys
+        The invoices' keys.
     w : float
         Window length in days.
 
     Examples
     --------
     >>> import numpy as np
-    >>> win = KeyWindow(np.array([1, 2, 5]), np.array([0, 1, 0]), 2, w=3)
-    >>> [k.tolist() for k in win.slide(4)]  # days 1..3: keys 0 and 1 enter
+    >>> win = KeyWindow(np.array([1, 2, 5]), InvoiceKeys(np.array([0, 1, 0])), w=3)
+    >>> [r.tolist() for r in win.slide(4)]  # days 1..3: keys 0 and 1 enter (invoices 0 and 1)
     [[0, 1], []]
-    >>> [k.tolist() for k in win.slide(6)]  # days 3..5: key 1 leaves, key 0 stays (day 5)
+    >>> [r.tolist() for r in win.slide(6)]  # days 3..5: key 1 leaves (invoice 1), key 0 stays (invoice 2)
     [[], [1]]
+    >>> win.present().tolist()
+    [0]
     """
 
-    def __init__(self, day: np.ndarray, ids: np.ndarray, n_keys: int, w: float) -> None:
-        self.day, self.ids, self.w = day, ids, w
-        self.count = np.zeros(n_keys, dtype=np.int64)
+    def __init__(self, day: np.ndarray, keys: InvoiceKeys, w: float) -> None:
+        self.day, self.keys, self.w = day, keys, w
+        self.on = np.zeros(len(keys), dtype=bool)
         self.lo = self.hi = 0
         self.t: int | None = None
-        self._slot = np.zeros(n_keys, dtype=np.int64)  # scratch of _distinct
-        self._mark = np.zeros(n_keys, dtype=bool)  # scratch of slide
 
     def slide(self, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """Move the window to end at ``t``; the keys that entered it and those that left.
+        """Move the window to end at ``t``: one invoice of each key that entered, and of each that left.
 
         A key whose invoices all left while a new one entered stays in the window and
         is in neither.
@@ -73,31 +130,29 @@ class KeyWindow:
         if self.t is not None and t < self.t:
             raise ValueError(f"as-of dates must ascend: {t} after {self.t}")
         s = window_slice(self.day, t, self.w)
-        gone = self.ids[self.lo : min(s.start, self.hi)]
-        new = self.ids[max(self.hi, s.start) : s.stop]
-        np.subtract.at(self.count, gone, 1)
-        left = self._distinct(gone[self.count[gone] == 0])
-        entered = self._distinct(new[self.count[new] == 0])
-        np.add.at(self.count, new, 1)
+        k = self.keys
+        if s.start <= self.hi:  # the windows overlap (or the old one is empty at 0)
+            gone = np.arange(self.lo, s.start)
+            left = gone[k.next[gone] >= s.stop]
+            new = np.arange(self.hi, s.stop)
+            entered = new[k.prev[new] < self.lo]
+        else:  # nothing in common: the old window's keys leave unless the new one has them
+            old = np.arange(self.lo, self.hi)
+            old = old[k.next[old] >= self.hi]  # one invoice per key: its last
+            new = np.arange(s.start, s.stop)
+            new = new[k.prev[new] < s.start]  # its first
+            entered = new[~self.on[k.ids[new]]]
+            self.on[k.ids[old]] = False
+            self.on[k.ids[new]] = True
+            left = old[~self.on[k.ids[old]]]
+        self.on[k.ids[left]] = False
+        self.on[k.ids[entered]] = True
         self.lo, self.hi, self.t = s.start, s.stop, t
-        back = self.count[left] > 0  # left with old invoices, came back with new ones
-        if back.any():
-            self._mark[left[back]] = True
-            entered = entered[~self._mark[entered]]
-            self._mark[left[back]] = False
-            left = left[~back]
         return entered, left
 
     def present(self) -> np.ndarray:
         """Ids of the keys with an invoice in the window, ascending."""
-        return np.flatnonzero(self.count)
-
-    def _distinct(self, keys: np.ndarray) -> np.ndarray:
-        # Exactly one occurrence of each key passes, whichever write won the slot:
-        # a linear dedupe (no sort) on a path that runs once per date.
-        at = np.arange(len(keys))
-        self._slot[keys] = at
-        return keys[self._slot[keys] == at]
+        return np.flatnonzero(self.on)
 
 
 class CounterpartyWindow:
@@ -107,11 +162,11 @@ class CounterpartyWindow:
     ----------
     day : ndarray of int64
         Knowledge day of each invoice, ascending.
-    pair_id : ndarray of int64
-        Id of each invoice's order-free entity pair.
-    pair_a, pair_b : ndarray of int64
-        The two entity codes of each pair (equal for an entity invoicing itself,
-        which never counts).
+    pairs : InvoiceKeys
+        The invoices' order-free entity pairs (:func:`~riskml.features._graph.pair_keys`).
+    seller, buyer : ndarray of int64
+        Entity codes of each invoice's two ends (an entity invoicing itself has no
+        counterparty).
     n : int
         Number of entity codes.
     w : float
@@ -120,31 +175,31 @@ class CounterpartyWindow:
     Examples
     --------
     >>> import numpy as np
-    >>> # pairs {0, 1} (twice) and {0, 2}
-    >>> win = CounterpartyWindow(np.array([1, 2, 3]), np.array([0, 0, 1]), np.array([0, 0]),
-    ...                          np.array([1, 2]), n=3, w=2)
+    >>> seller, buyer = np.array([0, 1, 0]), np.array([1, 0, 2])  # pairs {0, 1} (twice), {0, 2}
+    >>> pairs = InvoiceKeys(np.array([1, 1, 2]))
+    >>> win = CounterpartyWindow(np.array([1, 2, 3]), pairs, seller, buyer, n=3, w=2)
     >>> win.at(3).tolist()  # days 1..2: {0, 1}
     [1.0, 1.0, 0.0]
     >>> win.at(4).tolist()  # days 2..3: {0, 1} and {0, 2}
     [2.0, 1.0, 1.0]
     """
 
-    def __init__(self, day: np.ndarray, pair_id: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray,
+    def __init__(self, day: np.ndarray, pairs: InvoiceKeys, seller: np.ndarray, buyer: np.ndarray,
                  n: int, w: float) -> None:
-        self.keys = KeyWindow(day, pair_id, len(pair_a), w)
-        self.a, self.b, self.n = pair_a, pair_b, n
+        self.window = KeyWindow(day, pairs, w)
+        self.seller, self.buyer, self.n = seller, buyer, n
         self.counts = np.zeros(n, dtype=np.int64)
-        self._other = pair_a != pair_b
 
     def at(self, t: int) -> np.ndarray:
         """Distinct counterparties of every entity code in ``[t - w, t)`` (float64)."""
-        entered, left = self.keys.slide(t)
+        entered, left = self.window.slide(t)
         self.counts += self._ends(entered) - self._ends(left)
         return self.counts.astype(np.float64)
 
-    def _ends(self, pairs: np.ndarray) -> np.ndarray:
-        pairs = pairs[self._other[pairs]]
-        return np.bincount(self.a[pairs], minlength=self.n) + np.bincount(self.b[pairs], minlength=self.n)
+    def _ends(self, rows: np.ndarray) -> np.ndarray:
+        a, b = self.seller[rows], self.buyer[rows]
+        other = a != b
+        return np.bincount(a[other], minlength=self.n) + np.bincount(b[other], minlength=self.n)
 
 
 class CycleWindow:
@@ -158,10 +213,9 @@ class CycleWindow:
     ----------
     day : ndarray of int64
         Knowledge day of each invoice, ascending.
-    edge_id : ndarray of int64
-        Id of each invoice's directed edge; ids ascend with ``(src, dst)``.
-    edge_src, edge_dst : ndarray of int64
-        Ends of each edge id.
+    edges : InvoiceKeys
+        The invoices' directed edges, keyed ``src * n + dst`` (so edge ids ascend
+        with ``(src, dst)``).
     n : int
         Number of entity codes.
     w : float
@@ -170,32 +224,32 @@ class CycleWindow:
     Examples
     --------
     >>> import numpy as np
-    >>> # edges 0->1, 1->0, 1->2: invoices on days 1, 5, 6
-    >>> win = CycleWindow(np.array([1, 5, 6]), np.array([0, 1, 2]), np.array([0, 1, 1]),
-    ...                   np.array([1, 0, 2]), n=3, w=10)
+    >>> # invoices 0->1, 1->0, 1->2 on days 1, 5, 6 (edge keys src * 3 + dst)
+    >>> win = CycleWindow(np.array([1, 5, 6]), InvoiceKeys(np.array([1, 3, 5])), n=3, w=10)
     >>> win.at(6).tolist()  # days -4..5: 0->1 and 1->0 close a 2-cycle
     [True, True, False]
     >>> win.at(12).tolist()  # days 2..11: 0->1 has left
     [False, False, False]
     """
 
-    def __init__(self, day: np.ndarray, edge_id: np.ndarray, edge_src: np.ndarray, edge_dst: np.ndarray,
-                 n: int, w: float) -> None:
-        self.keys = KeyWindow(day, edge_id, len(edge_src), w)
-        self.src, self.dst, self.n = edge_src, edge_dst, n
-        self._loop = edge_src == edge_dst
-        self.on = np.zeros(len(edge_src), dtype=bool)
+    def __init__(self, day: np.ndarray, edges: InvoiceKeys, n: int, w: float) -> None:
+        self.window = KeyWindow(day, edges, w)
+        self.ids, self.n = edges.ids, n
+        self.src, self.dst = edges.keys // n, edges.keys % n
+        self._loop = self.src == self.dst
+        self.on = np.zeros(len(edges), dtype=bool)
 
     def at(self, t: int) -> np.ndarray:
         """Per edge id: on a 2- or 3-cycle of the graph of ``[t - w, t)`` (a view; do not modify)."""
-        entered, left = self.keys.slide(t)
+        entered, left = (self.ids[rows] for rows in self.window.slide(t))
         entered, left = entered[~self._loop[entered]], left[~self._loop[left]]
         self.on[left] = False
-        present = self.keys.present()
+        present = self.window.present()
         graph = _Adjacency(present[~self._loop[present]], self.src, self.dst, self.n)
         # Edges that may have lost their cycles: on-cycle edges sharing an end with a left edge.
         touched = np.zeros(self.n, dtype=bool)
-        touched[self.src[left]] = touched[self.dst[left]] = True
+        touched[self.src[left]] = True
+        touched[self.dst[left]] = True
         on = np.flatnonzero(self.on)
         recheck = on[touched[self.src[on]] | touched[self.dst[on]]]
         self.on[recheck] = graph.on_cycle(recheck)

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riskml.features._graph import cycle_edges, pair_counts, pair_keys
-from riskml.features._network_windows import CounterpartyWindow, CycleWindow, KeyWindow
+from riskml.features._network_windows import CounterpartyWindow, CycleWindow, InvoiceKeys, KeyWindow
 
 N = 6  # few entities: repeated pairs, 2- and 3-cycles and self-invoices are common
 
@@ -27,11 +27,6 @@ def _history(draw: st.DrawFn) -> dict[str, np.ndarray]:
             "dates": dates, "w": float(draw(st.sampled_from([1, 7, 30, 90, 365])))}
 
 
-def _ids(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    return uniq, inverse.reshape(-1)
-
-
 def _in_window(h: dict[str, np.ndarray], t: int) -> np.ndarray:
     return (h["day"] >= t - int(h["w"])) & (h["day"] < t)
 
@@ -41,25 +36,34 @@ settings_ = settings(max_examples=100, deadline=None, suppress_health_check=[Hea
 
 @settings_
 @given(h=_history())
-def test_key_window_reports_exactly_the_keys_that_entered_and_left(h):
-    keys, key_id = _ids(h["src"] * N + h["dst"])
-    win = KeyWindow(h["day"], key_id, len(keys), h["w"])
+def test_key_window_reports_each_key_that_entered_and_left_once(h):
+    keys = InvoiceKeys(h["src"] * N + h["dst"])
+    win = KeyWindow(h["day"], keys, h["w"])
     before: set[int] = set()
     for t in h["dates"]:
-        entered, left = win.slide(int(t))
-        now = set(key_id[_in_window(h, t)].tolist())
-        assert sorted(entered.tolist()) == sorted(now - before)
-        assert sorted(left.tolist()) == sorted(before - now)
+        entered, left = (keys.ids[rows].tolist() for rows in win.slide(int(t)))
+        now = set(keys.ids[_in_window(h, t)].tolist())
+        assert sorted(entered) == sorted(now - before)
+        assert sorted(left) == sorted(before - now)
         assert win.present().tolist() == sorted(now)
         before = now
+
+
+def test_invoice_keys_link_each_invoice_to_the_previous_and_next_with_its_key():
+    raw = np.random.default_rng(0).integers(0, 20, 300)
+    keys = InvoiceKeys(raw)
+    assert (keys.keys[keys.ids] == raw).all()
+    for r in range(len(raw)):
+        same = np.flatnonzero(raw == raw[r])
+        assert keys.prev[r] == (same[same < r].max() if (same < r).any() else -1)
+        assert keys.next[r] == (same[same > r].min() if (same > r).any() else len(raw))
 
 
 @settings_
 @given(h=_history())
 def test_counterparties_updated_date_to_date_equal_counterparties_rebuilt(h):
     pair = pair_keys(h["src"], h["dst"], N)
-    keys, pair_id = _ids(pair)
-    win = CounterpartyWindow(h["day"], pair_id, keys // N, keys % N, N, h["w"])
+    win = CounterpartyWindow(h["day"], InvoiceKeys(pair), h["src"], h["dst"], N, h["w"])
     for t in h["dates"]:
         np.testing.assert_array_equal(win.at(int(t)), pair_counts(pair[_in_window(h, t)], N))
 
@@ -67,23 +71,22 @@ def test_counterparties_updated_date_to_date_equal_counterparties_rebuilt(h):
 @settings_
 @given(h=_history())
 def test_cycles_updated_date_to_date_equal_cycles_rebuilt(h):
-    keys, edge_id = _ids(h["src"] * N + h["dst"])
-    win = CycleWindow(h["day"], edge_id, keys // N, keys % N, N, h["w"])
+    edges = InvoiceKeys(h["src"] * N + h["dst"])
+    win = CycleWindow(h["day"], edges, N, h["w"])
     for t in h["dates"]:
         on = win.at(int(t))
         rows = _in_window(h, t)
-        rebuilt = np.zeros(len(keys), dtype=bool)
-        rebuilt[edge_id[rows]] = cycle_edges(h["src"][rows], h["dst"][rows], N)
+        rebuilt = np.zeros(len(edges), dtype=bool)
+        rebuilt[edges.ids[rows]] = cycle_edges(h["src"][rows], h["dst"][rows], N)
         np.testing.assert_array_equal(on, rebuilt)
 
 
 def test_a_cycle_is_lost_when_one_of_its_edges_leaves_and_found_when_it_returns():
     # 0->1 (day 0), 1->2 (day 50), 2->0 (day 60), 0->1 again (day 230); window 200 days.
     src, dst, day = np.array([0, 1, 2, 0]), np.array([1, 2, 0, 1]), np.array([0, 50, 60, 230])
-    keys, edge_id = _ids(src * 3 + dst)
 
     def window() -> CycleWindow:
-        return CycleWindow(day, edge_id, keys // 3, keys % 3, 3, 200.0)
+        return CycleWindow(day, InvoiceKeys(src * 3 + dst), 3, 200.0)
 
     stepwise = window()
     assert stepwise.at(150).all()  # days -50..149: the 3-cycle
@@ -96,7 +99,7 @@ def test_a_cycle_is_lost_when_one_of_its_edges_leaves_and_found_when_it_returns(
 
 
 def test_windows_refuse_dates_out_of_order():
-    win = KeyWindow(np.array([1, 2]), np.array([0, 1]), 2, 10.0)
+    win = KeyWindow(np.array([1, 2]), InvoiceKeys(np.array([0, 1])), 10.0)
     win.slide(5)
     try:
         win.slide(4)
