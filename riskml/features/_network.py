@@ -24,11 +24,19 @@ as shuffling passes without collecting counterparty state to the driver:
    and buyer view): counts, value sums, distinct pairs, shares.
 5. **Cycles** (two self-joins of the window's edges on the node key):
    ``i -> j`` is on a 2-cycle when ``j -> i`` exists and on a 3-cycle when a path
-   ``j -> k -> i`` exists; here as sparse products ``(B + B @ B)[j, i]`` per date
-   (:func:`riskml.features._graph.cycle_edges`), then aggregated by entity.
+   ``j -> k -> i`` exists (:func:`riskml.features._graph.cycle_edges`), then
+   aggregated by entity.
 6. **Shared identities** (group by the identity value over entities alive at ``t``):
    how many other live entities share the legal representative or the address.
    The identity value itself never becomes a feature; only the count does.
+
+Here the as-of dates are taken in ascending order and the state that needs distinct
+keys (distinct counterparties, the cycle flags of the window's directed edges) is
+carried from one date to the next and updated by the invoices that entered or left the
+window (:mod:`riskml.features._network_windows`) rather than rebuilt per date. Sums of
+amounts are never updated that way (float sums would then depend on the path): they
+are taken over the window's slice in knowledge-day order at each date, the same sums a
+single date gives.
 
 The registry holds the current legal representative and address only, so shared
 identity counts use today's values at every past ``t`` (a known limit of the data).
@@ -177,7 +185,7 @@ class _DateView:
     """
 
     def __init__(self, inv: _Invoices, t: int, n: int, lists: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                 windows: dict[tuple[str, float], Any]) -> None:
+                 windows: dict[tuple[str, float], CounterpartyWindow | CycleWindow]) -> None:
         self.inv, self.t, self.n, self.lists = inv, t, n, lists
         self.windows = windows
         self._cache: dict[tuple[str, float], Any] = {}
@@ -187,7 +195,7 @@ class _DateView:
             self._cache[key] = make()
         return self._cache[key]
 
-    def _window(self, kind: str, w: float) -> Any:
+    def _window(self, kind: str, w: float) -> CounterpartyWindow | CycleWindow:
         key = (kind, w)
         if key not in self.windows:
             inv = self.inv
@@ -434,11 +442,11 @@ def network_features(
     }
 
     days = grid["as_of_day"].to_numpy(dtype=np.int64)
-    out = np.full((len(grid), len(spec.features)), np.nan)
+    out = np.full((len(grid), len(spec.features)), np.nan, order="F")  # filled column by column
     order = np.argsort(days, kind="stable")
     dates, starts = np.unique(days[order], return_index=True)
     groups = np.split(order, starts[1:]) if len(order) else []  # an empty grid has no dates
-    windows: dict[tuple[str, float], Any] = {}  # sliding windows, carried from date to date
+    windows: dict[tuple[str, float], CounterpartyWindow | CycleWindow] = {}  # carried from date to date
     for t, rows in zip(dates, groups, strict=True):
         t = int(t)
         view = _DateView(inv, t, n, lists, windows)
