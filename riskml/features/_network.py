@@ -433,7 +433,9 @@ def network_features(
     )
     registered_known = np.full(n, NEVER, dtype=np.int64)
     registered_known[: len(reg_ids)] = known
-    lists = [_listings(tables[name], catalog[name], vocab) for name in spec.negative_lists]
+    # "On a negative list" means on any of them: their listings join as one table.
+    per_list = [_listings(tables[name], catalog[name], vocab) for name in spec.negative_lists]
+    lists = [tuple(np.concatenate(parts) for parts in zip(*per_list, strict=True))] if per_list else []
     inv = _Invoices(invoices, inv_spec, spec, parties, n, established, registered_known, lists)
     identities = {
         f.column: pd.factorize(entities[f.column], use_na_sentinel=True)[0].astype(np.int64)
