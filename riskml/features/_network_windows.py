@@ -18,7 +18,9 @@ invoices only, instead of rebuilding it:
   2- or 3-cycle of the window's graph. A cycle cannot be updated by counting, so each
   date re-examines only the edges whose status can have changed: the edges that
   entered (with every cycle through them) and the on-cycle edges that share an end
-  with an edge that left (any two edges of a 2- or 3-cycle share an end).
+  with an edge that left (any two edges of a 2- or 3-cycle share an end). Those
+  checks read the window's graph as sparse out- and in-rows, laid out again at each
+  date from the present edges (linear: edge ids are already in row order).
 
 Every state is an integer count or a flag, so the updated window is exactly the
 rebuilt one; :func:`riskml.features._graph.cycle_edges` is the rebuilt reference.
