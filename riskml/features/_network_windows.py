@@ -48,9 +48,9 @@ class InvoiceKeys:
     ----------
     keys : ndarray of int64
         The distinct keys, ascending; a key's id is its position here.
-    ids : ndarray of int64
+    ids : ndarray of int32 (int64 beyond 2**31 invoices)
         Key id of each invoice.
-    prev, next : ndarray of int64
+    prev, next : ndarray of int32 (int64 beyond 2**31 invoices)
         The invoice before and after each one with the same key (-1, or the number of
         invoices, when there is none).
 
@@ -76,12 +76,14 @@ class InvoiceKeys:
         starts = np.ones(m, dtype=bool)
         starts[1:] = by_key[1:] != by_key[:-1]
         self.keys = by_key[starts]
-        self.ids = np.empty(m, dtype=np.int64)
+        # Invoice positions in int32 while they fit: three arrays per invoice.
+        index = np.int32 if m < np.iinfo(np.int32).max else np.int64
+        self.ids = np.empty(m, dtype=index)
         self.ids[order] = np.cumsum(starts) - 1
         same = ~starts[1:]  # invoice order[i + 1] follows order[i] with the same key
-        self.prev = np.full(m, -1, dtype=np.int64)
+        self.prev = np.full(m, -1, dtype=index)
         self.prev[order[1:][same]] = order[:-1][same]
-        self.next = np.full(m, m, dtype=np.int64)
+        self.next = np.full(m, m, dtype=index)
         self.next[order[:-1][same]] = order[1:][same]
 
     def __len__(self) -> int:
