@@ -22,8 +22,13 @@ labels and specs give the same model.
 
 Speed: the feature frame is converted to LightGBM's numeric layout once per backtest
 (:class:`TrainingMatrix`), and the splits' fits run in ``backtest.workers`` threads
-(LightGBM releases the GIL; each fit keeps its own ``num_threads``). Every fit depends
-only on its split and seed, so the models are the same for any number of workers.
+(LightGBM releases the GIL; each fit keeps its own ``num_threads``). The grade model's
+backtest (``grade_score``) starts beside the point-in-time one and queues its fits in the
+same threads, so no core waits for the other model's last fit. Every fit depends only on
+its split and seed, so the models are the same for any number of workers. A lone fit
+keeps ``num_threads`` too: two LightGBM threads grow the same trees here, but the model
+text records the thread count, and on a busy machine OpenMP threads spin (two threads
+fitted several times slower than one).
 """
 
 from __future__ import annotations
