@@ -674,18 +674,28 @@ def _later(pool: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) ->
     return future.result
 
 
-def _predict_margin(booster: lgb.Booster, X: pd.DataFrame, bt: BacktestSpec,
+def _predict_margin(booster: lgb.Booster, x: np.ndarray, bt: BacktestSpec,
                     pool: ThreadPoolExecutor | None) -> np.ndarray:
-    """Raw margins of ``X``, in row blocks across ``pool`` (each row's margin is the same however split)."""
-    def block(part: pd.DataFrame) -> np.ndarray:
+    """Raw margins of the rows of ``x``: each distinct row predicted once, in blocks across ``pool``.
+
+    Rows equal byte for byte get the same margin, and a row's margin does not depend on
+    the block it is predicted in, so the margins are those of predicting every row.
+    Many panel rows repeat (an entity without conduct records has all-zero counts).
+    """
+    rows = np.ascontiguousarray(x, dtype=np.float64)
+    keys = rows.view(np.dtype((np.void, rows.shape[1] * rows.itemsize))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    distinct = rows[first]
+
+    def block(part: np.ndarray) -> np.ndarray:
         return np.asarray(booster.predict(part, raw_score=True, num_threads=bt.num_threads), dtype=np.float64)
 
-    n_blocks = 1 if pool is None else backtest_workers(bt, len(X))
+    n_blocks = 1 if pool is None else backtest_workers(bt, len(distinct))
     if n_blocks == 1:
-        return block(X)
-    bounds = np.linspace(0, len(X), n_blocks + 1).astype(int)
-    futures = [pool.submit(block, X.iloc[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]  # type: ignore[union-attr]
-    return np.concatenate([f.result() for f in futures])
+        return block(distinct)[inverse]
+    bounds = np.linspace(0, len(distinct), n_blocks + 1).astype(int)
+    futures = [pool.submit(block, distinct[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]  # type: ignore[union-attr]
+    return np.concatenate([f.result() for f in futures])[inverse]
 
 
 def fit_model(
@@ -770,8 +780,10 @@ def fit_model(
 def _fit_model(prep: PreparedRows, panel: Any, labels: pd.DataFrame, spec: ModelSpec, bt: BacktestSpec, *,
                backtest: Any, params: dict[str, Any] | None, truth: pd.DataFrame | None,
                features: Sequence[str] | None, weights: Any, show_progress: bool | None,
-               pool: ThreadPoolExecutor | None) -> FitResult:
+               pool: ThreadPoolExecutor | None, matrix: TrainingMatrix | None = None) -> FitResult:
     """:func:`fit_model` on prepared rows, its booster fits in ``pool`` (None: one after another).
+
+    ``matrix`` is ``TrainingMatrix.from_frame(prep.X)`` when the caller has it already.
 
     The grade model's backtest starts as soon as this one's fits are queued, in the
     same pool; serially it follows this one, as it always has.
@@ -791,7 +803,10 @@ def _fit_model(prep: PreparedRows, panel: Any, labels: pd.DataFrame, spec: Model
     if scorecard and params:
         raise ValueError(f"params are LightGBM parameters, but the {spec.name} spec has model kind 'scorecard'; set "
                          "its settings in the spec's model: section (max_bins, min_iv, ...)")
-    matrix = None if scorecard else TrainingMatrix.from_frame(X)
+    if scorecard:
+        matrix = None
+    elif matrix is None:
+        matrix = TrainingMatrix.from_frame(X)
     if scorecard:  # the calibration is folded into the points: the table's logit is calibrated
         fits: Any = (fit_scorecard_split(split, prep, spec, bt, bt.random_seed + i, weight)
                      for i, split in enumerate(splits))
@@ -896,9 +911,10 @@ def _fit_grade_model(prep: PreparedRows, panel: Any, labels: pd.DataFrame, spec:
                                 training=spec.training.model_copy(update={"monotone_from_catalog": True}))
     logger.info("fit %s grade model (%s): %d conduct features", spec.name, declared.basis, len(names))
     inner_bt = load_backtest_spec(backtest).for_target(inner.name)
-    fit = _fit_model(prepare_rows(panel, labels, inner, inner_bt, names), panel, labels, inner, inner_bt,
-                     backtest=backtest, params=params, truth=None, features=names, weights=weights,
-                     show_progress=show_progress, pool=pool)
+    inner_prep = prepare_rows(panel, labels, inner, inner_bt, names)
+    matrix = TrainingMatrix.from_frame(inner_prep.X)  # also read by the long-run calibration
+    fit = _fit_model(inner_prep, panel, labels, inner, inner_bt, backtest=backtest, params=params, truth=None,
+                     features=names, weights=weights, show_progress=show_progress, pool=pool, matrix=matrix)
     model = dataclasses.replace(fit.model, model_spec=spec.raw)
     if declared.calibration == "long_run":
         lab, as_of = prep.labels, prep.as_of
@@ -907,7 +923,7 @@ def _fit_grade_model(prep: PreparedRows, panel: Any, labels: pd.DataFrame, spec:
         rows = (lab["complete"].to_numpy(bool) & lab["in_population"].to_numpy(bool)
                 & ((as_of <= train_to) | np.isin(as_of, cal)))
         # other fits may still run: every LightGBM call carries its thread count
-        margin = _predict_margin(model.booster, model.matrix(frame.loc[rows]), inner_bt, pool)
+        margin = _predict_margin(model.booster, matrix.rows(np.flatnonzero(rows)), inner_bt, pool)
         b = long_run_intercept(margin, lab["label"].to_numpy(dtype=np.float64)[rows], model.calib_a, model.calib_b)
         logger.info("grade model: long-run intercept %.3f (latest-quarter Platt %.3f) over %d rows", b,
                     model.calib_b, int(rows.sum()))

@@ -195,3 +195,16 @@ def test_grade_model_equals_its_own_fit_on_the_conduct_features():
     assert grade.booster.model_to_string() == fit.model.booster.model_to_string()
     assert grade.calib_a == fit.model.calib_a and grade.metadata["latest_calib_b"] == fit.model.calib_b
     pd.testing.assert_frame_equal(case.fit.grade.predictions, fit.predictions, check_exact=True)
+    # the long-run intercept over every complete training and calibration row, scored one by one
+    from riskml.models._grade_model import long_run_intercept
+
+    frame, labels = case.panel.frame, case.labels.set_index(["entity_id", "as_of"])
+    labels = labels.loc[pd.MultiIndex.from_frame(frame[["entity_id", "as_of"]])]
+    final = fit.splits.iloc[-1]
+    dates = frame["as_of"]
+    rows = (labels["complete"].to_numpy(bool) & labels["in_population"].to_numpy(bool)
+            & ((dates <= final["train_to"]) | dates.isin(pd.to_datetime(final["calibration_as_of"].split(","))))
+            .to_numpy())
+    margin = fit.model.raw_margin(frame.loc[rows])
+    assert grade.calib_b == long_run_intercept(margin, labels["label"].to_numpy(float)[rows], fit.model.calib_a,
+                                               fit.model.calib_b)
