@@ -26,9 +26,9 @@ Speed: the feature frame is converted to LightGBM's numeric layout once per back
 backtest (``grade_score``) starts beside the point-in-time one and queues its fits in the
 same threads, so no core waits for the other model's last fit. Every fit depends only on
 its split and seed, so the models are the same for any number of workers. A lone fit
-keeps ``num_threads`` too: two LightGBM threads grow the same trees here, but the model
-text records the thread count, and on a busy machine OpenMP threads spin (two threads
-fitted several times slower than one).
+keeps ``num_threads`` too: two LightGBM threads grow the same trees, but the model text
+records the thread count and the second thread costs CPU seconds (``python -m
+benchmarks.fit_threads``).
 """
 
 from __future__ import annotations
