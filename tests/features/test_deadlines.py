@@ -104,3 +104,15 @@ def test_missed_deadlines_need_a_source_with_a_due_obligation(tmp_path):
         "features": [{"source": "penalties", "name": "late", "missed_deadlines": True, "state": ["open_count"]}]}))
     with pytest.raises(SpecError, match="a source with a 'due' obligation"):
         load_feature_spec(tmp_path, sources=sources)
+
+
+def test_the_evidence_of_an_overdue_report_is_the_deadline_missed(spec):
+    from riskml.explain._evidence import evidence_for
+
+    ents = _entities(["2019-05-01"])
+    reports = _reports([("E0000001", 2019, "2020-03-01"), ("E0000001", 2020, "2021-08-15")])
+    records = {"entities": ents, "annual_reports": reports}
+    ev = evidence_for(records, "E0000001", "2022-07-01", OVERDUE, spec=spec)
+    assert ev["record_id"].tolist() == ["E0000001:2021"]
+    assert ev["known_at"].tolist() == [pd.Timestamp("2022-06-30")]
+    assert len(evidence_for(records, "E0000001", "2021-08-16", OVERDUE, spec=spec)) == 0
