@@ -9,6 +9,7 @@ and backtest (``experiments/backtest.yaml``) as ``benchmarks.grade_stability``:
 * the PIT model, then the PIT model with one feature group removed at a time;
 * the grade model's features with each group added back (monotone where the catalog
   declares a direction, as the PIT model is);
+* the grade model's features without the missed filing deadlines (the overdue state);
 * the grade model's features with the monotone constraints off;
 * the grade model itself (its long-run calibration moves the intercept only, which
   leaves the AUC unchanged).
@@ -34,6 +35,7 @@ import pandas as pd
 
 import riskml
 from riskml._pipeline import panel_and_labels
+from riskml.features import load_feature_spec
 from riskml.models import fit_model
 from riskml.models._grade_model import grade_features, grade_score_spec
 from riskml.models._spec import load_model_spec
@@ -104,6 +106,11 @@ def run(n_entities: int, seed: int) -> tuple[pd.DataFrame, dict]:
     for group, (label, _) in GROUPS.items():
         names = grade + group_members(catalog, group, every, grade)
         add(f"grade features + {label}", names, mean_auc(fit_model(panel, labels, pit, features=names).metrics))
+    missed = {f.name for f in load_feature_spec().features if f.missed_deadlines}
+    if missed & set(grade):
+        names = [n for n in grade if n not in missed]
+        add("grade features without the missed filing deadlines (`annual_reports_overdue_open_count`)", names,
+            mean_auc(fit_model(panel, labels, pit, features=names).metrics))
     free = fit_model(panel, labels, _pit_spec(spec.raw, monotone=False), features=grade)
     add("grade features, monotone constraints off, ordinary calibration", grade, mean_auc(free.metrics))
     add("grade model (grade features, monotone, long-run calibration)", grade, mean_auc(full.grade.metrics))
