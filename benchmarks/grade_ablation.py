@@ -15,7 +15,7 @@ and backtest (``experiments/backtest.yaml``) as ``benchmarks.grade_stability``:
   leaves the AUC unchanged).
 
 Every row is the backtest AUC on the one-year label, all rows, mean over the test
-quarters. With ``--doc`` the table replaces the ``### Where the ranking goes``
+quarters and per test quarter. With ``--doc`` the table replaces the ``### Where the ranking goes``
 subsection of ``docs/evaluation.md``.
 
 Usage::
@@ -68,9 +68,10 @@ def group_members(catalog: pd.DataFrame, group: str, among: list[str], grade: li
     return [n for n in among if n not in grade and first(n) == group]
 
 
-def mean_auc(metrics: pd.DataFrame) -> float:
-    """Backtest AUC on all rows, mean over the test quarters."""
-    return float(metrics[(metrics["metric"] == "auc") & (metrics["population"] == "all")]["value"].mean())
+def quarter_auc(metrics: pd.DataFrame) -> pd.Series:
+    """Backtest AUC on all rows per test quarter (index: the test as-of date)."""
+    rows = metrics[(metrics["metric"] == "auc") & (metrics["population"] == "all")]
+    return pd.Series(rows["value"].to_numpy(), index=[str(pd.Timestamp(d).date()) for d in rows["split"]])
 
 
 def _pit_spec(raw: dict, monotone: bool = True) -> dict:
@@ -92,30 +93,32 @@ def run(n_entities: int, seed: int) -> tuple[pd.DataFrame, dict]:
     grade = grade_features(catalog, grade_score_spec(spec.raw), available=every)
     rows: list[dict] = []
 
-    def add(variant: str, names: list[str], auc: float) -> None:
-        rows.append({"variant": variant, "features": len(names), "auc": auc})
-        print(f"{variant}: {len(names)} features, AUC {auc:.4f} ({time.perf_counter() - started:.0f} s)", flush=True)
+    def add(variant: str, names: list[str], metrics: pd.DataFrame) -> None:
+        by_quarter = quarter_auc(metrics)
+        rows.append({"variant": variant, "features": len(names), "auc": float(by_quarter.mean()), **by_quarter})
+        print(f"{variant}: {len(names)} features, AUC {by_quarter.mean():.4f} {by_quarter.round(4).tolist()} "
+              f"({time.perf_counter() - started:.0f} s)", flush=True)
 
     full = fit_model(panel, labels, spec, features=every)  # the PIT model and the grade model, as trained
-    add("point-in-time model (all features, monotone where declared)", every, mean_auc(full.metrics))
+    add("point-in-time model (all features, monotone where declared)", every, full.metrics)
     pit = _pit_spec(spec.raw)
     for group, (label, _) in GROUPS.items():
         drop = set(group_members(catalog, group, every, grade))
         names = [n for n in every if n not in drop]
-        add(f"point-in-time without {label}", names, mean_auc(fit_model(panel, labels, pit, features=names).metrics))
+        add(f"point-in-time without {label}", names, fit_model(panel, labels, pit, features=names).metrics)
     for group, (label, _) in GROUPS.items():
         names = grade + group_members(catalog, group, every, grade)
-        add(f"grade features + {label}", names, mean_auc(fit_model(panel, labels, pit, features=names).metrics))
+        add(f"grade features + {label}", names, fit_model(panel, labels, pit, features=names).metrics)
     missed = {f.name for f in load_feature_spec().features if f.missed_deadlines}
     if missed & set(grade):
         names = [n for n in grade if n not in missed]
         add("grade features without the missed filing deadlines (`annual_reports_overdue_open_count`)", names,
-            mean_auc(fit_model(panel, labels, pit, features=names).metrics))
+            fit_model(panel, labels, pit, features=names).metrics)
     free = fit_model(panel, labels, _pit_spec(spec.raw, monotone=False), features=grade)
-    add("grade features, monotone constraints off, ordinary calibration", grade, mean_auc(free.metrics))
-    add("grade model (grade features, monotone, long-run calibration)", grade, mean_auc(full.grade.metrics))
+    add("grade features, monotone constraints off, ordinary calibration", grade, free.metrics)
+    add("grade model (grade features, monotone, long-run calibration)", grade, full.grade.metrics)
     table = pd.DataFrame(rows)
-    table["vs_pit"] = table["auc"] - table["auc"].iloc[0]
+    table.insert(3, "vs_pit", table["auc"] - table["auc"].iloc[0])
     facts = {"entities": n_entities, "seed": seed, "rows": len(panel.frame), "grade_features": len(grade),
              "all_features": len(every), "seconds": time.perf_counter() - started,
              "test_dates": sorted({str(pd.Timestamp(d).date()) for d in full.metrics["split"]})}
@@ -124,9 +127,12 @@ def run(n_entities: int, seed: int) -> tuple[pd.DataFrame, dict]:
 
 def markdown(table: pd.DataFrame, facts: dict) -> str:
     """The table as Markdown, with the command and the run's facts."""
-    lines = ["| model | features | backtest AUC | vs point-in-time |", "|---|---|---|---|"]
-    for r in table.itertuples():
-        lines.append(f"| {r.variant} | {r.features} | {r.auc:.4f} | {r.vs_pit:+.4f} |")
+    quarters = list(table.columns[4:])
+    lines = ["| model | features | backtest AUC (mean) | vs point-in-time | " + " | ".join(quarters) + " |",
+             "|---|---|---|---|" + "---|" * len(quarters)]
+    for r in table.to_dict("records"):
+        lines.append(f"| {r['variant']} | {r['features']} | {r['auc']:.4f} | {r['vs_pit']:+.4f} | "
+                     + " | ".join(f"{r[q]:.4f}" for q in quarters) + " |")
     head = (f"`nice -n 10 python -m benchmarks.grade_ablation --entities {facts['entities']} --seed {facts['seed']}"
             f" --doc` ({facts['entities']:,} entities, {facts['rows']:,} panel rows, test quarters "
             f"{', '.join(facts['test_dates'])}; {facts['seconds'] / 60:.0f} min on the shared 2-core machine, "
