@@ -254,8 +254,9 @@ class SourceSpec(SpecModel):
         for role in ("entity_key", "record_id", "known_at"):
             if self.columns[getattr(self, role)].personal:
                 raise ValueError(f"{role} column cannot be personal")
-        if self.due is not None and (self.due.period not in self.columns or self.columns[self.due.period].type != "int"):
-            raise ValueError(f"due.period {self.due.period!r} must be a declared int column; columns: {sorted(self.columns)}")
+        due = self.due
+        if due is not None and (due.period not in self.columns or self.columns[due.period].type != "int"):
+            raise ValueError(f"due.period {due.period!r} must be a declared int column; columns: {sorted(self.columns)}")
         return self
 
     @property

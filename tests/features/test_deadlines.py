@@ -116,3 +116,13 @@ def test_the_evidence_of_an_overdue_report_is_the_deadline_missed(spec):
     assert ev["record_id"].tolist() == ["E0000001:2021"]
     assert ev["known_at"].tolist() == [pd.Timestamp("2022-06-30")]
     assert len(evidence_for(records, "E0000001", "2021-08-16", OVERDUE, spec=spec)) == 0
+
+
+def test_a_due_obligation_names_an_int_column_and_a_month_day():
+    from riskml.records._sources import Due, SourceSpec
+
+    with pytest.raises(ValueError, match="MM-DD"):
+        Due(period="year", last_day="30-06", first_period=2018)
+    with pytest.raises(ValueError, match="due.period 'filed' must be a declared int column"):
+        SourceSpec(entity_key="e", record_id="r", known_at="filed", due={"period": "filed", "first_period": 2018},
+                   columns={"e": {"type": "str"}, "r": {"type": "str"}, "filed": {"type": "date"}})
