@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from riskml._time import day_number, in_force
-from riskml.features._deadlines import missed_deadlines, missed_source
+from riskml.features._deadlines import filed_within, missed_deadlines, missed_source
 from riskml.features._kernels import NEVER, to_days
 from riskml.features._spec import FeatureDef, FeatureSpec, load_feature_spec, where_mask
 from riskml.records._sources import SourceCatalog, SourceSpec
@@ -231,6 +231,8 @@ def evidence_for(
         keep &= known >= t - int(f.window_days)
     if f.where:
         keep &= where_mask(rows, f.where)
+    if isinstance(f, FeatureDef) and f.filed_within_days is not None:
+        keep &= filed_within(rows, src, f.filed_within_days)
     agg = f.aggregation
     per_date = f.time_dependent or agg in ("max", "min", "distinct_count", "days_to_expiry")
     if per_date:

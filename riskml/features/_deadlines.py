@@ -28,7 +28,7 @@ import pandas as pd
 from riskml.features._kernels import NEVER, entity_codes, to_days
 from riskml.records._sources import ColumnSpec, SourceSpec
 
-__all__ = ["MISSED_COLUMNS", "missed_deadlines", "missed_source"]
+__all__ = ["MISSED_COLUMNS", "filed_within", "missed_deadlines", "missed_source"]
 
 #: Columns of the missed-deadline table (besides the entity key).
 MISSED_COLUMNS: tuple[str, ...] = ("missed_id", "period", "deadline", "closed")
@@ -115,6 +115,29 @@ def missed_deadlines(records: pd.DataFrame, source: SourceSpec, entities: pd.Ind
         "closed": np.where(closed == NEVER, np.datetime64("NaT"), closed.astype("datetime64[D]")).astype(
             "datetime64[ns]"),
     })
+
+
+def filed_within(records: pd.DataFrame, source: SourceSpec, days: int) -> np.ndarray:
+    """Records known at most ``days`` days after their period (year) ended: filed early.
+
+    Examples
+    --------
+    >>> from riskml.records import load_sources
+    >>> reports = pd.DataFrame({"year": [2018, 2018], "filed": pd.to_datetime(["2019-03-01", "2019-05-01"])})
+    >>> filed_within(reports, load_sources()["annual_reports"], 60).tolist()
+    [True, False]
+    """
+    due = source.due
+    if due is None:
+        raise ValueError(f"source {source.name!r} declares no 'due' obligation; filed_within_days needs one")
+    year = pd.to_numeric(records[due.period], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    known = to_days(records[source.known_at].to_numpy(dtype="datetime64[ns]"))
+    ok = ~np.isnan(year) & (known != NEVER)
+    ends = np.zeros(len(year), dtype=np.int64)
+    if ok.any():
+        periods = np.unique(year[ok]).astype(np.int64)
+        ends[ok] = _last_days(periods - 1, "12-31")[np.searchsorted(periods, year[ok].astype(np.int64))]
+    return ok & (known - ends <= days)
 
 
 def missed_source(source: SourceSpec) -> SourceSpec:

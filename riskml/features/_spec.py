@@ -221,6 +221,10 @@ class FeatureEntry(SpecModel):
     inspection_driven : bool
         The features measure inspection activity (how often the bureau looked) rather
         than the entity's conduct; the blind-spot ranking drops them by default.
+    filed_within_days : int, optional
+        Only records known at most this many days after their period (year) ended:
+        reports filed early in the filing season (a source with ``due``). None: every
+        record.
     missed_deadlines : bool
         Count the source's missed filing deadlines instead of its records (a source
         with ``due``; see :mod:`riskml.features._deadlines`): one per year whose record
@@ -245,6 +249,7 @@ class FeatureEntry(SpecModel):
     direction: Literal[-1, 0, 1] = 1
     directions: dict[str, Literal[-1, 0, 1]] = Field(default_factory=dict)
     inspection_driven: bool = False
+    filed_within_days: int | None = Field(default=None, ge=0)
     missed_deadlines: bool = False
 
     @model_validator(mode="after")
@@ -345,6 +350,7 @@ class FeatureDef(SpecModel):
     status: Literal["active", "ended", "all"] = "all"
     inspection_driven: bool = False
     categories: tuple[str, ...] | None = None
+    filed_within_days: int | None = None
     missed_deadlines: bool = False
     file: str = ""
 
@@ -405,8 +411,8 @@ class FeatureSpec(SpecModel):
         network = self.network.model_dump(mode="json") if hasattr(self.network, "model_dump") else self.network
         # The indicator group is how points are reported, not what is computed: regrouping
         # leaves the hash (and a model's acceptance of the panel) unchanged.
-        features = [f.model_dump(mode="json", exclude={"file", "dimension"} | ({"missed_deadlines"} if not
-                                 f.missed_deadlines else set())) for f in self.features]
+        features = [f.model_dump(mode="json", exclude={"file", "dimension"} | _NEW_FLAGS[f.missed_deadlines,
+                                 f.filed_within_days is None]) for f in self.features]
         return spec_hash(features, used, network)
 
     def subset(self, names: list[str]) -> FeatureSpec:
@@ -438,6 +444,12 @@ class FeatureSpec(SpecModel):
         ['penalties', '处罚与负面清单']
         """
         return (self.dimensions or load_dimension_spec()).assign(catalog)
+
+
+# Flags added after the first specs were hashed: left out of the hash while unset, so
+# the hash of a spec without them stays what it was.
+_NEW_FLAGS = {(m, n): ({"missed_deadlines"} if not m else set()) | ({"filed_within_days"} if n else set())
+              for m in (False, True) for n in (False, True)}
 
 
 def _catalog_frame(features: tuple[FeatureDef, ...] | list[FeatureDef]) -> pd.DataFrame:
@@ -680,6 +692,9 @@ def _expand(entry: FeatureEntry, file: FeatureFile, catalog: SourceCatalog, path
     le = entry.label_en or source.label_en or entry.source.replace("_", " ")
     if entry.missed_deadlines:
         _check_missed_deadlines(entry, source, path, key)
+    if entry.filed_within_days is not None and source.due is None:
+        raise SpecError(path, f"{key}.filed_within_days", f"a source with a 'due' obligation ({source.name!r} "
+                        "declares none)", entry.filed_within_days)
     status = entry.status or ("active" if entry.ended_by else "all")
     if status != "all" and not entry.ended_by:
         raise SpecError(path, f"{key}.status", "'ended_by' date columns when status is active or ended", status)
@@ -690,6 +705,7 @@ def _expand(entry: FeatureEntry, file: FeatureFile, catalog: SourceCatalog, path
         ended_by=tuple(entry.ended_by),
         inspection_driven=entry.inspection_driven,
         missed_deadlines=entry.missed_deadlines,
+        filed_within_days=entry.filed_within_days,
         file=str(path),
     )
 

@@ -83,6 +83,9 @@ def naive_feature(f: FeatureDef, tables: dict[str, pd.DataFrame], catalog: Sourc
     rows = df[(df[spec.entity_key] == entity_id) & (df[spec.known_at] < t)]
     if f.where:
         rows = rows[where_mask(rows, f.where)]
+    if f.filed_within_days is not None:  # known within n days after the end of its year
+        ends = pd.to_datetime(rows[catalog[f.source].due.period].astype(int).astype(str) + "-12-31")
+        rows = rows[((rows[spec.known_at] - ends).dt.days <= f.filed_within_days).to_numpy()]
     if f.kind == "window" and f.window_days is not None:
         rows = rows[rows[spec.known_at] >= t - pd.Timedelta(days=f.window_days)]
     ended = np.zeros(len(rows), dtype=bool)

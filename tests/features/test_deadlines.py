@@ -126,3 +126,24 @@ def test_a_due_obligation_names_an_int_column_and_a_month_day():
     with pytest.raises(ValueError, match="due.period 'filed' must be a declared int column"):
         SourceSpec(entity_key="e", record_id="r", known_at="filed", due={"period": "filed", "first_period": 2018},
                    columns={"e": {"type": "str"}, "r": {"type": "str"}, "filed": {"type": "date"}})
+
+
+def test_reports_filed_early_match_a_reference_and_never_fall_when_a_report_is_filed():
+    early = load_feature_spec().subset(["annual_reports_early_count_all"])
+    f = early.features[0]
+    catalog = load_sources()
+    rng = np.random.default_rng(5)
+    tables = make_records(5, n_entities=30, n_records=10)
+    n = 120
+    year = rng.integers(2017, 2024, n)
+    filed = pd.to_datetime([f"{y + 1}-01-01" for y in year]) + pd.to_timedelta(rng.integers(0, 200, n), unit="D")
+    tables["annual_reports"] = _reports([(e, int(y), str(d.date())) for e, y, d in zip(
+        tables["entities"]["entity_id"].to_numpy()[rng.integers(0, 30, n)], year, filed)])
+    dates = pd.date_range("2020-01-01", "2024-10-01", freq="QS")
+    frame = build_panel(tables, dates, early).frame
+    want = [naive_feature(f, tables, catalog, e, t) for e, t in zip(frame["entity_id"], frame["as_of"])]
+    np.testing.assert_array_equal(frame[f.name].to_numpy(), np.array(want, dtype=float))
+    assert frame[f.name].max() >= 2
+    # an all-history count of records: it only rises, and only when a report becomes known
+    wide = frame.pivot(index="as_of", columns="entity_id", values=f.name)
+    assert (wide.diff().fillna(0) >= 0).all().all()
