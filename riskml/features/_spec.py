@@ -411,8 +411,7 @@ class FeatureSpec(SpecModel):
         network = self.network.model_dump(mode="json") if hasattr(self.network, "model_dump") else self.network
         # The indicator group is how points are reported, not what is computed: regrouping
         # leaves the hash (and a model's acceptance of the panel) unchanged.
-        features = [f.model_dump(mode="json", exclude={"file", "dimension"} | _NEW_FLAGS[f.missed_deadlines,
-                                 f.filed_within_days is None]) for f in self.features]
+        features = [f.model_dump(mode="json", exclude={"file", "dimension"}) for f in self.features]
         return spec_hash(features, used, network)
 
     def subset(self, names: list[str]) -> FeatureSpec:
@@ -444,12 +443,6 @@ class FeatureSpec(SpecModel):
         ['penalties', '处罚与负面清单']
         """
         return (self.dimensions or load_dimension_spec()).assign(catalog)
-
-
-# Flags added after the first specs were hashed: left out of the hash while unset, so
-# the hash of a spec without them stays what it was.
-_NEW_FLAGS = {(m, n): ({"missed_deadlines"} if not m else set()) | ({"filed_within_days"} if n else set())
-              for m in (False, True) for n in (False, True)}
 
 
 def _catalog_frame(features: tuple[FeatureDef, ...] | list[FeatureDef]) -> pd.DataFrame:
