@@ -41,6 +41,13 @@ def _last_days(periods: np.ndarray, last_day: str) -> np.ndarray:
     return np.array([(datetime.date(int(p) + 1, month, day) - epoch).days for p in periods], dtype=np.int64)
 
 
+def _years(column: pd.Series) -> np.ndarray:
+    """A period column as float years; values that are no calendar year (1-9998) are missing."""
+    year = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        return np.where((year >= 1) & (year <= 9998) & (year == np.floor(year)), year, np.nan)
+
+
 def missed_deadlines(records: pd.DataFrame, source: SourceSpec, entities: pd.Index, established: np.ndarray,
                      ended: np.ndarray, until_day: int) -> pd.DataFrame:
     """One row per (entity, year) whose record was not known by the year's last filing day.
@@ -96,7 +103,7 @@ def missed_deadlines(records: pd.DataFrame, source: SourceSpec, entities: pd.Ind
     first_known = np.full(n * k, NEVER, dtype=np.int64)
     if len(records) and k:
         code = entity_codes(entities, records[source.entity_key])
-        year = pd.to_numeric(records[due.period], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        year = _years(records[due.period])
         known = to_days(records[source.known_at].to_numpy(dtype="datetime64[ns]"))
         ok = (code >= 0) & ~np.isnan(year) & (known != NEVER)
         idx = np.where(ok, year, due.first_period).astype(np.int64) - due.first_period
@@ -130,7 +137,7 @@ def filed_within(records: pd.DataFrame, source: SourceSpec, days: int) -> np.nda
     due = source.due
     if due is None:
         raise ValueError(f"source {source.name!r} declares no 'due' obligation; filed_within_days needs one")
-    year = pd.to_numeric(records[due.period], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    year = _years(records[due.period])
     known = to_days(records[source.known_at].to_numpy(dtype="datetime64[ns]"))
     ok = ~np.isnan(year) & (known != NEVER)
     ends = np.zeros(len(year), dtype=np.int64)

@@ -147,3 +147,14 @@ def test_reports_filed_early_match_a_reference_and_never_fall_when_a_report_is_f
     # an all-history count of records: it only rises, and only when a report becomes known
     wide = frame.pivot(index="as_of", columns="entity_id", values=f.name)
     assert (wide.diff().fillna(0) >= 0).all().all()
+
+
+def test_a_report_whose_year_is_no_calendar_year_counts_for_no_year(spec):
+    from riskml.features._deadlines import filed_within
+
+    reports = _reports([("E0000001", 2019, "2020-02-01")] * 3)
+    reports["year"] = [2019.0, np.inf, -5.0]
+    assert filed_within(reports, load_sources()["annual_reports"], 59).tolist() == [True, False, False]
+    frame = build_panel({"entities": _entities(["2019-05-01"]), "annual_reports": reports},
+                        pd.to_datetime(["2021-07-01"]), spec).frame
+    assert frame[OVERDUE].tolist() == [1.0]  # 2019 filed, 2020 missing; the others are no year
