@@ -58,7 +58,7 @@ from riskml.monitor._warnings import DateWindow, WarningRule, WarningRules  # no
 from riskml.ranking._replay_spec import OutcomeSpec, PolicySpec, ReplaySpec, ReplayTraining  # noqa: E402
 from riskml.ranking._spec import BlindSpotSpec, PlanSpec, SelectionSpec, SourceFilter  # noqa: E402
 from riskml.records import SourceCatalog, SourceSpec  # noqa: E402
-from riskml.records._sources import ColumnSpec, Coverage, Period  # noqa: E402
+from riskml.records._sources import ColumnSpec, Coverage, Due, Period  # noqa: E402
 from riskml.tracking._promotion import AbsoluteGates, PromotionGates, RelativeGates  # noqa: E402
 
 
@@ -116,7 +116,7 @@ SPEC_FILES: tuple[SpecFile, ...] = (
         "personal data. A user's file either declares its own world (its own `entity_source`) "
         "or adds sources to the built-in ones with the top-level key `extends: builtin`. Read by "
         "`riskml.records.load_sources`; see `docs/data.md`.",
-        (SourceCatalog, SourceSpec, ColumnSpec, Coverage, Period), ("features/sources.yaml",),
+        (SourceCatalog, SourceSpec, ColumnSpec, Coverage, Due, Period), ("features/sources.yaml",),
     ),
     SpecFile(
         "features", "<dimension>.yaml", "Feature files",

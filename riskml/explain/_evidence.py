@@ -7,7 +7,9 @@ aggregating them: the feature's source, its ``where`` filter (the engine's
 the credit-repair / revocation rule (``ended_by`` with status ``active`` or
 ``ended``) and the open-state rule (``valid_to`` not before ``as_of``) of state
 features. For aggregations decided by one record (``latest``, ``days_since_last``,
-``days_since_first``) only that record is returned.
+``days_since_first``) only that record is returned. Features over missed filing
+deadlines (``missed_deadlines``) give the deadlines missed (year, last filing day, the
+day the report came in).
 
 A reviewer reads these rows beside the reason: "近365天行政处罚 2 次" comes with the two
 penalties, their dates, amounts and issuing units. Personal columns (declared
@@ -31,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from riskml._time import day_number, in_force
+from riskml.features._deadlines import filed_within, missed_deadlines, missed_source
 from riskml.features._kernels import NEVER, to_days
 from riskml.features._spec import FeatureDef, FeatureSpec, load_feature_spec, where_mask
 from riskml.records._sources import SourceCatalog, SourceSpec
@@ -132,6 +135,18 @@ def _empty_like(src: SourceSpec, name: str, table: pd.DataFrame | None, first: t
     return _shape(table.iloc[:0], src, name, first)
 
 
+def _missed(records: Mapping[str, pd.DataFrame], sources: SourceCatalog, src: SourceSpec, entity_id: str, t: int,
+            table: pd.DataFrame) -> tuple[pd.DataFrame, SourceSpec]:
+    """The entity's missed filing deadlines before ``t`` (see :mod:`riskml.features._deadlines`)."""
+    ent = sources.entities
+    registry = records[sources.entity_source]
+    row = registry[registry[ent.entity_key].astype("str") == entity_id]
+    est = _days(row[ent.known_at])
+    ended = _days(row[ent.valid_to]) if ent.valid_to else np.full(len(row), NEVER, dtype=np.int64)
+    own = table[table[src.entity_key].astype("str") == entity_id]
+    return missed_deadlines(own, src, pd.Index([entity_id] * len(row)), est, ended, t), missed_source(src)
+
+
 def evidence_for(
     records: Mapping[str, pd.DataFrame],
     entity_id: str,
@@ -202,6 +217,8 @@ def evidence_for(
     table = records.get(f.source) if isinstance(records, Mapping) else None
     if table is None:
         return _empty_like(src, f.source, None, first)
+    if isinstance(f, FeatureDef) and f.missed_deadlines:  # the deadlines missed stand in for the records
+        table, src = _missed(records, sources, src, str(entity_id), t, table)
     if f.kind == "static":
         rows = table[table[src.entity_key].astype("str") == str(entity_id)]
         return _shape(rows, src, f.source, first)
@@ -214,6 +231,8 @@ def evidence_for(
         keep &= known >= t - int(f.window_days)
     if f.where:
         keep &= where_mask(rows, f.where)
+    if isinstance(f, FeatureDef) and f.filed_within_days is not None:
+        keep &= filed_within(rows, src, f.filed_within_days)
     agg = f.aggregation
     per_date = f.time_dependent or agg in ("max", "min", "distinct_count", "days_to_expiry")
     if per_date:

@@ -28,6 +28,7 @@ import pandas as pd
 from riskml._progress import track
 from riskml._time import day_number, from_day_number, in_force
 from riskml.features import _network
+from riskml.features._deadlines import filed_within, missed_deadlines, missed_source
 from riskml.features._kernels import (
     NEVER,
     SUM_SCALE,
@@ -177,17 +178,20 @@ class _Source:
         return _values(self.table[column], "float")
 
     def raw_mask(self, feature: FeatureDef) -> np.ndarray:
-        if not feature.where:
-            return np.ones(len(self.code), dtype=bool)
-        return np.asarray(where_mask(self.table, feature.where), dtype=bool)
+        mask = np.ones(len(self.code), dtype=bool)
+        if feature.where:
+            mask &= np.asarray(where_mask(self.table, feature.where), dtype=bool)
+        if feature.filed_within_days is not None:
+            mask &= filed_within(self.table, self.spec, feature.filed_within_days)
+        return mask
 
     def days(self, column: str) -> np.ndarray:
         return self.sorted.take(to_days(self.table[column].to_numpy(dtype="datetime64[ns]")))
 
     def mask(self, feature: FeatureDef) -> np.ndarray:
-        if not feature.where:
+        if not feature.where and feature.filed_within_days is None:
             return np.ones(len(self.sorted), dtype=bool)
-        return self.sorted.take(where_mask(self.table, feature.where))
+        return self.sorted.take(self.raw_mask(feature))
 
     def end_day(self, columns: Iterable[str]) -> np.ndarray:
         end = np.full(len(self.sorted), NEVER, dtype=np.int64)
@@ -381,11 +385,11 @@ def compute_bucket(
     grid = _alive_grid(est, ended, np.unique(np.asarray(as_of_days, dtype=np.int64)))
     columns: dict[str, Any] = {}
 
-    by_source: dict[str, list[FeatureDef]] = {}
+    by_source: dict[tuple[str, bool], list[FeatureDef]] = {}
     for f in spec.features:
-        by_source.setdefault(f.source, []).append(f)
-    for name in track(list(by_source), "features by source", show=show_progress):
-        feats = by_source[name]
+        by_source.setdefault((f.source, f.missed_deadlines), []).append(f)
+    for name, missed in track(list(by_source), "features by source", show=show_progress):
+        feats = by_source[(name, missed)]
         if name == catalog.entity_source and all(f.kind == "static" for f in feats):
             for f in feats:
                 columns[f.name] = _static_feature(f, entities, ent_spec, grid, est)
@@ -394,6 +398,10 @@ def compute_bucket(
         table = tables.get(name)
         if table is None:
             table = _empty_table(src_spec)
+        if missed:  # the source's missed filing deadlines stand in for its records
+            until = int(grid.dates.max()) if len(grid.dates) else 0
+            table = missed_deadlines(table, src_spec, ids, est, ended, until)
+            src_spec = missed_source(src_spec)
         src = _Source(table, src_spec, ids, by_record_id=any(f.aggregation == "latest" for f in feats))
         bounds: dict[float | None, tuple[np.ndarray, np.ndarray]] = {}
         for f in feats:
@@ -499,6 +507,8 @@ def kernel_columns(spec: FeatureSpec, catalog: SourceCatalog, *, record_ids: boo
         src = catalog[f.source]
         cols = needed.setdefault(f.source, {src.entity_key, src.known_at})
         cols.update(c for c in (f.column, *f.where, *f.ended_by) if c)
+        if (f.missed_deadlines or f.filed_within_days is not None) and src.due is not None:
+            cols.add(src.due.period)
         if f.aggregation in _STATE_OPEN and src.valid_to:
             cols.add(src.valid_to)
         if record_ids and f.aggregation == "latest":

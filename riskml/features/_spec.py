@@ -221,6 +221,16 @@ class FeatureEntry(SpecModel):
     inspection_driven : bool
         The features measure inspection activity (how often the bureau looked) rather
         than the entity's conduct; the blind-spot ranking drops them by default.
+    filed_within_days : int, optional
+        Only records known at most this many days after their period (year) ended:
+        reports filed early in the filing season (a source with ``due``). None: every
+        record.
+    missed_deadlines : bool
+        Count the source's missed filing deadlines instead of its records (a source
+        with ``due``; see :mod:`riskml.features._deadlines`): one per year whose record
+        was not known by the last filing day, known that day and open until the record
+        is known. Takes the ``count`` aggregation and the ``open_count`` and
+        ``on_list`` states, without ``where``, ``column`` or ``ended_by``.
     """
 
     source: str
@@ -239,6 +249,8 @@ class FeatureEntry(SpecModel):
     direction: Literal[-1, 0, 1] = 1
     directions: dict[str, Literal[-1, 0, 1]] = Field(default_factory=dict)
     inspection_driven: bool = False
+    filed_within_days: int | None = Field(default=None, ge=0)
+    missed_deadlines: bool = False
 
     @model_validator(mode="after")
     def _something_to_compute(self) -> FeatureEntry:
@@ -338,6 +350,8 @@ class FeatureDef(SpecModel):
     status: Literal["active", "ended", "all"] = "all"
     inspection_driven: bool = False
     categories: tuple[str, ...] | None = None
+    filed_within_days: int | None = None
+    missed_deadlines: bool = False
     file: str = ""
 
     @property
@@ -644,6 +658,20 @@ def _check_columns(entry: FeatureEntry, source: SourceSpec, path: Path, key: str
             raise SpecError(path, f"{key}.ended_by", f"date columns of source {source.name!r}: {dates}", column)
 
 
+def _check_missed_deadlines(entry: FeatureEntry, source: SourceSpec, path: Path, key: str) -> None:
+    """Missed deadlines need a source with ``due`` and take counts and open states only."""
+    if source.due is None:
+        raise SpecError(path, f"{key}.missed_deadlines", f"a source with a 'due' obligation ({source.name!r} declares "
+                        "none: add due: {period: <int column>, last_day: MM-DD, first_period: <year>} in sources.yaml)",
+                        True)
+    bad = sorted({*entry.aggregations} - {"count"}) + sorted({*entry.state} - {"open_count", "on_list"})
+    if bad:
+        raise SpecError(path, key, "aggregations [count] and states [open_count, on_list] with missed_deadlines", bad)
+    if entry.where or entry.column or entry.ended_by or entry.static or entry.age:
+        raise SpecError(path, key, "no where, column, ended_by, static or age with missed_deadlines",
+                        [k for k in ("where", "column", "ended_by", "static", "age") if getattr(entry, k)])
+
+
 def _expand(entry: FeatureEntry, file: FeatureFile, catalog: SourceCatalog, path: Path, key: str) -> list[FeatureDef]:
     """The features one entry defines, with names, labels and directions."""
     if entry.source not in catalog:
@@ -655,6 +683,11 @@ def _expand(entry: FeatureEntry, file: FeatureFile, catalog: SourceCatalog, path
         raise SpecError(path, f"{key}.name", "a lower_snake_case name prefix", prefix)
     lz = entry.label_zh or source.label_zh or entry.source
     le = entry.label_en or source.label_en or entry.source.replace("_", " ")
+    if entry.missed_deadlines:
+        _check_missed_deadlines(entry, source, path, key)
+    if entry.filed_within_days is not None and source.due is None:
+        raise SpecError(path, f"{key}.filed_within_days", f"a source with a 'due' obligation ({source.name!r} "
+                        "declares none)", entry.filed_within_days)
     status = entry.status or ("active" if entry.ended_by else "all")
     if status != "all" and not entry.ended_by:
         raise SpecError(path, f"{key}.status", "'ended_by' date columns when status is active or ended", status)
@@ -664,6 +697,8 @@ def _expand(entry: FeatureEntry, file: FeatureFile, catalog: SourceCatalog, path
         where=entry.where,
         ended_by=tuple(entry.ended_by),
         inspection_driven=entry.inspection_driven,
+        missed_deadlines=entry.missed_deadlines,
+        filed_within_days=entry.filed_within_days,
         file=str(path),
     )
 
@@ -706,7 +741,8 @@ def _expand(entry: FeatureEntry, file: FeatureFile, catalog: SourceCatalog, path
                     )
                 )
     for state in entry.state:
-        if state in ("on_list", "open_count", "open_sum", "days_to_expiry") and source.valid_to is None:
+        if (state in ("on_list", "open_count", "open_sum", "days_to_expiry") and source.valid_to is None
+                and not entry.missed_deadlines):
             raise SpecError(path, f"{key}.state", f"a source with 'valid_to' for state {state!r}", entry.source)
         targets = list(value_columns(state, "state")) if state in ("open_sum", "latest") else [None]
         for col in targets:

@@ -10,8 +10,10 @@ as-of dates and, for every entity whose grade changed, gives
   ``score_t2 - score_t1`` is the sum of the feature point deltas;
 * the records that caused it (``records``, from :func:`record_events`): records whose
   knowledge time falls in ``[t1, t2)`` (``known``), records that left a feature
-  window in that span (``left_<n>d``), and records with another date in it
-  (``<column>``: a repair, a list exit, a licence expiry).
+  window in that span (``left_<n>d``), records with another date in it
+  (``<column>``: a repair, a list exit, a licence expiry), and filing deadlines that
+  passed unfiled (``overdue``: a source's ``due`` obligation, see
+  :mod:`riskml.features._deadlines`).
 
 :func:`migration_alarms` turns the migration itself into alarms (the share of A
 entities that left A, the share of grades that changed), beside the grade shares the
@@ -29,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from riskml.explain._evidence import source_catalog
+from riskml.features._deadlines import missed_deadlines
+from riskml.features._kernels import NEVER, to_days
 from riskml.explain._whatif import score_rows
 from riskml.records._sources import SourceCatalog
 
@@ -108,8 +112,9 @@ def record_events(records: Mapping[str, pd.DataFrame], sources: SourceCatalog, t
     -------
     DataFrame
         ``entity_id``, ``source``, ``record_id``, ``event`` (``known``,
-        ``left_<n>d``, or the name of another date column that falls in the span),
-        ``date``.
+        ``left_<n>d``, the name of another date column that falls in the span, or
+        ``overdue``: a filing deadline of a source with ``due`` passed unfiled,
+        ``record_id`` ``<entity>:<year>``), ``date``.
 
     Examples
     --------
@@ -141,12 +146,38 @@ def record_events(records: Mapping[str, pd.DataFrame], sources: SourceCatalog, t
                 parts.append(pd.DataFrame({"entity_id": ids.to_numpy()[hit], "source": name,
                                            "record_id": table[src.record_id].astype("str").to_numpy()[hit],
                                            "event": event, "date": dates[hit]}))
+    parts += _overdue_events(records, sources, t1, t2, keep)
     if not parts:
         return pd.DataFrame({"entity_id": pd.Series([], dtype="str"), "source": pd.Series([], dtype="str"),
                              "record_id": pd.Series([], dtype="str"), "event": pd.Series([], dtype="str"),
                              "date": pd.Series([], dtype="datetime64[ns]")})
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["entity_id", "date", "source", "record_id"], ignore_index=True)
+
+
+def _overdue_events(records: Mapping[str, pd.DataFrame], sources: SourceCatalog, t1: np.datetime64,
+                    t2: np.datetime64, keep: pd.Index | None) -> list[pd.DataFrame]:
+    """Filing deadlines (a source's ``due``) that passed unfiled in ``[t1, t2)``: event ``overdue``."""
+    registry = records.get(sources.entity_source)
+    ent = sources.entities
+    out = []
+    for name, table in records.items():
+        if name not in sources or sources[name].due is None or registry is None:
+            continue
+        ids = pd.Index(registry[ent.entity_key].astype("str"))
+        est = to_days(registry[ent.known_at].to_numpy(dtype="datetime64[ns]"))
+        ended = (to_days(registry[ent.valid_to].to_numpy(dtype="datetime64[ns]")) if ent.valid_to
+                 else np.full(len(ids), NEVER, dtype=np.int64))
+        if keep is not None:
+            mask = ids.isin(keep)
+            ids, est, ended = ids[mask], est[mask], ended[mask]
+        missed = missed_deadlines(table, sources[name], ids, est, ended, int(to_days(np.array([t2]))[0]))
+        hit = missed[(missed["deadline"] >= t1) & (missed["deadline"] < t2)]
+        if len(hit):
+            out.append(pd.DataFrame({"entity_id": hit[sources[name].entity_key].to_numpy(), "source": name,
+                                     "record_id": hit["missed_id"].to_numpy(), "event": "overdue",
+                                     "date": hit["deadline"].to_numpy()}))
+    return out
 
 
 def migration_report(model: RiskModel, rows_t1: pd.DataFrame, rows_t2: pd.DataFrame, *,

@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from riskml._specs import SpecError, SpecModel, bundled_dir, load_yaml, parse_spec
 
-__all__ = ["ColumnSpec", "Coverage", "Period", "SourceSpec", "SourceCatalog", "example_sources_path",
+__all__ = ["ColumnSpec", "Coverage", "Due", "Period", "SourceSpec", "SourceCatalog", "example_sources_path",
            "load_sources"]
 
 
@@ -136,6 +136,45 @@ class Coverage(SpecModel):
     gaps: list[Period] = Field(default_factory=list)
 
 
+class Due(SpecModel):
+    """A yearly filing obligation: one record per calendar year is due from every entity.
+
+    An entity registered before a year ended owes the year's record by ``last_day``
+    of the next year (annual reports: 30 June). A year whose record was not known by
+    that day is a *missed deadline*: known the day after (the deadline passing is an
+    event of the entity's conduct) and open until the record becomes known. Features
+    with ``missed_deadlines: true`` count these instead of the records, and
+    :func:`riskml.monitor.record_events` reports each one (event ``overdue``).
+
+    Attributes
+    ----------
+    period : str
+        The ``int`` column naming the year a record is for (e.g. ``year``).
+    last_day : str
+        The last day to file, ``MM-DD`` of the year after the period.
+    first_period : int
+        The first year the records hold (years before it are not counted as missed).
+
+    Examples
+    --------
+    >>> from riskml.records._sources import Due
+    >>> Due(period="year", last_day="06-30", first_period=2018).last_day
+    '06-30'
+    """
+
+    period: str
+    last_day: str = "06-30"
+    first_period: int
+
+    @model_validator(mode="after")
+    def _month_day(self) -> Due:
+        try:
+            datetime.date.fromisoformat(f"2001-{self.last_day}")
+        except ValueError:
+            raise ValueError(f"last_day must be MM-DD (e.g. 06-30), not {self.last_day!r}") from None
+        return self
+
+
 class SourceSpec(SpecModel):
     """One record source: keys, time semantics and columns.
 
@@ -175,6 +214,8 @@ class SourceSpec(SpecModel):
     coverage : Coverage, optional
         The period the records cover (start, end, gaps). None: derived from the
         records (their first and last day; long empty stretches are gaps).
+    due : Due, optional
+        A yearly filing obligation the records fulfil (annual reports); None: none.
     columns : dict of str to ColumnSpec
         Every column, by name; the key columns above must be among them, and date
         roles must have type ``date``. Columns a table has beyond these are dropped.
@@ -197,6 +238,7 @@ class SourceSpec(SpecModel):
     valid_to: str | None = None
     counterparty: str | None = None
     coverage: Coverage | None = None
+    due: Due | None = None
     columns: dict[str, ColumnSpec]
 
     @model_validator(mode="after")
@@ -212,6 +254,9 @@ class SourceSpec(SpecModel):
         for role in ("entity_key", "record_id", "known_at"):
             if self.columns[getattr(self, role)].personal:
                 raise ValueError(f"{role} column cannot be personal")
+        due = self.due
+        if due is not None and (due.period not in self.columns or self.columns[due.period].type != "int"):
+            raise ValueError(f"due.period {due.period!r} must be a declared int column; columns: {sorted(self.columns)}")
         return self
 
     @property

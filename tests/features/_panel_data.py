@@ -78,9 +78,14 @@ def naive_feature(f: FeatureDef, tables: dict[str, pd.DataFrame], catalog: Sourc
             return (t - row[spec.known_at]).days / 365.25
         value = row[f.column]
         return None if pd.isna(value) else (value if f.categorical else float(value))
+    if f.missed_deadlines:
+        return naive_missed_deadlines(f, tables, catalog, entity_id, t)
     rows = df[(df[spec.entity_key] == entity_id) & (df[spec.known_at] < t)]
     if f.where:
         rows = rows[where_mask(rows, f.where)]
+    if f.filed_within_days is not None:  # known within n days after the end of its year
+        ends = pd.to_datetime(rows[catalog[f.source].due.period].astype(int).astype(str) + "-12-31")
+        rows = rows[((rows[spec.known_at] - ends).dt.days <= f.filed_within_days).to_numpy()]
     if f.kind == "window" and f.window_days is not None:
         rows = rows[rows[spec.known_at] >= t - pd.Timedelta(days=f.window_days)]
     ended = np.zeros(len(rows), dtype=bool)
@@ -127,3 +132,31 @@ def naive_feature(f: FeatureDef, tables: dict[str, pd.DataFrame], catalog: Sourc
             return None if f.categorical else np.nan
         return value if f.categorical else float(value)
     raise AssertionError(f"unhandled aggregation {agg}")
+
+
+def naive_missed_deadlines(f: FeatureDef, tables: dict[str, pd.DataFrame], catalog: SourceCatalog, entity_id: str,
+                           t: pd.Timestamp) -> float:
+    """A missed-deadline feature, year by year: owed, not filed by the last day, still missing at t."""
+    spec, due = catalog[f.source], catalog[f.source].due
+    ent = catalog.entities
+    reg = tables[catalog.entity_source]
+    reg = reg[reg[ent.entity_key] == entity_id].iloc[0]
+    est, dereg = reg[ent.known_at], reg[ent.valid_to]
+    df = tables[f.source]
+    own = df[df[spec.entity_key] == entity_id]
+    month, day = (int(x) for x in due.last_day.split("-"))
+    found = []
+    for year in range(due.first_period, t.year):
+        last = pd.Timestamp(year + 1, month, day)
+        if not last < t or est > pd.Timestamp(year, 12, 31) or (pd.notna(dereg) and dereg <= last):
+            continue
+        known = own.loc[own[due.period] == year, spec.known_at]
+        if (known <= last).any():
+            continue  # filed by the last day
+        still_missing = not (known < t).any()
+        in_window = f.window_days is None or last >= t - pd.Timedelta(days=f.window_days)
+        found.append((in_window, still_missing))
+    if f.aggregation == "count":
+        return float(sum(w for w, _ in found))
+    open_now = sum(m for _, m in found)
+    return float(open_now > 0) if f.aggregation == "on_list" else float(open_now)

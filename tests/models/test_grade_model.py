@@ -125,6 +125,33 @@ def test_no_compliant_act_ever_lowers_the_grade_score(pick, when):
     assert (after >= before - 1e-9).all(), (entity_id, when, before, after.min())
 
 
+OVERDUE = "annual_reports_overdue_open_count"
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pick=st.integers(min_value=0, max_value=10**9), when=st.sampled_from(AS_OFS))
+def test_for_an_entity_with_an_overdue_report_filing_never_raises_it_and_no_compliant_act_costs_points(pick, when):
+    case = _case()
+    model = case.fit.model
+    assert OVERDUE in model.grade_model.features  # the grade reads the overdue state
+    as_of = pd.Timestamp(when)
+    frame = case.panel.frame
+    overdue = frame.loc[(frame["as_of"] == as_of) & (frame[OVERDUE] > 0), "entity_id"].astype("str").to_numpy()
+    assert len(overdue)
+    entity_id = str(overdue[pick % len(overdue)])
+    sources = case.spec.sources
+    base = entity_row(case.records, entity_id, as_of, case.spec, sources)
+    before = float(model.score(base)["score"].iloc[0])
+    changes = list(_all_changes(case, entity_id, as_of))
+    rows = pd.concat([entity_row(case.records, entity_id, as_of, case.spec, sources, changed=changed)
+                      for _, changed in changes], ignore_index=True)
+    after = model.score(rows)["score"].to_numpy()
+    assert (after >= before - 1e-9).all(), (entity_id, when, before, after.min())
+    filed = [i for i, (action, _) in enumerate(changes) if action.name == "file_annual_report"]
+    # the report filed is the year after the latest one: it ends the overdue state when that year is the one missing
+    assert (rows.loc[filed, OVERDUE] <= base[OVERDUE].iloc[0]).all()
+
+
 def _watched_fit(case, backtest):
     """fit_model on the case's panel while a thread watches LightGBM's process-wide thread count."""
     import ctypes
