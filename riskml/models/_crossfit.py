@@ -113,7 +113,7 @@ def out_of_fold_margins(rows: np.ndarray, fold: np.ndarray,
     >>> def mean_of_others(fit, predict):  # a "model": the mean row number it was fitted on
     ...     return np.full(len(predict), fit.mean())
     >>> out_of_fold_margins(np.arange(6), fold, mean_of_others).tolist()
-    [2.75, 2.25, 2.75, 2.25, 1.5, 1.5]
+    [3.25, 2.75, 3.25, 2.75, 1.5, 1.5]
     """
     out = np.empty(len(rows), dtype=np.float64)
     row_fold = fold[rows]
