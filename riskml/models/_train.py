@@ -49,7 +49,7 @@ from riskml.models._crossfit import entity_folds, out_of_fold_margins, sampled_w
 from riskml.models._grade_model import grade_features, grade_score_spec, long_run_intercept
 from riskml.models._metrics import METRIC_COLUMNS, evaluate, expected_calibration_error, oracle_auc
 from riskml.models._policy import policy_from_spec
-from riskml.models._scorecard import PointsTable, ScorecardModel, fit_woe_regression
+from riskml.models._scorecard import PointsTable, ScorecardModel, WoeRegression, fit_woe_regression
 from riskml._version import __version__
 from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
 
@@ -423,7 +423,7 @@ def fit_scorecard_split(
     max_rows = min(bt.max_train_rows, settings.max_train_rows)
     train_rows, cal_rows, n_pos, rate = split_rows(split, prep.y, prep.usable, prep.as_of, max_rows, seed)
 
-    def fit(rows: np.ndarray) -> Any:
+    def fit(rows: np.ndarray) -> WoeRegression:
         return fit_woe_regression(prep.X.iloc[rows], prep.y[rows], prep.catalog, prep.categorical, settings,
                                   weight=None if weight is None else weight[rows])
 
