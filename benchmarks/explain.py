@@ -98,6 +98,13 @@ def _timed(fn: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - start
 
 
+def _arguments(args: argparse.Namespace) -> str:
+    """The command-line arguments of this run that differ from the defaults (" --rows 20000")."""
+    defaults = {"entities": 6000, "rows": 100_000, "features": 60, "threads": 2, "seed": 0}
+    return "".join(f" --{name} {getattr(args, name)}" for name, default in defaults.items()
+                   if getattr(args, name) != default)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     (train, y, explain, info), t_data = _timed(lambda: build_data(args.entities, args.rows, args.features, args.seed))
     booster, t_train = _timed(lambda: train_model(train, y, args.threads))
@@ -105,7 +112,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     depths = _leaf_depths(dump)
     info.update(
         data_s=t_data, train_s=t_train, trees=booster.num_trees(), mean_leaf_depth=float(np.mean(depths)),
-        max_leaf_depth=int(np.max(depths)), rows=len(explain), threads=args.threads,
+        max_leaf_depth=int(np.max(depths)), rows=len(explain), threads=args.threads, arguments=_arguments(args),
     )
     print(f"data {t_data:.1f} s, training {t_train:.1f} s; {info}")
 
@@ -159,7 +166,7 @@ def render(result: dict[str, Any]) -> str:
     lines = [
         HEADING,
         "",
-        "`benchmarks/explain.py` (run: `.venv/bin/python -m benchmarks.explain [--rows 100000] [--features 60]`). "
+        f"`benchmarks/explain.py` (run: `.venv/bin/python -m benchmarks.explain{info['arguments']}`). "
         f"A synthetic county (`make_market(n_entities={info['entities']:,})`, `build_panel` quarterly: "
         f"{info['panel_rows']:,} rows x {info['panel_features']} features); the model uses {info['features']} of them "
         f"({info['categorical']} categorical, the numeric ones spread evenly over the catalog), trained on the "
@@ -185,8 +192,9 @@ def render(result: dict[str, Any]) -> str:
         "row only through which of its path's features the row agrees with, so each leaf gets a table of its "
         "2^d patterns once per booster "
         f"({info['tables_mb']:.0f} MiB here; leaves deeper than 10 distinct features are computed on the fly), "
-        "and a numba kernel evaluates each split once per row and adds one table row per leaf, in blocks of "
-        "rows so that a tree's tables stay in cache. Inputs under 2,000 rows go to `pred_contrib` directly.",
+        "and a numba kernel evaluates each split once per row (a categorical split by one byte lookup, its "
+        "bitset unpacked once per booster) and adds one table row per leaf, in blocks of rows so that a tree's "
+        "tables stay in cache. Inputs under 2,000 rows go to `pred_contrib` directly.",
         "",
     ]
     return "\n".join(lines)

@@ -10,7 +10,10 @@ points). Prints a table and writes the ``## Scoring`` section of docs/benchmarks
 add`` into a temporary folder) on the same panel and labels, in the same run: training
 and scoring run in one fresh process per code version, alternating, and the table gives
 both and the ratio. The two trained models must be identical (booster text, calibrator)
-and so must the reasons; the run says so or fails.
+and so must the scores and reasons; the run says so or fails. When the baseline's code
+scores differently by design (it predates a change of what is scored), ``--same-as REF``
+names a later ref whose scores and reasons this tree's must equal exactly instead
+(scored once, after the timed runs).
 """
 
 from __future__ import annotations
@@ -91,11 +94,49 @@ def _same_model(a, b) -> bool:  # type: ignore[no-untyped-def]
             and (a.calib_a, a.calib_b) == (b.calib_a, b.calib_b))
 
 
+def _differing_columns(base, now) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+    """Columns of ``base`` whose values ``now`` does not equal exactly, and the columns ``now`` adds."""
+    import pandas as pd
+
+    lost = [c for c in base.columns if c not in now.columns]
+    if lost:
+        raise SystemExit(f"this tree's scores lack the baseline's columns {lost}")
+    differ = []
+    for c in base.columns:
+        try:
+            pd.testing.assert_series_equal(base[c], now[c], check_exact=True)
+        except AssertionError:
+            differ.append(str(c))
+    return differ, [str(c) for c in now.columns if c not in base.columns]
+
+
+def _checkout(ref: str, where: Path) -> Path:
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(where), ref],
+                   check=True, capture_output=True)
+    return where
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command line that reproduces this run (defaults left out)."""
+    parts = ["python -m benchmarks.predict"]
+    if args.entities != 60_000:
+        parts.append(f"--entities {args.entities}")
+    if args.repeat != 3:
+        parts.append(f"--repeat {args.repeat}")
+    if args.baseline:
+        parts.append(f"--baseline {args.baseline}")
+    if args.same_as:
+        parts.append(f"--same-as {args.same_as}")
+    return " ".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entities", type=int, default=60_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--baseline", help="git ref whose code to measure beside this tree's")
+    parser.add_argument("--same-as", help="git ref whose scores and reasons this tree's must equal exactly "
+                        "(when the baseline's code scores differently by design)")
     parser.add_argument("--no-doc", action="store_true")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -129,14 +170,16 @@ def main() -> None:
     scoring = Panel(frame=latest, catalog=panel.catalog, spec_hash=panel.spec_hash)
     n_panel = len(panel.frame)
     trees = {"now": ROOT}
+    checked = None
     with tempfile.TemporaryDirectory(prefix="riskml-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        if args.baseline:
-            base = tmp / "baseline"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), args.baseline],
-                           check=True, capture_output=True)
-            trees = {"baseline": base, "now": ROOT}
+        added_trees = []
         try:
+            if args.baseline:
+                added_trees.append(_checkout(args.baseline, tmp / "baseline"))
+                trees = {"baseline": tmp / "baseline", "now": ROOT}
+            if args.same_as:
+                added_trees.append(_checkout(args.same_as, tmp / "same_as"))
             data_path = tmp / "data.pkl"
             with open(data_path, "wb") as f:
                 pickle.dump({"panel": panel, "labels": labels}, f)
@@ -149,12 +192,15 @@ def main() -> None:
                 pickle.dump({"panel": scoring, "model": trained["now"]["model"]}, f)
             running = {name: _start(tree, "score", score_path, args.repeat, tmp) for name, tree in trees.items()}
             scored = {name: _collect(*job) for name, job in running.items()}
+            if args.same_as:  # untimed: only its scores count
+                checked = _collect(*_start(tmp / "same_as", "score", score_path, 1, tmp))["scores"]
         finally:
-            if args.baseline:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tmp / "baseline")],
+            for tree in added_trees:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
                                check=False, capture_output=True)
 
     now_t, now_s = trained["now"], scored["now"]
+    command = _command(args)
     model = now_t["model"]
     n = now_s["rows"]
     lines = [
@@ -164,19 +210,33 @@ def main() -> None:
         f"the credit model has {len(model.features)} features and {model.booster.num_trees()} trees.",
         "",
     ]
+    if checked is not None:
+        pd.testing.assert_frame_equal(checked, now_s["scores"], check_exact=True)
     if args.baseline:
         base_t, base_s = trained["baseline"], scored["baseline"]
         same_model = _same_model(base_t["model"], model)
         pd.testing.assert_frame_equal(base_t["predictions"], now_t["predictions"], check_exact=True)
-        pd.testing.assert_frame_equal(base_s["scores"], now_s["scores"], check_exact=True)
+        differ, added = _differing_columns(base_s["scores"], now_s["scores"])
         if not same_model:
             raise SystemExit("the baseline and this tree trained different models")
+        if differ and checked is None:
+            raise SystemExit(f"the baseline's scores differ in {differ}; if its code scores differently by design, "
+                             "pass --same-as REF (a later ref whose scores this tree's must equal)")
+        if differ:
+            identity = (f"The baseline's code gives other values for the same model in {', '.join(differ)} (its "
+                        f"scoring predates later changes), so this tree's scores and reason texts were checked "
+                        f"against `{args.same_as}` instead: identical in every column for every row.")
+        else:
+            identity = ("Both gave identical scores and reason texts for every row"
+                        + (f" (in every column the baseline gives; this tree adds {', '.join(added)})." if added
+                           else ".")
+                        + (f" So did `{args.same_as}`." if checked is not None else ""))
         lines += [
-            f"Command: `python -m benchmarks.predict --baseline {args.baseline}`: this tree (now) and the code of "
+            f"Command: `{command}`: this tree (now) and the code of "
             f"`{args.baseline}` (baseline) on the same panel and labels, each step in a fresh process per version, "
             f"the two versions side by side at the same time (load average {load:.1f} at the start; the machine is "
-            "shared, so CPU seconds are given beside wall seconds). Both trained the identical model (booster text, calibrator, "
-            "backtest predictions) and gave identical scores and reason texts for every row.",
+            "shared, so CPU seconds are given beside wall seconds). Both trained the identical model (booster text, "
+            "calibrator, backtest predictions). " + identity,
             "",
             "| step | rows | baseline s | now s | speed-up |",
             "|---|---:|---:|---:|---:|",
@@ -204,8 +264,11 @@ def main() -> None:
         seconds = now_s[f"predict_{k}_s"]
         lines.append(f"| predict, {label} | {n:,} | {seconds:.2f} | {n / seconds:,.0f} |")
     if not args.baseline:
-        lines += ["", f"Explaining costs {now_s['predict_3_s'] / now_s['predict_0_s']:.1f}x the time of scoring alone "
-                  f"(best of {args.repeat} runs, model already loaded)."]
+        ratio = now_s["predict_3_s"] / now_s["predict_0_s"]
+        same = f" Scores and reason texts identical to `{args.same_as}`'s for every row." if checked is not None else ""
+        lines += ["", f"Command: `{command}`.{same}", "",
+                  f"Explaining costs {ratio:.1f}x the time of scoring alone (best of {args.repeat} runs, "
+                  "model already loaded)."]
     text = "\n".join(lines)
     print(text)
     print(json.dumps({"riskml": {k: v["riskml"] for k, v in trained.items()}}))

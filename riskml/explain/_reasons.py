@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["REASON_KEYS", "reasons_frame", "top_reasons"]
 
@@ -59,8 +61,12 @@ def _format_points(points: float) -> str:
 
 
 def _units(catalog: pd.DataFrame, feature: str) -> tuple[str, str]:
-    row = catalog.loc[feature]
-    if "unit_zh" in catalog.columns or "unit_en" in catalog.columns:
+    return _row_units(catalog.loc[feature], "unit_zh" in catalog.columns or "unit_en" in catalog.columns)
+
+
+def _row_units(row: Mapping[str, Any], has_units: bool) -> tuple[str, str]:
+    """Units of a feature's catalog row: its own ``unit_zh``/``unit_en`` else by aggregation."""
+    if has_units:
         zh = row.get("unit_zh", "")
         en = row.get("unit_en", "")
         if isinstance(zh, str) or isinstance(en, str):
@@ -187,78 +193,98 @@ def reasons_frame(points: pd.DataFrame, values: pd.DataFrame, catalog: pd.DataFr
     matrix = points.to_numpy(dtype=np.float64)
     n, width = matrix.shape
     k_eff = min(k, width)
-    # rank by points, ties by feature name (stable over a name-sorted column order)
+    # rank by points, ties by feature name: over a name-sorted column order, argmin
+    # takes the first of equal minima, so k rounds of argmin give a stable sort's first k
     by_name = np.argsort(np.asarray(features, dtype=object), kind="stable")
-    ranked = by_name[np.argsort(matrix[:, by_name], axis=1, kind="stable")[:, :k_eff]]
-    chosen = np.take_along_axis(matrix, ranked, axis=1)
-    value_matrix = values[list(points.columns)]
+    work = matrix[:, by_name]
+    work[np.isnan(work)] = np.inf  # never a reason; a stable sort puts NaN last too
+    at = np.arange(n)
+    ranked = np.empty((n, k_eff), dtype=np.int64)
+    chosen = np.empty((n, k_eff), dtype=np.float64)
+    for j in range(k_eff):
+        position = work.argmin(axis=1)
+        chosen[:, j] = work[at, position]
+        ranked[:, j] = by_name[position]
+        work[at, position] = np.inf
     texts = _FeatureTexts(features, catalog)
+    # every chosen cell of every rank j at once: one pass per feature, not per (j, feature)
+    rows, ranks = np.nonzero(chosen < 0)
+    cols = ranked[rows, ranks]
+    cell_points = chosen[rows, ranks]
+    value_zh, value_en = _value_texts(values, list(points.columns), rows, cols, texts.units)
+    points_text = _points_texts(cell_points)
+    cell_feature = texts.feature.take(cols)
+    cell_zh = _join(texts.label_zh.take(cols), " ", value_zh, "（", points_text, "分）")
+    cell_en = _join(texts.label_en.take(cols), ": ", value_en, " (", points_text, " points)")
     out: dict[str, Any] = {}
     for j in range(k):
-        feature_col = np.full(n, "", dtype=_STR)
+        cell = np.full(n, -1, dtype=np.int64)  # the row's chosen cell of rank j, -1 when none
         points_col = np.full(n, np.nan)
-        zh_col = np.full(n, "", dtype=_STR)
-        en_col = np.full(n, "", dtype=_STR)
         if j < k_eff:
-            rows = np.flatnonzero(chosen[:, j] < 0)
-            cols = ranked[rows, j]
-            chosen_points = matrix[rows, cols]
-            value_zh, value_en = _value_texts(value_matrix, rows, cols, texts.units)
-            points_text = _points_texts(chosen_points)
-            feature_col[rows] = texts.feature[cols]
-            points_col[rows] = chosen_points
-            zh_col[rows] = texts.label_zh[cols] + " " + value_zh + "（" + points_text + "分）"
-            en_col[rows] = texts.label_en[cols] + ": " + value_en + " (" + points_text + " points)"
-        out[f"reason_{j + 1}_feature"] = _str_array(feature_col)
+            at = np.flatnonzero(ranks == j)
+            cell[rows[at]] = at
+            points_col[rows[at]] = cell_points[at]
+        out[f"reason_{j + 1}_feature"] = _str_column(cell_feature, cell)
         out[f"reason_{j + 1}_points"] = points_col
-        out[f"reason_{j + 1}_text_zh"] = _str_array(zh_col)
-        out[f"reason_{j + 1}_text_en"] = _str_array(en_col)
+        out[f"reason_{j + 1}_text_zh"] = _str_column(cell_zh, cell)
+        out[f"reason_{j + 1}_text_en"] = _str_column(cell_en, cell)
     return pd.DataFrame(out, index=points.index)
 
 
 # Column-wise text building for reasons_frame. Each piece is worded by the same
 # helpers as one reason (_format_value, _format_points, _units, the labels of
-# _reason), but labels and units are looked up once per feature and a value is
-# formatted once per distinct value of a feature; the pieces are then joined as
-# whole string columns, so the cost no longer grows with per-row pandas lookups.
+# _reason), but labels and units are looked up once per feature, a value is
+# formatted once per distinct value of a feature and points once per distinct
+# tenth; the pieces are then taken and joined as whole Arrow string columns (the
+# storage of pandas' str dtype), so no step grows with per-row Python work.
 
-_STR = np.dtypes.StringDType()
+_STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str"
 
 
 class _FeatureTexts:
-    """Name, labels and units of every feature, looked up once, as string arrays."""
+    """Name, labels and units of every feature, looked up once, as Arrow string arrays."""
 
     def __init__(self, features: list[str], catalog: pd.DataFrame) -> None:
-        rows = [catalog.loc[f] for f in features]
-        self.feature = np.array(features, dtype=_STR)
-        self.label_zh = np.array([str(r.get("label_zh", "") or f) for r, f in zip(rows, features, strict=True)],
-                                 dtype=_STR)
-        self.label_en = np.array([str(r.get("label_en", "") or f) for r, f in zip(rows, features, strict=True)],
-                                 dtype=_STR)
-        self.units = [_units(catalog, f) for f in features]
+        # one catalog lookup for all features; each row then reads as _reason reads it
+        rows = catalog.loc[features].to_dict("records")
+        has_units = "unit_zh" in catalog.columns or "unit_en" in catalog.columns
+        self.feature = _strings(features)
+        self.label_zh = _strings([str(r.get("label_zh", "") or f) for r, f in zip(rows, features, strict=True)])
+        self.label_en = _strings([str(r.get("label_en", "") or f) for r, f in zip(rows, features, strict=True)])
+        self.units = [_row_units(r, has_units) for r in rows]
+
+
+def _strings(texts: list[str]) -> pa.Array:
+    return pa.array(texts, type=pa.large_string())
+
+
+def _join(*parts: pa.Array | str) -> pa.Array:
+    """Element-wise concatenation of string arrays and constant strings."""
+    pieces = [pa.scalar(p, type=pa.large_string()) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*pieces, pa.scalar("", type=pa.large_string()))
 
 
 def _value_texts(
-    value_matrix: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, units: list[tuple[str, str]]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Value and unit of the chosen cells ``(rows[i], cols[i])`` as (zh, en) strings.
+    values: pd.DataFrame, columns: list, rows: np.ndarray, cols: np.ndarray, units: list[tuple[str, str]]
+) -> tuple[pa.Array, pa.Array]:
+    """Value and unit of the chosen cells ``(rows[i], columns[cols[i]])`` as (zh, en) strings.
 
-    Cells are grouped by feature; each distinct value of a feature is formatted once.
+    Cells are grouped by feature; each feature's column is read once and each
+    distinct value of it is formatted once.
     """
-    zh = np.full(len(rows), "", dtype=_STR)
-    en = np.full(len(rows), "", dtype=_STR)
-    if len(rows) == 0:
-        return zh, en
+    shown_zh: list[str] = []
+    shown_en: list[str] = []
+    index = np.zeros(len(rows), dtype=np.int64)  # into shown_zh / shown_en
     order = np.argsort(cols, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(cols[order]) != 0])
+    starts = np.flatnonzero(np.r_[True, np.diff(cols[order]) != 0]) if len(rows) else np.empty(0, dtype=np.int64)
     ends = np.r_[starts[1:], len(order)]
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
         cells = order[start:end]
         c = int(cols[cells[0]])
-        taken = value_matrix.iloc[rows[cells], c]
+        taken = values[columns[c]].take(rows[cells])
         codes, uniques = pd.factorize(taken, use_na_sentinel=False)
+        index[cells] = len(shown_zh) + codes
         unit_zh, unit_en = units[c]
-        shown_zh, shown_en = [], []
         for value in uniques:
             value_zh, value_en = _format_value(value)
             if value_zh == "无":
@@ -267,15 +293,46 @@ def _value_texts(
             else:
                 shown_zh.append(value_zh + unit_zh)
                 shown_en.append(value_en + unit_en)
-        zh[cells] = np.array(shown_zh, dtype=_STR)[codes]
-        en[cells] = np.array(shown_en, dtype=_STR)[codes]
-    return zh, en
+    return _strings(shown_zh).take(index), _strings(shown_en).take(index)
 
 
-def _points_texts(points: np.ndarray) -> np.ndarray:
-    """:func:`_format_points` of each value (Python's correctly rounded formatting)."""
-    return np.array([_format_points(p) for p in points.tolist()], dtype=_STR)
+# Below this magnitude, 10 * points is within 2e-9 of its exact value, so a distance
+# of more than 1e-6 from a half tenth decides the rounding exactly as round() does.
+_POINTS_EXACT_BELOW = 1e6
+_HALF_TENTH_MARGIN = 1e-6
 
 
-def _str_array(column: np.ndarray) -> Any:
-    return pd.array(column.astype(object), dtype="str")
+def _points_texts(points: np.ndarray) -> pa.Array:
+    """:func:`_format_points` of each value, each distinct tenth worded once.
+
+    Python's ``round(p, 1)`` rounds the exact binary value to the nearest tenth; the
+    nearest integer to ``10 * p`` is the same tenth unless ``10 * p`` lies next to a
+    half tenth (or ``p`` is huge or not finite): those few go through
+    :func:`_format_points` itself.
+    """
+    values = np.asarray(points, dtype=np.float64)
+    scaled = values * 10.0
+    with np.errstate(invalid="ignore"):
+        clear = (np.abs(values) < _POINTS_EXACT_BELOW) & (
+            np.abs(scaled - np.floor(scaled) - 0.5) > _HALF_TENTH_MARGIN
+        )
+    tenths, inverse = np.unique(np.rint(scaled[clear]).astype(np.int64), return_inverse=True)
+    texts = [_tenths_text(t) for t in tenths.tolist()]
+    index = np.empty(values.size, dtype=np.int64)
+    index[clear] = inverse
+    unclear = np.flatnonzero(~clear)
+    index[unclear] = len(texts) + np.arange(unclear.size)
+    texts += [_format_points(p) for p in values[unclear].tolist()]
+    return _strings(texts).take(index)
+
+
+def _tenths_text(tenths: int) -> str:
+    """``tenths / 10`` as :func:`_format_points` writes it ("+3", "-12.5")."""
+    whole, digit = divmod(abs(tenths), 10)
+    return f"{'-' if tenths < 0 else '+'}{whole}" + (f".{digit}" if digit else "")
+
+
+def _str_column(cells: pa.Array, cell: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``cells[cell[i]]`` per row, "" where ``cell[i] < 0``, as a pandas str column."""
+    taken = cells.take(pa.array(cell, mask=cell < 0))
+    return pd.arrays.ArrowStringArray(pc.fill_null(taken, ""), dtype=_STR_DTYPE)

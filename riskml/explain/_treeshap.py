@@ -15,11 +15,14 @@ differently, after FastTreeSHAP (Yang 2022, "v2"):
   where ``e_j(k)`` is the coefficient of ``t**j`` in ``prod_{m != k} (z_m + o_m t)``.
   Since every ``o`` is 0 or 1, the result depends on the row only through a
   ``d``-bit pattern, so each leaf gets a table of ``2**d`` rows of ``d`` values,
-  computed once per booster.
+  computed once per booster (stored feature by feature, so one feature's values over
+  all patterns are contiguous).
 * Per row and tree the kernel evaluates every split once (LightGBM's own decision
   rules, missing values and categorical bitsets included), then for each leaf forms
   its pattern and adds one table row: O(leaves x depth) per row instead of
-  O(leaves x depth**2) and no recursion.
+  O(leaves x depth**2) and no recursion. A categorical split reads a byte table
+  (its bitset unpacked, indexed by the row's category code, computed once per call)
+  instead of testing the raw value and the bitset row by row.
 
 Leaves whose path has too many distinct features for a table (or when the tables
 would exceed a memory budget) are computed on the fly from the same formula.
@@ -78,6 +81,10 @@ class _Prepared:
     cat_begin: np.ndarray  # (n_nodes,) int64 into cat_bits
     cat_len: np.ndarray  # (n_nodes,) int64
     cat_bits: np.ndarray  # (n_words,) uint32
+    cat_slot: np.ndarray  # (n_features,) int64, row of the feature in the category-code matrix, or -1
+    lut_begin: np.ndarray  # (n_nodes,) int64 into lut, categorical nodes only
+    lut_len: np.ndarray  # (n_nodes,) int64
+    lut: np.ndarray  # (n_entries,) uint8, 1 when category code ``index - 1`` goes left; index 0 goes right
     uf_offset: np.ndarray  # (n_leaves + 1,) int64, unique path features of each leaf
     uf_feature: np.ndarray  # (n_uf,) int64
     uf_zero: np.ndarray  # (n_uf,) float64, zero fraction of the unique feature
@@ -238,17 +245,28 @@ def _prepare(model_str: str) -> _Prepared | str:
     def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
         return np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype=dtype)
 
+    all_split_feature = cat(split_feature, np.int64)
+    all_decision_type = cat(decision_type, np.int64)
+    all_cat_begin, all_cat_len, all_cat_bits = cat(cat_begin, np.int64), cat(cat_len, np.int64), cat(cat_bits, np.uint32)
+    cat_slot, lut_begin, lut_len, lut = _category_tables(
+        n_features, all_split_feature, all_decision_type, all_cat_begin, all_cat_len, all_cat_bits
+    )
+
     prepared = _Prepared(
         n_features=n_features,
         expected_value=expected_value,
         node_offset=np.asarray(node_offset, dtype=np.int64),
         leaf_offset=np.asarray(leaf_offset, dtype=np.int64),
-        split_feature=cat(split_feature, np.int64),
+        split_feature=all_split_feature,
         threshold=cat(threshold, np.float64),
-        decision_type=cat(decision_type, np.int64),
-        cat_begin=cat(cat_begin, np.int64),
-        cat_len=cat(cat_len, np.int64),
-        cat_bits=cat(cat_bits, np.uint32),
+        decision_type=all_decision_type,
+        cat_begin=all_cat_begin,
+        cat_len=all_cat_len,
+        cat_bits=all_cat_bits,
+        cat_slot=cat_slot,
+        lut_begin=lut_begin,
+        lut_len=lut_len,
+        lut=lut,
         uf_offset=uf_offset_arr,
         uf_feature=np.asarray(uf_feature, dtype=np.int64),
         uf_zero=np.asarray(uf_zero, dtype=np.float64),
@@ -268,6 +286,45 @@ def _prepare(model_str: str) -> _Prepared | str:
             prepared.weights,
         )
     return prepared
+
+
+def _category_tables(
+    n_features: int, split_feature: np.ndarray, decision_type: np.ndarray, cat_begin: np.ndarray,
+    cat_len: np.ndarray, cat_bits: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Byte tables of the categorical splits and the slot of each categorical feature.
+
+    A node's table has ``1 + 32 * words`` entries: entry 0 (a missing or invalid
+    value) goes right, entry ``1 + c`` is bit ``c`` of the node's bitset.
+    """
+    is_cat = (decision_type & _CATEGORICAL_MASK) > 0
+    features = np.unique(split_feature[is_cat])
+    cat_slot = np.full(n_features, -1, dtype=np.int64)
+    cat_slot[features] = np.arange(features.size)
+    lut_len = np.where(is_cat, 1 + 32 * cat_len, 0).astype(np.int64)
+    lut_begin = np.concatenate([[0], np.cumsum(lut_len)[:-1]]).astype(np.int64)
+    lut = np.zeros(int(lut_len.sum()), dtype=np.uint8)
+    for node in np.flatnonzero(is_cat):
+        words = cat_bits[cat_begin[node] : cat_begin[node] + cat_len[node]]
+        bits = np.unpackbits(words.astype("<u4").view(np.uint8), bitorder="little")
+        lut[lut_begin[node] + 1 : lut_begin[node] + lut_len[node]] = bits
+    return cat_slot, lut_begin, lut_len, lut
+
+
+def _category_index(matrix: np.ndarray, cat_slot: np.ndarray) -> np.ndarray:
+    """Row index into a categorical split's byte table, per categorical feature and row.
+
+    LightGBM's Tree::Decision casts the value with ``static_cast<int>``: NaN, values
+    ``<= -1`` and values past int range go right (index 0); any other value is its
+    truncated code ``c`` (index ``1 + c``).
+    """
+    features = np.flatnonzero(cat_slot >= 0)
+    values = matrix[:, features].T
+    with np.errstate(invalid="ignore"):
+        valid = (values > -1.0) & (values < 2147483648.0)
+    index = np.zeros(values.shape, dtype=np.int64)
+    index[valid] = np.trunc(values[valid]).astype(np.int64) + 1
+    return np.ascontiguousarray(index)
 
 
 # --------------------------------------------------------------------------- kernels
@@ -358,47 +415,28 @@ def _fill_tables(
             for k in range(d):
                 ones[k] = (pattern >> k) & 1
             _leaf_phi(zero, ones, leaf_value[leaf], weights[d], poly, hot, out)
-            base = start + pattern * d
+            # feature-major: one feature's values over all patterns are contiguous
             for k in range(d):
-                tables[base + k] = out[k]
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _goes_left(fval: float, node: int, threshold: np.ndarray, decision_type: np.ndarray,
-               cat_begin: np.ndarray, cat_len: np.ndarray, cat_bits: np.ndarray) -> bool:
-    """LightGBM's Tree::Decision on raw (double) feature values."""
-    dt = decision_type[node]
-    if dt & _CATEGORICAL_MASK:
-        # static_cast<int>: NaN, negatives (<= -1 after truncation) and overflow go right
-        if math.isnan(fval) or fval <= -1.0 or fval >= 2147483648.0:
-            return False
-        ival = int(fval)
-        word = ival >> 5
-        if word >= cat_len[node]:
-            return False
-        return ((cat_bits[cat_begin[node] + word] >> np.uint32(ival & 31)) & np.uint32(1)) == 1
-    missing_type = (dt >> 2) & 3
-    if math.isnan(fval) and missing_type != 2:
-        fval = 0.0
-    if (missing_type == 1 and -_ZERO_THRESHOLD <= fval <= _ZERO_THRESHOLD) or (
-        missing_type == 2 and math.isnan(fval)
-    ):
-        return (dt & _DEFAULT_LEFT_MASK) != 0
-    return fval <= threshold[node]
+                tables[start + (k << d) + pattern] = out[k]
 
 
 @numba.njit(cache=True, nogil=True)
 def _decide_block(
-    Xt: np.ndarray, r0: int, nb: int, g: int, split_feature: np.ndarray, threshold: np.ndarray,
-    decision_type: np.ndarray, cat_begin: np.ndarray, cat_len: np.ndarray, cat_bits: np.ndarray, out: np.ndarray,
+    Xt: np.ndarray, Xc: np.ndarray, r0: int, nb: int, g: int, split_feature: np.ndarray, threshold: np.ndarray,
+    decision_type: np.ndarray, cat_slot: np.ndarray, lut_begin: np.ndarray, lut_len: np.ndarray, lut: np.ndarray,
+    out: np.ndarray,
 ) -> None:
-    """``out[i] = 1`` when row ``r0 + i`` goes left at node ``g`` (LightGBM's rules)."""
-    col = Xt[split_feature[g], r0 : r0 + nb]
+    """``out[i] = 1`` when row ``r0 + i`` goes left at node ``g`` (LightGBM's Tree::Decision)."""
     dt = decision_type[g]
     if dt & _CATEGORICAL_MASK:
+        codes = Xc[cat_slot[split_feature[g]], r0 : r0 + nb]
+        table = lut[lut_begin[g] : lut_begin[g] + lut_len[g]]
+        size = lut_len[g]
         for i in range(nb):
-            out[i] = 1 if _goes_left(col[i], g, threshold, decision_type, cat_begin, cat_len, cat_bits) else 0
+            c = codes[i]
+            out[i] = table[c] if c < size else np.uint8(0)
         return
+    col = Xt[split_feature[g], r0 : r0 + nb]
     thr = threshold[g]
     missing_type = (dt >> 2) & 3
     default_left = np.uint8(1 if (dt & _DEFAULT_LEFT_MASK) != 0 else 0)
@@ -423,6 +461,7 @@ def _decide_block(
 @numba.njit(cache=True, parallel=True)
 def _contrib_kernel(
     Xt: np.ndarray,
+    Xc: np.ndarray,
     out: np.ndarray,
     expected_value: float,
     node_offset: np.ndarray,
@@ -430,9 +469,10 @@ def _contrib_kernel(
     split_feature: np.ndarray,
     threshold: np.ndarray,
     decision_type: np.ndarray,
-    cat_begin: np.ndarray,
-    cat_len: np.ndarray,
-    cat_bits: np.ndarray,
+    cat_slot: np.ndarray,
+    lut_begin: np.ndarray,
+    lut_len: np.ndarray,
+    lut: np.ndarray,
     uf_offset: np.ndarray,
     uf_feature: np.ndarray,
     uf_zero: np.ndarray,
@@ -470,8 +510,8 @@ def _contrib_kernel(
             n_nodes = node_offset[t + 1] - n0
             for node in range(n_nodes):
                 _decide_block(
-                    Xt, r0, nb, n0 + node, split_feature, threshold, decision_type, cat_begin, cat_len,
-                    cat_bits, left[node],
+                    Xt, Xc, r0, nb, n0 + node, split_feature, threshold, decision_type, cat_slot, lut_begin,
+                    lut_len, lut, left[node],
                 )
             for leaf in range(leaf_offset[t], leaf_offset[t + 1]):
                 lo = uf_offset[leaf]
@@ -494,8 +534,9 @@ def _contrib_kernel(
                 if start >= 0:
                     for k in range(d):
                         dest = out[uf_feature[lo + k], r0 : r0 + nb]
+                        column = tables[start + (k << d) : start + ((k + 1) << d)]
                         for i in range(nb):
-                            dest[i] += tables[start + pattern[i] * d + k]
+                            dest[i] += column[pattern[i]]
                 else:
                     for i in range(nb):
                         for k in range(d):
@@ -641,11 +682,12 @@ def tree_contributions(booster: lightgbm.Booster, X: pd.DataFrame | np.ndarray, 
     Xt = np.ascontiguousarray(matrix.T)
     out = np.zeros((n_features + 1, matrix.shape[0]), dtype=np.float64)
     p = prepared
+    Xc = _category_index(matrix, p.cat_slot)
     # numba's default threading layer must not be entered from two threads at once
     with _KERNEL_LOCK:
         _contrib_kernel(
-            Xt, out, p.expected_value, p.node_offset, p.leaf_offset, p.split_feature, p.threshold,
-            p.decision_type, p.cat_begin, p.cat_len, p.cat_bits, p.uf_offset, p.uf_feature, p.uf_zero,
+            Xt, Xc, out, p.expected_value, p.node_offset, p.leaf_offset, p.split_feature, p.threshold,
+            p.decision_type, p.cat_slot, p.lut_begin, p.lut_len, p.lut, p.uf_offset, p.uf_feature, p.uf_zero,
             p.cond_offset, p.cond_node, p.cond_left, p.leaf_value, p.table_offset, p.tables, p.weights,
             p.max_nodes, p.max_depth, BLOCK_ROWS,
         )

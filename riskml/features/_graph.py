@@ -180,10 +180,13 @@ def listed_on_days(
     # ints): a gather per query instead of two binary searches.
     size = int(max(code.max(), who.max())) + 1
     per_code = np.bincount(code, minlength=size)
-    first = (np.cumsum(per_code) - per_code)[who]
     count = per_code[who]
+    # Most entities are on no list: only the queries of listed entities are joined.
+    asked = np.flatnonzero(count)
+    count = count[asked]
+    first = (np.cumsum(per_code) - per_code)[who[asked]]
     # Expand each query into one row per listing of its entity (a vectorised join).
-    q = np.repeat(np.arange(len(who)), count)
+    q = np.repeat(asked, count)
     offset = np.arange(len(q)) - np.repeat(np.cumsum(count) - count, count)
     j = np.repeat(first, count) + offset
     hit = (start[j] < day[q]) & (end[j] >= day[q])

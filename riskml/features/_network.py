@@ -24,11 +24,19 @@ as shuffling passes without collecting counterparty state to the driver:
    and buyer view): counts, value sums, distinct pairs, shares.
 5. **Cycles** (two self-joins of the window's edges on the node key):
    ``i -> j`` is on a 2-cycle when ``j -> i`` exists and on a 3-cycle when a path
-   ``j -> k -> i`` exists; here as sparse products ``(B + B @ B)[j, i]`` per date
-   (:func:`riskml.features._graph.cycle_edges`), then aggregated by entity.
+   ``j -> k -> i`` exists (:func:`riskml.features._graph.cycle_edges`), then
+   aggregated by entity.
 6. **Shared identities** (group by the identity value over entities alive at ``t``):
    how many other live entities share the legal representative or the address.
    The identity value itself never becomes a feature; only the count does.
+
+Here the as-of dates are taken in ascending order and the state that needs distinct
+keys (distinct counterparties, the cycle flags of the window's directed edges) is
+carried from one date to the next and updated by the invoices that entered or left the
+window (:mod:`riskml.features._network_windows`) rather than rebuilt per date. Sums of
+amounts are never updated that way (float sums would then depend on the path): they
+are taken over the window's slice in knowledge-day order at each date, the same sums a
+single date gives.
 
 The registry holds the current legal representative and address only, so shared
 identity counts use today's values at every past ``t`` (a known limit of the data).
@@ -40,12 +48,12 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from riskml.features._graph import (
-    cycle_edges,
     listed_at_day,
     listed_on_days,
     pair_keys,
@@ -62,6 +70,7 @@ from riskml.features._network_spec import (
     _default_catalog,
     check_network_spec,
 )
+from riskml.features._network_windows import CounterpartyWindow, CycleWindow, InvoiceKeys
 from riskml.features._spec import CATALOG_COLUMNS
 from riskml.features._windows import parse_window
 from riskml.records._sources import SourceCatalog, SourceSpec
@@ -71,7 +80,12 @@ __all__ = ["network_catalog", "network_features"]
 logger = logging.getLogger(__name__)
 
 class _Invoices:
-    """Step 1-2: the edge table with counterparty state joined, sorted by known day."""
+    """Step 1-2: the edge table with counterparty state joined, sorted by known day.
+
+    Every measure but ``voided_share`` reads live (not voided) invoices only, so the
+    live invoices have their own arrays: a window is then a slice of them (a view)
+    rather than a selection. ``all_day`` and ``all_seller`` keep every invoice.
+    """
 
     def __init__(
         self,
@@ -87,60 +101,60 @@ class _Invoices:
         known = to_days(table[src.known_at].to_numpy(dtype="datetime64[ns]"))
         # Same-day invoices in record-id order: float sums then do not depend on the
         # input row order (which differs between local input and Spark buckets).
-        by_id = _id_order(table[src.record_id])
-        order = by_id[np.argsort(known[by_id], kind="stable")]
-        self.day = known[order]
-        event_col = src.event_at or src.known_at
-        self.event = to_days(table[event_col].to_numpy(dtype="datetime64[ns]"))[order]
-        self.seller = parties[0][order].astype(np.int64)
-        self.buyer = parties[1][order].astype(np.int64)
-        amount = table[spec.invoices.amount].to_numpy(dtype=np.float64, na_value=np.nan)[order]
-        self.amount = np.nan_to_num(amount, nan=0.0)
+        order = _knowledge_order(known, table[src.record_id])
         if spec.invoices.voided is not None:
-            self.voided = table[spec.invoices.voided].to_numpy(dtype=bool, na_value=False)[order]
+            voided = table[spec.invoices.voided].to_numpy(dtype=bool, na_value=False)[order]
         else:
-            self.voided = np.zeros(len(order), dtype=bool)
-        self.live = ~self.voided
-        self.round = _is_round(self.amount, spec.round_multiples)
+            voided = np.zeros(len(order), dtype=bool)
+        self.all_day = known[order]
+        self.all_seller = parties[0][order].astype(np.int64)
+        rows = order[~voided]
+        self.day = known[rows]
+        self.seller = parties[0][rows].astype(np.int64)
+        self.buyer = parties[1][rows].astype(np.int64)
+        event_col = src.event_at or src.known_at
+        event = to_days(table[event_col].to_numpy(dtype="datetime64[ns]"))[rows]
+        amount = table[spec.invoices.amount].to_numpy(dtype=np.float64, na_value=np.nan)[rows]
+        self.amount = a = np.nan_to_num(amount, nan=0.0)
         # Counterparty state joined by key: is the other side young at the invoice date?
-        age_buyer = self.event - established[self.buyer]
-        age_seller = self.event - established[self.seller]
-        young = spec.young_counterparty_days
         # A registration counts only once the bureau knew it (known by the invoice's
         # knowledge day, itself before t), whatever the registration date column says.
-        self.young_buyer = (registered_known[self.buyer] <= self.day) & (age_buyer >= 0) & (age_buyer < young)
-        self.young_seller = (registered_known[self.seller] <= self.day) & (age_seller >= 0) & (age_seller < young)
+        young_buyer = _young(event, self.day, self.buyer, established, registered_known, spec.young_counterparty_days)
+        young_seller = _young(event, self.day, self.seller, established, registered_known, spec.young_counterparty_days)
         # ... and was it on a negative list at the invoice date?
-        self.listed_buyer = np.zeros(len(order), dtype=bool)
-        self.listed_seller = np.zeros(len(order), dtype=bool)
+        listed_buyer = np.zeros(len(rows), dtype=bool)
+        listed_seller = np.zeros(len(rows), dtype=bool)
         for code, start, end in lists:
-            self.listed_buyer |= listed_on_days(code, start, end, self.buyer, self.event)
-            self.listed_seller |= listed_on_days(code, start, end, self.seller, self.event)
-        # First day each pair ever traded (live invoices); sorted by day, the first
-        # occurrence of a pair key is its earliest day.
-        self.pair = pair_keys(self.seller, self.buyer, n)
-        live_pair = np.where(self.live, self.pair, -1)
-        keys, first, inverse = np.unique(live_pair, return_index=True, return_inverse=True)
-        self.pair_first_day = self.day[first][inverse]
-        # Pair ids (the voided invoices' -1 group included) for the sliding windows of
-        # _KeyWindow, with each pair's ends and first day.
-        self.pair_id = inverse.reshape(-1)
-        self.pair_a, self.pair_b = keys // n, keys % n
-        self.pair_first = self.day[first]
-        # Directed edge ids (seller -> buyer) the same way, for the cycle pass.
-        edge_keys, edge_id = np.unique(np.where(self.live, self.seller * np.int64(n) + self.buyer, -1),
-                                       return_inverse=True)
-        self.edge_id = edge_id.reshape(-1)
-        self.edge_src, self.edge_dst = edge_keys // n, edge_keys % n
+            listed_buyer |= listed_on_days(code, start, end, self.buyer, event)
+            listed_seller |= listed_on_days(code, start, end, self.seller, event)
         # Per-invoice values the measures weigh by, computed once rather than per date.
-        a = self.amount
-        self.value_young = (a * self.young_buyer, a * self.young_seller)
-        self.value_listed = (a * self.listed_buyer, a * self.listed_seller)
-        self.value_round = a * self.round
-        self.voided_f = self.voided.astype(np.float64)
+        self.value_young = (a * young_buyer, a * young_seller)
+        self.value_listed = (a * listed_buyer, a * listed_seller)
+        self.value_round = a * _is_round(a, spec.round_multiples)
+        # Order-free pairs and directed edges (seller -> buyer), each invoice with its
+        # key's id and the key's previous and next invoice, for the sliding windows.
+        self.pairs = InvoiceKeys(pair_keys(self.seller, self.buyer, n))
+        self.edges = InvoiceKeys(self.seller * np.int64(n) + self.buyer)
+        # The invoice that first joined two entities: its day is their first day.
+        self.pair_new = ((self.pairs.prev < 0) & (self.seller != self.buyer)).astype(np.float64)
 
     def __len__(self) -> int:
-        return len(self.day)
+        return len(self.all_day)
+
+
+def _young(event: np.ndarray, day: np.ndarray, who: np.ndarray, established: np.ndarray,
+           registered_known: np.ndarray, young_days: int) -> np.ndarray:
+    age = event - established[who]
+    return (registered_known[who] <= day) & (age >= 0) & (age < young_days)
+
+
+def _knowledge_order(known: np.ndarray, ids: pd.Series) -> np.ndarray:
+    """Invoice order by knowledge day, same-day invoices by record id."""
+    by_id = _id_order(ids)
+    day = known[by_id]
+    if len(day) and (day[1:] >= day[:-1]).all():  # records usually arrive in day order
+        return by_id
+    return by_id[np.argsort(day, kind="stable")]
 
 
 def _id_order(ids: pd.Series) -> np.ndarray:
@@ -148,7 +162,9 @@ def _id_order(ids: pd.Series) -> np.ndarray:
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.compute as pc  # noqa: PLC0415
 
-    text = pa.array(ids.astype("str").to_numpy(dtype=object), type=pa.large_string())
+    text = pa.array(ids.astype("str").array)  # Arrow-backed strings convert without a copy
+    if text.null_count == 0 and len(text) > 1 and pc.all(pc.less_equal(text[:-1], text[1:])).as_py():
+        return np.arange(len(text), dtype=np.int64)  # already in id order
     return pc.sort_indices(text).to_numpy().astype(np.int64)
 
 
@@ -161,135 +177,102 @@ def _is_round(amount: np.ndarray, multiples: tuple[float, ...]) -> np.ndarray:
     return out & (amount > 0)
 
 
-class _KeyWindow:
-    """Step 3 for distinct keys (pairs, directed edges): live invoices per key in ``[t - w, t)``.
+class _DateView:
+    """Steps 3-5 at one as-of date: window slices and per-entity aggregates, cached.
 
-    As-of dates come in ascending order, so each date updates the previous date's
-    window: the invoices that left it are subtracted and those that entered it added,
-    instead of finding the distinct keys of the whole window again (a sort per date).
-    The counts are integers, so the result is exactly the rebuilt one.
+    ``windows`` holds the sliding windows (:mod:`riskml.features._network_windows`),
+    carried from date to date by the caller; dates must come in ascending order.
     """
 
-    def __init__(self, inv: _Invoices, w: float, ids: np.ndarray, n_keys: int) -> None:
-        self.inv, self.w, self.ids = inv, w, ids
-        self.lo = self.hi = 0
-        self.t: int | None = None
-        self.count = np.zeros(n_keys, dtype=np.int64)
-
-    def _shift(self, rows: slice, sign: int) -> None:
-        if rows.stop <= rows.start:
-            return
-        ids = self.ids[rows][self.inv.live[rows]]
-        self.count += sign * np.bincount(ids, minlength=len(self.count))
-
-    def at(self, t: int) -> np.ndarray:
-        """Ids of the keys with a live invoice in the window at ``t`` (ascending)."""
-        if self.t is not None and t < self.t:
-            raise ValueError(f"as-of dates must ascend: {t} after {self.t}")
-        s = window_slice(self.inv.day, t, self.w)
-        self._shift(slice(self.lo, min(s.start, self.hi)), -1)  # left the window
-        self._shift(slice(max(self.hi, s.start), s.stop), +1)  # entered it
-        self.lo, self.hi, self.t = s.start, s.stop, t
-        return np.flatnonzero(self.count > 0)
-
-
-class _DateView:
-    """Steps 3-4 at one as-of date: window slices and per-entity aggregates, cached."""
-
     def __init__(self, inv: _Invoices, t: int, n: int, lists: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                 windows: dict[tuple[str, float], _KeyWindow] | None = None) -> None:
+                 windows: dict[tuple[str, float], CounterpartyWindow | CycleWindow]) -> None:
         self.inv, self.t, self.n, self.lists = inv, t, n, lists
-        self.windows = windows if windows is not None else {}
-        self._cache: dict[tuple[str, float], np.ndarray] = {}
+        self.windows = windows
+        self._cache: dict[tuple[str, float], Any] = {}
 
-    def present(self, kind: str, w: float) -> np.ndarray:
-        """Ids of the pairs (``kind="pair"``) or directed edges (``"edge"``) in the window.
-
-        The sliding windows are shared across dates (``windows`` of the constructor).
-        """
-        key = (kind, w)
-        if key not in self.windows:
-            inv = self.inv
-            ids, n_keys = (inv.pair_id, len(inv.pair_a)) if kind == "pair" else (inv.edge_id, len(inv.edge_src))
-            self.windows[key] = _KeyWindow(inv, w, ids, n_keys)
-        return self._memo((f"present_{kind}", w), lambda: self.windows[key].at(self.t))
-
-    def pair_counts(self, w: float, new_only: bool = False) -> np.ndarray:
-        """:func:`pair_counts` of the window: distinct counterparties per entity (only new pairs)."""
-        def make() -> np.ndarray:
-            present = self.present("pair", w)
-            a, b = self.inv.pair_a[present], self.inv.pair_b[present]
-            weight = (a != b).astype(np.float64)
-            if new_only:
-                weight = weight * (self.inv.pair_first[present] >= self.t - int(w))
-            return np.bincount(a, weight, minlength=self.n) + np.bincount(b, weight, minlength=self.n)
-
-        return self._memo(("new_pairs" if new_only else "pairs", w), make)
-
-    def _memo(self, key: tuple[str, float], make: Callable[[], np.ndarray]) -> np.ndarray:
+    def _memo(self, key: tuple[str, float], make: Callable[[], Any]) -> Any:
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
 
-    def rows(self, w: float) -> np.ndarray:
-        """Indices of the live invoices known in ``[t - w, t)``."""
+    def _window(self, kind: str, w: float) -> CounterpartyWindow | CycleWindow:
+        key = (kind, w)
+        if key not in self.windows:
+            inv = self.inv
+            if kind == "pairs":
+                self.windows[key] = CounterpartyWindow(inv.day, inv.pairs, inv.seller, inv.buyer, self.n, w)
+            else:
+                self.windows[key] = CycleWindow(inv.day, inv.edges, self.n, w)
+        return self.windows[key]
 
+    def rows(self, w: float) -> slice:
+        """The live invoices known in ``[t - w, t)``."""
+        return self._memo(("rows", w), lambda: window_slice(self.inv.day, self.t, w))
+
+    def counterparties(self, w: float) -> np.ndarray:
+        """Distinct counterparties per entity in the window."""
+        return self._memo(("pairs", w), lambda: self._window("pairs", w).at(self.t))
+
+    def new_counterparties(self, w: float) -> np.ndarray:
+        """Counterparties per entity first seen in the window (pairs whose first invoice is in it)."""
+        return self._memo(("new_pairs", w), lambda: self.both_ends(w, self.inv.pair_new))
+
+    def on_cycle(self, w: float) -> np.ndarray:
+        """Per live invoice of the window: does it lie on a 2- or 3-cycle of the window's graph?
+
+        Whether an invoice is on a cycle depends only on its directed edge, so the
+        sliding :class:`CycleWindow` keeps the flags per edge.
+        """
         def make() -> np.ndarray:
-            s = window_slice(self.inv.day, self.t, w)
-            idx = np.arange(s.start, s.stop)
-            return idx[self.inv.live[idx]]
+            return self._window("cycles", w).at(self.t)[self.inv.edges.ids[self.rows(w)]]
 
-        return self._memo(("rows", w), make)
-
-    def both_ends(self, w: float, weight: np.ndarray | None) -> np.ndarray:
-        """Per entity: ``weight`` summed over its live invoices in the window, both ends."""
-        r = self.rows(w)
-        inv, n = self.inv, self.n
-        wt = None if weight is None else weight[r]
-        return np.bincount(inv.seller[r], wt, minlength=n) + np.bincount(inv.buyer[r], wt, minlength=n)
+        return self._memo(("cycle", w), make)
 
     def by_side(self, w: float, seller_w: np.ndarray, buyer_w: np.ndarray) -> np.ndarray:
-        """Per entity: ``seller_w`` over invoices it sold plus ``buyer_w`` over those it bought."""
+        """Per entity: ``seller_w`` over live invoices it sold plus ``buyer_w`` over those it bought."""
         r = self.rows(w)
         return self.by_side_rows(w, seller_w[r], buyer_w[r])
 
     def by_side_rows(self, w: float, seller_w: np.ndarray, buyer_w: np.ndarray) -> np.ndarray:
-        """:meth:`by_side` with weights given on the window's rows only."""
-        r = self.rows(w)
-        inv, n = self.inv, self.n
+        """:meth:`by_side` with weights given on the window's invoices only."""
+        r, inv, n = self.rows(w), self.inv, self.n
         return np.bincount(inv.seller[r], seller_w, minlength=n) + np.bincount(inv.buyer[r], buyer_w, minlength=n)
 
+    def both_ends(self, w: float, weight: np.ndarray) -> np.ndarray:
+        """Per entity: ``weight`` summed over its live invoices in the window, both ends."""
+        return self.by_side(w, weight, weight)
+
     def both_ends_rows(self, w: float, weight: np.ndarray) -> np.ndarray:
-        """:meth:`both_ends` with the weight given on the window's rows only."""
+        """:meth:`both_ends` with the weight given on the window's invoices only."""
+        return self.by_side_rows(w, weight, weight)
+
+    def sold(self, w: float, weight: np.ndarray | None = None) -> np.ndarray:
+        """Per entity: ``weight`` summed (or invoices counted) over the live invoices it sold."""
         r = self.rows(w)
-        return np.bincount(self.inv.seller[r], weight, minlength=self.n) + np.bincount(self.inv.buyer[r], weight,
-                                                                                        minlength=self.n)
+        return np.bincount(self.inv.seller[r], None if weight is None else weight[r], minlength=self.n)
+
+    def bought(self, w: float, weight: np.ndarray | None = None) -> np.ndarray:
+        """Per entity: ``weight`` summed (or invoices counted) over the live invoices it bought."""
+        r = self.rows(w)
+        return np.bincount(self.inv.buyer[r], None if weight is None else weight[r], minlength=self.n)
+
+    def sold_count(self, w: float) -> np.ndarray:
+        return self._memo(("sold_count", w), lambda: self.sold(w))
+
+    def sold_value(self, w: float) -> np.ndarray:
+        return self._memo(("sold_value", w), lambda: self.sold(w, self.inv.amount))
+
+    def bought_value(self, w: float) -> np.ndarray:
+        return self._memo(("bought_value", w), lambda: self.bought(w, self.inv.amount))
 
     def value(self, w: float) -> np.ndarray:
-        return self._memo(("value", w), lambda: self.both_ends(w, self.inv.amount))
+        """Per entity: live invoice value in the window, sold plus bought."""
+        return self._memo(("value", w), lambda: self.sold_value(w) + self.bought_value(w))
 
-    def sold(self, w: float, weight: np.ndarray | None = None, live: bool = True) -> np.ndarray:
-        if live:
-            r = self.rows(w)
-        else:
-            s = window_slice(self.inv.day, self.t, w)
-            r = np.arange(s.start, s.stop)
-        wt = None if weight is None else weight[r]
-        return np.bincount(self.inv.seller[r], wt, minlength=self.n).astype(np.float64)
-
-    def cycle_mask(self, w: float) -> np.ndarray:
-        """Per live invoice of the window (``rows(w)``): does it lie on a 2- or 3-cycle?
-
-        Whether an edge is on a cycle depends only on its ends, so cycles are found
-        among the window's distinct directed edges and read back per invoice.
-        """
-        def make() -> np.ndarray:
-            edges = self.present("edge", w)
-            on_edge = np.zeros(len(self.inv.edge_src), dtype=bool)
-            on_edge[edges] = cycle_edges(self.inv.edge_src[edges], self.inv.edge_dst[edges], self.n)
-            return on_edge[self.inv.edge_id[self.rows(w)]]
-
-        return self._memo(("cycle", w), make)
+    def sold_all(self, w: float) -> np.ndarray:
+        """Per entity: invoices sold in the window, voided ones included."""
+        s = window_slice(self.inv.all_day, self.t, w)
+        return np.bincount(self.inv.all_seller[s], minlength=self.n)
 
     def listed_now(self) -> np.ndarray:
         def make() -> np.ndarray:
@@ -313,36 +296,33 @@ def _measure(f: NetworkFeature, view: _DateView, identities: dict[str, np.ndarra
         own[known] = counts[codes[known]] - alive[known]
         return np.concatenate([own, np.zeros(n - len(codes))])
     if m == "counterparties":
-        return view.pair_counts(w)
+        return view.counterparties(w)
     if m == "new_counterparty_share":
-        return ratio(view.pair_counts(w, new_only=True), view.pair_counts(w))
+        return ratio(view.new_counterparties(w), view.counterparties(w))
     if m == "young_counterparty_share":
         young_buyer, young_seller = inv.value_young
         return ratio(view.by_side(w, young_buyer, young_seller), view.value(w))
     if m == "in_out_log_ratio":
-        r = view.rows(w)
-        sold = np.bincount(inv.seller[r], inv.amount[r], minlength=n)
-        bought = np.bincount(inv.buyer[r], inv.amount[r], minlength=n)
-        active = view.both_ends(w, None) > 0
-        return np.where(active, np.log1p(bought) - np.log1p(sold), np.nan)
+        active = (view.sold_count(w) + view.bought(w)) > 0
+        return np.where(active, np.log1p(view.bought_value(w)) - np.log1p(view.sold_value(w)), np.nan)
     if m == "round_amount_share":
-        return ratio(view.sold(w, inv.value_round), view.sold(w, inv.amount))
+        return ratio(view.sold(w, inv.value_round), view.sold_value(w))
     if m == "burstiness":
         base = parse_window(f.baseline or "")
-        return ratio(view.sold(w) / w, view.sold(base) / base)
+        return ratio(view.sold_count(w).astype(np.float64) / w, view.sold_count(base).astype(np.float64) / base)
     if m == "voided_share":
-        return ratio(view.sold(w, inv.voided_f, live=False), view.sold(w, live=False))
+        sold = view.sold_all(w)
+        return ratio((sold - view.sold_count(w)).astype(np.float64), sold.astype(np.float64))
     if m in ("cycle_value_share", "on_cycle"):
-        on = view.cycle_mask(w)
+        on = view.on_cycle(w)
         if m == "on_cycle":
             return (view.both_ends_rows(w, on.astype(np.float64)) > 0).astype(np.float64)
         return ratio(view.both_ends_rows(w, inv.amount[view.rows(w)] * on), view.value(w))
     if m == "negative_counterparty_share":
-        a = inv.amount
         if f.when == "invoice":
             num = view.by_side(w, *inv.value_listed)
         else:
-            listed, r = view.listed_now(), view.rows(w)
+            listed, r, a = view.listed_now(), view.rows(w), inv.amount
             num = view.by_side_rows(w, a[r] * listed[inv.buyer[r]], a[r] * listed[inv.seller[r]])
         return ratio(num, view.value(w))
     raise ValueError(f"unknown measure {m!r}; expected one of {sorted(MEASURES)}")  # pragma: no cover
@@ -453,7 +433,9 @@ def network_features(
     )
     registered_known = np.full(n, NEVER, dtype=np.int64)
     registered_known[: len(reg_ids)] = known
-    lists = [_listings(tables[name], catalog[name], vocab) for name in spec.negative_lists]
+    # "On a negative list" means on any of them: their listings join as one table.
+    per_list = [_listings(tables[name], catalog[name], vocab) for name in spec.negative_lists]
+    lists = [tuple(np.concatenate(parts) for parts in zip(*per_list, strict=True))] if per_list else []
     inv = _Invoices(invoices, inv_spec, spec, parties, n, established, registered_known, lists)
     identities = {
         f.column: pd.factorize(entities[f.column], use_na_sentinel=True)[0].astype(np.int64)
@@ -462,11 +444,11 @@ def network_features(
     }
 
     days = grid["as_of_day"].to_numpy(dtype=np.int64)
-    out = np.full((len(grid), len(spec.features)), np.nan)
+    out = np.full((len(grid), len(spec.features)), np.nan, order="F")  # filled column by column
     order = np.argsort(days, kind="stable")
     dates, starts = np.unique(days[order], return_index=True)
     groups = np.split(order, starts[1:]) if len(order) else []  # an empty grid has no dates
-    windows: dict[tuple[str, float], _KeyWindow] = {}  # sliding windows, carried from date to date
+    windows: dict[tuple[str, float], CounterpartyWindow | CycleWindow] = {}  # carried from date to date
     for t, rows in zip(dates, groups, strict=True):
         t = int(t)
         view = _DateView(inv, t, n, lists, windows)

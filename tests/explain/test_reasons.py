@@ -148,10 +148,32 @@ def test_model_reasons_equal_top_reasons_on_a_small_market() -> None:
     model = result.model
     panel = riskml.build_panel(market.records, "quarterly")
     frame = panel.frame.loc[panel.frame["as_of"] == panel.frame["as_of"].max()].reset_index(drop=True)
-    contrib = tree_contributions(model.booster, model.matrix(frame))
-    _, points = points_from_contributions(contrib, model.policy, model.calib_a, model.calib_b)
-    points = pd.DataFrame(points, columns=list(model.features))
-    values = frame[list(model.features)]
-    _assert_frame_equals_row_by_row(points, values, model.catalog, k=3)
+    explained = getattr(model, "grading", model)  # reasons explain the grade's score
+    contrib = tree_contributions(explained.booster, explained.matrix(frame))
+    _, points = points_from_contributions(contrib, explained.policy, explained.calib_a, explained.calib_b)
+    points = pd.DataFrame(points, columns=list(explained.features))
+    values = frame[list(explained.features)]
+    _assert_frame_equals_row_by_row(points, values, explained.catalog, k=3)
     reasons = model_reasons(model, frame, k=3)
+    # the scoring path gives the reference's reasons, row for row, to the last bit of the points
+    pd.testing.assert_frame_equal(reasons, reasons_frame(points, values, explained.catalog, k=3), check_exact=True)
+    expected = _expected_columns(points, values, explained.catalog, 3)
+    for name, column in expected.items():
+        if name.endswith("_points"):
+            np.testing.assert_array_equal(reasons[name].to_numpy(), np.asarray(column, dtype=float))
+        else:
+            assert reasons[name].tolist() == column, name
     assert (reasons["reason_1_text_zh"] != "").sum() > len(frame) // 2  # the market has reasons to give
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(-200, 200),
+    # next to half tenths and whole numbers, where rounding is decided
+    st.builds(lambda k, eps: k / 20 + eps, st.integers(-4000, 4000), st.sampled_from([0.0, 1e-12, -1e-12, 1e-7, -1e-7])),
+), max_size=60))
+def test_points_texts_equal_format_points_on_any_float(points: list[float]) -> None:
+    from riskml.explain._reasons import _format_points, _points_texts
+
+    assert _points_texts(np.asarray(points, dtype=np.float64)).to_pylist() == [_format_points(p) for p in points]

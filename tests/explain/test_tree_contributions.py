@@ -77,6 +77,10 @@ def test_numpy_input_with_integer_coded_categories(make_market, make_booster) ->
     probe[30:60, n - 2] = -3.0  # negative: goes right
     probe[60:90, n - 2] = 99.0  # unseen category
     probe[90:120, n - 2] = 2.7  # truncates to 2
+    probe[120:150, n - 2] = -1.0  # the first value the cast makes negative: goes right
+    probe[150:180, n - 2] = -0.99  # still category 0
+    probe[180:210, n - 1] = 1e10  # past int range: goes right
+    probe[210:240, n - 1] = 4e3  # past every bitset word
     _assert_exact(booster, probe)
 
 
@@ -89,6 +93,22 @@ def test_leaves_computed_without_tables_are_exact(make_market, make_booster, mon
     assert isinstance(prepared, treeshap._Prepared)
     assert (prepared.table_offset < 0).any()
     _assert_exact(booster, X.iloc[:1500])
+
+
+def test_tabulated_leaves_equal_leaves_computed_on_the_fly_bit_for_bit(make_market, make_booster, monkeypatch) -> None:
+    # Both read the same per-leaf formula and add in the same order: any slip in how the
+    # tables are laid out or indexed (patterns, categorical splits) shows as a difference.
+    X, y = make_market(3000, 11)
+    booster = make_booster(X, y, 11, num_leaves=31, min_data_in_leaf=5, rounds=15)
+    probe, _ = make_market(2500, 12)
+    monkeypatch.setattr(treeshap, "_CACHE", OrderedDict())
+    tabulated = tree_contributions(booster, probe, min_rows=0)
+    assert (treeshap._prepared_for(booster).table_offset >= 0).all()
+    monkeypatch.setattr(treeshap, "_CACHE", OrderedDict())
+    monkeypatch.setattr(treeshap, "MAX_TABLE_DEPTH", 0)
+    on_the_fly = tree_contributions(booster, probe, min_rows=0)
+    assert (treeshap._prepared_for(booster).table_offset < 0).all()
+    np.testing.assert_array_equal(tabulated, on_the_fly)
 
 
 def test_small_inputs_and_unsupported_boosters_use_pred_contrib(make_market, make_booster) -> None:

@@ -448,17 +448,75 @@ def _graph_history(draw: st.DrawFn) -> list[tuple[int, int, int, float, bool]]:
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=_graph_history(), step=st.sampled_from([30, 91, 200]))
-def test_windows_carried_from_date_to_date_equal_windows_rebuilt_per_date(rows, step):
+@given(rows=_graph_history(), offsets=st.sets(st.integers(-1, 1300), min_size=2, max_size=6))
+def test_windows_carried_from_date_to_date_equal_windows_rebuilt_per_date(rows, offsets):
     # network_features updates each window from the previous as-of date; computed one
-    # date at a time every window is built from scratch. Both must agree exactly.
+    # date at a time every window is built from scratch. Both must agree exactly, on
+    # any as-of grid (dates close together, far apart, before the first invoice).
     ents = registry(8, established={7: T - pd.Timedelta(days=400)}, deregistered={8: T - pd.Timedelta(days=300)})
     inv = invoices(rows)
     lists = listings([(2, 500, 100), (5, 50, None)])
-    dates = [T - pd.Timedelta(days=step * k) for k in range(6)]
+    dates = [T - pd.Timedelta(days=k) for k in sorted(offsets)]
     together = compute(ents, inv, lists, at=dates)
     for d in dates:
         alone = compute(ents, inv, lists, at=[d])
         day = d.value // 86_400_000_000_000
         np.testing.assert_array_equal(together.xs(day, level=1).to_numpy(),
                                       (alone.xs(day, level=1) if d != T else alone).to_numpy())
+
+
+def _reference(rows: list[tuple[int, int, int, float, bool]], e: int, t: int) -> dict[str, float]:
+    """The invoice measures of entity ``e`` at day ``t``, from the invoice list as written."""
+    def window(w: int, live: bool = True) -> list[tuple[int, int, int, float, bool]]:
+        return [r for r in rows if t - w <= T_DAY - r[2] < t and not (live and r[4])]
+
+    def share(num: float, den: float) -> float:
+        return num / den if den > 0 else math.nan
+
+    def counterparties(rs: list) -> set[int]:
+        return {r[1] if r[0] == e else r[0] for r in rs if e in r[:2] and r[0] != r[1]}
+
+    first: dict[frozenset[int], int] = {}  # first day a pair traded (live invoices)
+    for s, b, ago, _, voided in rows:
+        if not voided:
+            first[frozenset((s, b))] = min(first.get(frozenset((s, b)), T_DAY - ago), T_DAY - ago)
+    w90, w365 = window(90), window(365)
+    edges = {(s, b) for s, b, *_ in w365 if s != b}
+    nodes = {n for edge in edges for n in edge}
+
+    def on_cycle(s: int, b: int) -> bool:
+        return (b, s) in edges or any((b, k) in edges and (k, s) in edges for k in nodes)
+
+    sold = sum(r[3] for r in w365 if r[0] == e)
+    bought = sum(r[3] for r in w365 if r[1] == e)
+    mine = [r for r in w365 if r[0] == e] + [r for r in w365 if r[1] == e]  # a self-invoice at both ends
+    sold_all = [r for r in window(365, live=False) if r[0] == e]
+    cp90 = counterparties(w90)
+    return {
+        "invoice_counterparties_90d": float(len(cp90)),
+        "invoice_counterparties_365d": float(len(counterparties(w365))),
+        "invoice_new_counterparty_share_90d": share(sum(first[frozenset((e, c))] >= t - 90 for c in cp90), len(cp90)),
+        "invoice_in_out_log_ratio_365d": math.log1p(bought) - math.log1p(sold) if mine else math.nan,
+        "invoice_round_amount_share_365d": share(sum(r[3] for r in w365 if r[0] == e and r[3] in (1000.0, 20000.0)), sold),
+        "invoice_burstiness_90d": share(sum(r[0] == e for r in w90) / 90, sum(r[0] == e for r in w365) / 365),
+        "invoice_voided_share_365d": share(sum(r[4] for r in sold_all), len(sold_all)),
+        "invoice_cycle_value_share_365d": share(sum(r[3] for r in mine if r[0] != r[1] and on_cycle(*r[:2])), sold + bought),
+        "invoice_on_cycle_365d": float(any(r[0] != r[1] and on_cycle(*r[:2]) for r in mine)),
+    }
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=_graph_history(), offsets=st.sets(st.integers(-1, 1300), min_size=2, max_size=5))
+def test_invoice_measures_equal_a_plain_reference_at_every_date(rows, offsets):
+    # The windows carried from date to date, the live-invoice slices and the counts
+    # derived from them (voided = all - live, new pairs = pairs whose first invoice is
+    # in the window) against each measure's definition, entity by entity.
+    ents = registry(8)
+    dates = [T - pd.Timedelta(days=k) for k in sorted(offsets)]
+    got = compute(ents, invoices(rows), at=dates)
+    for d in dates:
+        t = d.value // 86_400_000_000_000
+        for e in range(1, 9):
+            want = _reference(rows, e, t)
+            row = got.loc[(ids(e)[0], t), list(want)].to_numpy(dtype=np.float64)
+            np.testing.assert_allclose(row, list(want.values()), rtol=1e-12, err_msg=f"E{e} at {d.date()}")
