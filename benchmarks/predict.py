@@ -94,6 +94,28 @@ def _same_model(a, b) -> bool:  # type: ignore[no-untyped-def]
             and (a.calib_a, a.calib_b) == (b.calib_a, b.calib_b))
 
 
+def _training_lines(trained: dict, n_panel: int) -> list[str]:
+    """The training rows of the table (wall and CPU seconds per version), after checking the models are the same."""
+    now = trained["now"]
+    if "baseline" not in trained:
+        return [f"| train credit (4-date backtest + final model) | {n_panel:,} | {now['train_s']:.1f} s wall, "
+                f"{now['train_cpu_s']:.1f} s CPU |"]
+    base = trained["baseline"]
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(base["predictions"], now["predictions"], check_exact=True)
+    if not _same_model(base["model"], now["model"]):
+        raise SystemExit("the baseline and this tree trained different models")
+    return [
+        "| step | rows | baseline s | now s | speed-up |",
+        "|---|---:|---:|---:|---:|",
+        f"| train credit (4-date backtest + final model), wall | {n_panel:,} | {base['train_s']:.1f} | "
+        f"{now['train_s']:.1f} | {base['train_s'] / now['train_s']:.2f}x |",
+        f"| train credit, CPU seconds | {n_panel:,} | {base['train_cpu_s']:.1f} | "
+        f"{now['train_cpu_s']:.1f} | {base['train_cpu_s'] / now['train_cpu_s']:.2f}x |",
+    ]
+
+
 def _differing_columns(base, now) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
     """Columns of ``base`` whose values ``now`` does not equal exactly, and the columns ``now`` adds."""
     import pandas as pd
@@ -138,6 +160,8 @@ def main() -> None:
     parser.add_argument("--same-as", help="git ref whose scores and reasons this tree's must equal exactly "
                         "(when the baseline's code scores differently by design)")
     parser.add_argument("--no-doc", action="store_true")
+    parser.add_argument("--train-only", action="store_true",
+                        help="measure training only: print its rows of the table, score nothing, write no doc")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--step", help=argparse.SUPPRESS)
@@ -187,6 +211,9 @@ def main() -> None:
             # Every version trains at the same time (same load), then scores this tree's model.
             running = {name: _start(tree, "train", data_path, args.repeat, tmp) for name, tree in trees.items()}
             trained = {name: _collect(*job) for name, job in running.items()}
+            if args.train_only:
+                print("\n".join([machine_line(), "", *_training_lines(trained, n_panel)]))
+                return
             score_path = tmp / "score.pkl"
             with open(score_path, "wb") as f:
                 pickle.dump({"panel": scoring, "model": trained["now"]["model"]}, f)

@@ -121,7 +121,8 @@ class BacktestSpec(SpecModel):
         Determinism: the same seed and thread count give the same model.
     workers : int or None
         Splits fitted at once, each in its own thread with ``num_threads`` LightGBM
-        threads (None: one per core). Any value gives the same models.
+        threads (None: one per core); the grade model's splits share these threads.
+        Any value gives the same models.
     targets : dict of str to dict
         Per-target overrides of the keys above, one level deep, e.g. ``{fraud:
         {calibration: {dates: 4}}}`` (see :meth:`for_target`). Empty: every target uses

@@ -22,22 +22,28 @@ labels and specs give the same model.
 
 Speed: the feature frame is converted to LightGBM's numeric layout once per backtest
 (:class:`TrainingMatrix`), and the splits' fits run in ``backtest.workers`` threads
-(LightGBM releases the GIL; each fit keeps its own ``num_threads``). Every fit depends
-only on its split and seed, so the models are the same for any number of workers.
+(LightGBM releases the GIL; each fit keeps its own ``num_threads``). The grade model's
+backtest (``grade_score``) starts beside the point-in-time one and queues its fits in the
+same threads, so no core waits for the other model's last fit. Every fit depends only on
+its split and seed, so the models are the same for any number of workers. A lone fit
+keeps ``num_threads`` too: two LightGBM threads grow the same trees, but the model text
+records the thread count and the second thread costs CPU seconds (``python -m
+benchmarks.fit_threads``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -67,6 +73,8 @@ logger = logging.getLogger(__name__)
 LABEL_COLUMNS = ("label", "random_inspected", "complete", "in_population")
 PREDICTION_COLUMNS = ("split", "entity_id", "as_of", "raw_margin", "probability", "label", "random_inspected")
 DEFAULT_ROUNDS = 300
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -336,30 +344,37 @@ class TrainingMatrix:
         return cls(columns, [str(c) for c in X.columns], categorical, categories)
 
     def rows(self, index: np.ndarray) -> np.ndarray:
-        """The matrix of the given rows (row-major float64)."""
-        out = np.empty((len(index), len(self.columns)), dtype=np.float64)
+        """The matrix of the given rows (float64, column-major).
+
+        Column-major because each feature is gathered into one contiguous block (a
+        row-major copy writes every value with a stride); LightGBM reads either layout
+        without a copy and bins and predicts the same values the same way.
+        """
+        out = np.empty((len(self.columns), len(index)), dtype=np.float64)
         for j, col in enumerate(self.columns):
-            out[:, j] = col[index]
-        return out
+            np.take(col, index, out=out[j])
+        return out.T
 
     def dataset(self, index: np.ndarray, label: np.ndarray, weight: np.ndarray | None, num_threads: int,
-                reference: lgb.Dataset | None = None) -> lgb.Dataset:
+                reference: lgb.Dataset | None = None, data: np.ndarray | None = None) -> lgb.Dataset:
         """A ``lightgbm.Dataset`` of the given rows, as LightGBM builds one from the frame.
 
         ``num_threads`` is the fit's thread count: every LightGBM call sets the library's
         process-wide default to its own count (``0`` resets it), so one call without it
         while another thread predicts makes that prediction index past its buffers.
+        ``data`` is ``self.rows(index)`` when the caller has it already.
         """
         import lightgbm as lgb
 
         params = {"verbose": -1, "num_threads": num_threads}
+        if data is None:
+            data = self.rows(index)
         if reference is not None:
-            return lgb.Dataset(self.rows(index), label, weight=weight, reference=reference, params=params)
-        data = lgb.Dataset(self.rows(index), label, weight=weight, feature_name=self.feature_name,
-                           categorical_feature=self.categorical_feature, params=params,
-                           free_raw_data=True)
-        data.pandas_categorical = self.pandas_categorical  # stored in the booster, as from a DataFrame
-        return data
+            return lgb.Dataset(data, label, weight=weight, reference=reference, params=params)
+        dataset = lgb.Dataset(data, label, weight=weight, feature_name=self.feature_name,
+                              categorical_feature=self.categorical_feature, params=params, free_raw_data=True)
+        dataset.pandas_categorical = self.pandas_categorical  # stored in the booster, as from a DataFrame
+        return dataset
 
 
 def lightgbm_params(spec: ModelSpec, params: dict[str, Any] | None, bt: BacktestSpec,
@@ -477,9 +492,10 @@ def fit_split(
     dtrain = matrix.dataset(train_rows, y[train_rows], rows_weight(train_rows), threads)
     callbacks = []
     valid_sets = []
+    cal_x = matrix.rows(cal_rows)  # read twice: early stopping and the calibrator's margins
     if bt.calibration.early_stopping_rounds > 0:
         valid_sets = [matrix.dataset(cal_rows, y[cal_rows], rows_weight(cal_rows), threads,
-                                     reference=dtrain)]
+                                     reference=dtrain, data=cal_x)]
         callbacks.append(lgb.early_stopping(bt.calibration.early_stopping_rounds, first_metric_only=True, verbose=False))
     booster = lgb.train(params, dtrain, num_boost_round=rounds, valid_sets=valid_sets, callbacks=callbacks)
     best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
@@ -497,7 +513,7 @@ def fit_split(
                          smooth_targets=bt.calibration.smooth_targets)
         booster = _refit(params, matrix, y, rows, best, rows_weight)
     else:
-        margin = booster.predict(matrix.rows(cal_rows), raw_score=True, num_threads=threads)
+        margin = booster.predict(cal_x, raw_score=True, num_threads=threads)
         a, b = fit_platt(margin, y[cal_rows], weight=rows_weight(cal_rows),
                          smooth_targets=bt.calibration.smooth_targets)
         if bt.calibration.refit:
@@ -643,28 +659,84 @@ def backtest_workers(bt: BacktestSpec, n_fits: int) -> int:
     return max(1, min(wanted, n_fits))
 
 
+@contextlib.contextmanager
+def _fit_pool(bt: BacktestSpec, n_fits: int) -> Iterator[ThreadPoolExecutor | None]:
+    """The threads every booster fit of one training runs in, or None to fit serially.
+
+    One pool for the point-in-time model and its grade model, so the grade model's
+    fits queue behind the others' and both cores stay busy to the last fit. On an
+    error the fits not yet started are cancelled.
+    """
+    workers = backtest_workers(bt, n_fits)
+    if workers == 1:
+        yield None
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="riskml-fit")
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
 def _fit_splits(
     splits: list[Split], matrix: TrainingMatrix, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray,
     params: dict[str, Any], rounds: int, bt: BacktestSpec, weight: np.ndarray | None,
-    folds: np.ndarray | None = None,
-) -> Any:
-    """The fits of every split, in split order, computed by ``backtest_workers`` threads.
+    pool: ThreadPoolExecutor | None, folds: np.ndarray | None = None,
+) -> Iterator[tuple[lgb.Booster, float, float, dict[str, Any]]]:
+    """The fits of every split, in split order, computed in ``pool`` (None: one by one, when asked for).
 
     Split ``i`` is fitted with seed ``random_seed + i`` whatever thread runs it, so the
-    boosters equal the serial run's. The largest fit (the final model) starts first.
+    boosters equal the serial run's. The fits are queued at once, the largest (the
+    final model) first.
     """
     def fit(i: int) -> tuple[lgb.Booster, float, float, dict[str, Any]]:
         return fit_split(splits[i], matrix, y, usable, as_of, params, rounds, bt, bt.random_seed + i, weight, folds)
 
-    workers = backtest_workers(bt, len(splits))
-    if workers == 1:
-        yield from (fit(i) for i in range(len(splits)))
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="riskml-fit") as pool:
-        largest_first = sorted(range(len(splits)), key=lambda i: splits[i].test_as_of is not None)
-        futures = {i: pool.submit(fit, i) for i in largest_first}
-        for i in range(len(splits)):
-            yield futures[i].result()
+    if pool is None:
+        return (fit(i) for i in range(len(splits)))
+    largest_first = sorted(range(len(splits)), key=lambda i: splits[i].test_as_of is not None)
+    futures = {i: pool.submit(fit, i) for i in largest_first}
+    return (futures[i].result() for i in range(len(splits)))
+
+
+def _later(pool: ThreadPoolExecutor | None, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """``fn(*args)``: started now in a thread of its own when fits run in a pool, else run when asked for.
+
+    The thread only coordinates (its booster fits go to ``pool``), so it does not take
+    a fit's place; serially the work keeps its place in the order.
+    """
+    if pool is None:
+        return lambda: fn(*args)
+    runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskml-coordinate")
+    future = runner.submit(fn, *args)
+    runner.shutdown(wait=False)
+    return future.result
+
+
+def _predict_margin(booster: lgb.Booster, x: np.ndarray, bt: BacktestSpec,
+                    pool: ThreadPoolExecutor | None) -> np.ndarray:
+    """Raw margins of the rows of ``x``: each distinct row predicted once, in blocks across ``pool``.
+
+    Rows equal byte for byte get the same margin, and a row's margin does not depend on
+    the block it is predicted in, so the margins are those of predicting every row.
+    Many panel rows repeat (an entity without conduct records has all-zero counts).
+    """
+    rows = np.ascontiguousarray(x, dtype=np.float64)
+    keys = rows.view(np.dtype((np.void, rows.shape[1] * rows.itemsize))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    distinct = rows[first]
+
+    def block(part: np.ndarray) -> np.ndarray:
+        return np.asarray(booster.predict(part, raw_score=True, num_threads=bt.num_threads), dtype=np.float64)
+
+    n_blocks = 1 if pool is None else backtest_workers(bt, len(distinct))
+    if n_blocks == 1:
+        return block(distinct)[inverse]
+    bounds = np.linspace(0, len(distinct), n_blocks + 1).astype(int)
+    futures = [pool.submit(block, distinct[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]  # type: ignore[union-attr]
+    return np.concatenate([f.result() for f in futures])[inverse]
 
 
 def fit_model(
@@ -738,6 +810,25 @@ def fit_model(
     spec = load_model_spec(target, check_sources=False)  # the labels are made: no records to check against
     bt = load_backtest_spec(backtest).for_target(spec.name)
     prep = prepare_rows(panel, labels, spec, bt, features)
+    # the grade model's fits (as many again) share the threads
+    with _fit_pool(bt, 2 * len(prep.splits)) as pool:
+        result = _fit_model(prep, panel, labels, spec, bt, backtest=backtest, params=params, truth=truth,
+                            features=features, weights=weights, show_progress=show_progress, pool=pool)
+    logger.info("fit %s done in %.1f s", spec.name, time.perf_counter() - started)
+    return result
+
+
+def _fit_model(prep: PreparedRows, panel: Any, labels: pd.DataFrame, spec: ModelSpec, bt: BacktestSpec, *,
+               backtest: Any, params: dict[str, Any] | None, truth: pd.DataFrame | None,
+               features: Sequence[str] | None, weights: Any, show_progress: bool | None,
+               pool: ThreadPoolExecutor | None, matrix: TrainingMatrix | None = None) -> FitResult:
+    """:func:`fit_model` on prepared rows, its booster fits in ``pool`` (None: one after another).
+
+    ``matrix`` is ``TrainingMatrix.from_frame(prep.X)`` when the caller has it already.
+
+    The grade model's backtest starts as soon as this one's fits are queued, in the
+    same pool; serially it follows this one, as it always has.
+    """
     frame, catalog, spec_hash, lab = prep.frame, prep.catalog, prep.spec_hash, prep.labels
     names, X, categorical, monotone = prep.names, prep.X, prep.categorical, prep.monotone
     y, usable, as_of, splits = prep.y, prep.usable, prep.as_of, prep.splits
@@ -753,12 +844,17 @@ def fit_model(
     if scorecard and params:
         raise ValueError(f"params are LightGBM parameters, but the {spec.name} spec has model kind 'scorecard'; set "
                          "its settings in the spec's model: section (max_bins, min_iv, ...)")
-    matrix = None if scorecard else TrainingMatrix.from_frame(X)
+    if scorecard:
+        matrix = None
+    elif matrix is None:
+        matrix = TrainingMatrix.from_frame(X)
     if scorecard:  # the calibration is folded into the points: the table's logit is calibrated
         fits: Any = (fit_scorecard_split(split, prep, spec, bt, bt.random_seed + i, weight)
                      for i, split in enumerate(splits))
     else:
-        fits = _fit_splits(splits, matrix, y, usable, as_of, lgb_params, rounds, bt, weight, prep.folds)
+        fits = _fit_splits(splits, matrix, y, usable, as_of, lgb_params, rounds, bt, weight, pool, prep.folds)
+    grade_job = _later(pool, _fit_grade_model, prep, panel, labels, spec, backtest, params, features, weights,
+                       show_progress, pool)
     progress = track(fits, f"backtest {spec.name}", total=len(splits), show=show_progress)
     for split, fit in zip(splits, progress, strict=True):
         if scorecard:
@@ -825,16 +921,15 @@ def fit_model(
         catalog=catalog, metadata=_metadata(spec, bt, used_params, 0 if scorecard else rounds, splits, metrics,
                                             split_table),
     )
-    grade = _fit_grade_model(prep, panel, labels, spec, backtest, params, features, weights, show_progress)
+    grade = grade_job()
     if grade is not None:
         model = dataclasses.replace(model, grade_model=grade.model)
-    logger.info("fit %s done in %.1f s", spec.name, time.perf_counter() - started)
     return FitResult(model=model, metrics=metrics, predictions=predictions, splits=split_table, grade=grade)
 
 
 def _fit_grade_model(prep: PreparedRows, panel: Any, labels: pd.DataFrame, spec: ModelSpec, backtest: Any,
                      params: dict[str, Any] | None, features: Sequence[str] | None, weights: Any,
-                     show_progress: bool | None) -> FitResult | None:
+                     show_progress: bool | None, pool: ThreadPoolExecutor | None) -> FitResult | None:
     """The through-the-cycle grade model the spec's ``grade_score`` declares, or None.
 
     The same backtest on the conduct features (:func:`grade_features`), monotone in
@@ -856,8 +951,11 @@ def _fit_grade_model(prep: PreparedRows, panel: Any, labels: pd.DataFrame, spec:
     inner = dataclasses.replace(spec, raw={**spec.raw, "grade_score": {"basis": "point_in_time"}},
                                 training=spec.training.model_copy(update={"monotone_from_catalog": True}))
     logger.info("fit %s grade model (%s): %d conduct features", spec.name, declared.basis, len(names))
-    fit = fit_model(panel, labels, inner, backtest=backtest, params=params, features=names, weights=weights,
-                    show_progress=show_progress)
+    inner_bt = load_backtest_spec(backtest).for_target(inner.name)
+    inner_prep = prepare_rows(panel, labels, inner, inner_bt, names)
+    matrix = TrainingMatrix.from_frame(inner_prep.X)  # also read by the long-run calibration
+    fit = _fit_model(inner_prep, panel, labels, inner, inner_bt, backtest=backtest, params=params, truth=None,
+                     features=names, weights=weights, show_progress=show_progress, pool=pool, matrix=matrix)
     model = dataclasses.replace(fit.model, model_spec=spec.raw)
     if declared.calibration == "long_run":
         lab, as_of = prep.labels, prep.as_of
@@ -865,7 +963,8 @@ def _fit_grade_model(prep: PreparedRows, panel: Any, labels: pd.DataFrame, spec:
         cal = [np.datetime64(pd.Timestamp(d), "ns") for d in str(fit.splits["calibration_as_of"].iloc[-1]).split(",")]
         rows = (lab["complete"].to_numpy(bool) & lab["in_population"].to_numpy(bool)
                 & ((as_of <= train_to) | np.isin(as_of, cal)))
-        margin = model.raw_margin(frame.loc[rows])
+        # other fits may still run: every LightGBM call carries its thread count
+        margin = _predict_margin(model.booster, matrix.rows(np.flatnonzero(rows)), inner_bt, pool)
         b = long_run_intercept(margin, lab["label"].to_numpy(dtype=np.float64)[rows], model.calib_a, model.calib_b)
         logger.info("grade model: long-run intercept %.3f (latest-quarter Platt %.3f) over %d rows", b,
                     model.calib_b, int(rows.sum()))

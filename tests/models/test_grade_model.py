@@ -123,3 +123,88 @@ def test_no_compliant_act_ever_lowers_the_grade_score(pick, when):
     assert rows, "every entity can at least file a report"
     after = model.score(pd.concat(rows, ignore_index=True))["score"].to_numpy()
     assert (after >= before - 1e-9).all(), (entity_id, when, before, after.min())
+
+
+def _watched_fit(case, backtest):
+    """fit_model on the case's panel while a thread watches LightGBM's process-wide thread count."""
+    import ctypes
+    import threading
+
+    from lightgbm.basic import _LIB
+
+    from riskml.models import fit_model
+
+    default = ctypes.c_int.in_dll(_LIB, "LGBM_DEFAULT_NUM_THREADS")
+    default.value = 1
+    seen: set[int] = set()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.add(default.value)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        fit = fit_model(case.panel, case.labels, "credit", backtest=backtest,
+                        params={"n_estimators": 40, "learning_rate": 0.2, "min_child_samples": 40})
+    finally:
+        done.set()
+        watcher.join()
+    return fit, seen
+
+
+def test_grade_model_fitted_beside_the_credit_model_equals_the_serial_run():
+    """Both models' fits share one pool of threads; every model, calibrator, prediction and
+    metric is bit-identical to the one-by-one run, and no LightGBM call of the threaded run
+    (the long-run margins included) touches the process-wide thread count."""
+    case = _case()
+    backtest = {"test_dates": "last 1", "min_train_dates": 2, "num_threads": 1}
+    serial, _ = _watched_fit(case, {**backtest, "workers": 1})
+    threaded, seen = _watched_fit(case, {**backtest, "workers": 2})
+    assert seen == {1}
+    assert serial.grade is not None and threaded.grade is not None
+    for one, other in ((serial, threaded), (serial.grade, threaded.grade)):
+        assert one.model.booster.model_to_string() == other.model.booster.model_to_string()
+        assert (one.model.calib_a, one.model.calib_b) == (other.model.calib_a, other.model.calib_b)
+        pd.testing.assert_frame_equal(one.predictions, other.predictions, check_exact=True)
+        pd.testing.assert_frame_equal(one.metrics, other.metrics, check_exact=True)
+        pd.testing.assert_frame_equal(one.splits.drop(columns="seconds"), other.splits.drop(columns="seconds"))
+    grade = threaded.model.grade_model
+    assert grade.booster.model_to_string() == threaded.grade.model.booster.model_to_string()
+    assert grade.calib_b == serial.model.grade_model.calib_b and grade.metadata["calibration"] == "long_run"
+
+
+def test_grade_model_equals_its_own_fit_on_the_conduct_features():
+    """The grade model is the plain backtest of the conduct features, monotone in their
+    direction, whatever runs beside it: the same booster and Platt slope as that fit alone."""
+    import dataclasses
+
+    from riskml.models import fit_model, load_model_spec
+
+    case = _case()
+    grade = case.fit.model.grade_model
+    spec = load_model_spec("credit")
+    alone = dataclasses.replace(spec, raw={**spec.raw, "grade_score": {"basis": "point_in_time"}},
+                                training=spec.training.model_copy(update={"monotone_from_catalog": True}))
+    fit = fit_model(case.panel, case.labels, alone, backtest={"test_dates": "last 1", "min_train_dates": 2,
+                                                              "workers": 1},
+                    params={"n_estimators": 40, "learning_rate": 0.2, "min_child_samples": 40},
+                    features=list(grade.features))
+    assert fit.grade is None
+    assert grade.booster.model_to_string() == fit.model.booster.model_to_string()
+    assert grade.calib_a == fit.model.calib_a and grade.metadata["latest_calib_b"] == fit.model.calib_b
+    pd.testing.assert_frame_equal(case.fit.grade.predictions, fit.predictions, check_exact=True)
+    # the long-run intercept over every complete training and calibration row, scored one by one
+    from riskml.models._grade_model import long_run_intercept
+
+    frame, labels = case.panel.frame, case.labels.set_index(["entity_id", "as_of"])
+    labels = labels.loc[pd.MultiIndex.from_frame(frame[["entity_id", "as_of"]])]
+    final = fit.splits.iloc[-1]
+    dates = frame["as_of"]
+    rows = (labels["complete"].to_numpy(bool) & labels["in_population"].to_numpy(bool)
+            & ((dates <= final["train_to"]) | dates.isin(pd.to_datetime(final["calibration_as_of"].split(","))))
+            .to_numpy())
+    margin = fit.model.raw_margin(frame.loc[rows])
+    assert grade.calib_b == long_run_intercept(margin, labels["label"].to_numpy(float)[rows], fit.model.calib_a,
+                                               fit.model.calib_b)

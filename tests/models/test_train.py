@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -213,3 +215,37 @@ def test_a_refit_keeps_every_training_row_and_subsamples_only_calibration_negati
     assert (y[kept_cal_neg] == 0).sum() <= (y[cal] == 0).sum()
     if rate == 1.0:
         assert len(rows) == n_train + n_cal
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n_distinct=st.integers(1, 40), workers=st.sampled_from([1, 2, 3]))
+def test_margins_of_repeated_rows_equal_predicting_every_row(seed, n_distinct, workers):
+    """The long-run calibration predicts each distinct row once (in blocks across the fit
+    threads): the margins are exactly those of predicting every row, NaNs included."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from riskml.models import load_backtest_spec
+    from riskml.models._train import _predict_margin
+
+    booster = _small_booster()
+    rng = np.random.default_rng(seed)
+    distinct = rng.normal(size=(n_distinct, 3))
+    distinct[rng.uniform(size=distinct.shape) < 0.2] = np.nan
+    x = np.asfortranarray(distinct[rng.integers(0, n_distinct, size=200)])
+    expected = booster.predict(np.ascontiguousarray(x), raw_score=True, num_threads=1)
+    bt = load_backtest_spec({"workers": workers, "num_threads": 1})
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        got = _predict_margin(booster, x, bt, pool if workers > 1 else None)
+    assert np.array_equal(got, expected)
+
+
+@functools.cache
+def _small_booster():
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 3))
+    x[rng.uniform(size=x.shape) < 0.2] = np.nan
+    y = (np.nan_to_num(x[:, 0]) + rng.normal(size=500) > 0).astype(float)
+    return lgb.train({"objective": "binary", "verbose": -1, "num_threads": 1, "num_leaves": 7}, lgb.Dataset(x, y),
+                     num_boost_round=20)
