@@ -67,6 +67,16 @@ class CalibrationSpec(SpecModel):
         Fit the Platt calibrator to Platt's small-sample targets ``(N+ + 1) / (N+ +
         2)`` and ``1 / (N- + 2)`` instead of 1 and 0 (:func:`riskml.models._train.fit_platt`;
         small data: a slice of a few hundred rows). False: plain maximum likelihood.
+    method : {"holdout", "cross_fit"}
+        ``holdout``: the calibrator is fitted on the held-out calibration slice, out
+        of time. ``cross_fit`` (small static tables): the rows of the training and
+        calibration dates are pooled, the calibrator is fitted on out-of-fold margins
+        of all of them (entities dealt into ``folds`` folds) and the model is refitted
+        on all of them (``refit`` is implied; early stopping still picks the rounds on
+        the slice). The calibrator is then no longer out of time
+        (:mod:`riskml.models._crossfit`).
+    folds : int
+        The folds of ``cross_fit`` (ignored by ``holdout``).
 
     Examples
     --------
@@ -82,6 +92,8 @@ class CalibrationSpec(SpecModel):
     early_stopping_metric: Literal["auc", "binary_logloss"] = "auc"
     refit: bool = False
     smooth_targets: bool = False
+    method: Literal["holdout", "cross_fit"] = "holdout"
+    folds: int = Field(default=5, ge=2)
 
 
 class BacktestSpec(SpecModel):

@@ -51,10 +51,11 @@ import pandas as pd
 from riskml._progress import track
 from riskml.models._backtest import BacktestSpec, Split, load_backtest_spec, plan_splits
 from riskml.models._bundle import RiskModel, _sigmoid
+from riskml.models._crossfit import entity_folds, out_of_fold_margins, sampled_weight
 from riskml.models._grade_model import grade_features, grade_score_spec, long_run_intercept
 from riskml.models._metrics import METRIC_COLUMNS, evaluate, expected_calibration_error, oracle_auc
 from riskml.models._policy import policy_from_spec
-from riskml.models._scorecard import PointsTable, ScorecardModel, fit_woe_regression
+from riskml.models._scorecard import PointsTable, ScorecardModel, WoeRegression, fit_woe_regression
 from riskml._version import __version__
 from riskml.models._spec import ModelSpec, load_model_spec, normalise_params
 
@@ -436,11 +437,23 @@ def fit_scorecard_split(
     settings = spec.model
     max_rows = min(bt.max_train_rows, settings.max_train_rows)
     train_rows, cal_rows, n_pos, rate = split_rows(split, prep.y, prep.usable, prep.as_of, max_rows, seed)
-    woe = fit_woe_regression(prep.X.iloc[train_rows], prep.y[train_rows], prep.catalog, prep.categorical, settings,
-                             weight=None if weight is None else weight[train_rows])
-    margin = woe.logit(prep.X.iloc[cal_rows])
-    a, b = fit_platt(margin, prep.y[cal_rows], weight=None if weight is None else weight[cal_rows],
-                     smooth_targets=bt.calibration.smooth_targets)
+
+    def fit(rows: np.ndarray) -> WoeRegression:
+        return fit_woe_regression(prep.X.iloc[rows], prep.y[rows], prep.catalog, prep.categorical, settings,
+                                  weight=None if weight is None else weight[rows])
+
+    if bt.calibration.method == "cross_fit":  # see riskml.models._crossfit
+        rows = refit_rows(train_rows, cal_rows, prep.y, rate, seed)
+        margin = out_of_fold_margins(rows, _need_folds(prep.folds),
+                                     lambda fit_on, predict: fit(fit_on).logit(prep.X.iloc[predict]))
+        a, b = fit_platt(margin, prep.y[rows], weight=sampled_weight(rows, prep.y, rate, weight),
+                         smooth_targets=bt.calibration.smooth_targets)
+        woe = fit(rows)
+    else:
+        woe = fit(train_rows)
+        margin = woe.logit(prep.X.iloc[cal_rows])
+        a, b = fit_platt(margin, prep.y[cal_rows], weight=None if weight is None else weight[cal_rows],
+                         smooth_targets=bt.calibration.smooth_targets)
     table = woe.points_table(policy_from_spec(spec.raw), a, b, settings.points_decimals)
     info = {
         **_split_info(split, train_rows, n_pos, rate, cal_rows, prep.y),
@@ -456,13 +469,16 @@ def fit_scorecard_split(
 def fit_split(
     split: Split, X: pd.DataFrame | TrainingMatrix, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray,
     params: dict[str, Any], rounds: int, bt: BacktestSpec, seed: int, weight: np.ndarray | None = None,
+    folds: np.ndarray | None = None,
 ) -> tuple[lgb.Booster, float, float, dict[str, Any]]:
     """One booster fit of the backtest, its Platt calibrator and a row of the split table.
 
     Trains on ``split.train_as_of`` (negatives subsampled to ``bt.max_train_rows``),
     early-stops on and calibrates against ``split.calibration_as_of``; ``weight`` is
     one training weight per panel row, or None. ``X`` is the feature frame or its
-    :class:`TrainingMatrix` (converted once; the same booster). Shared by fit and tune.
+    :class:`TrainingMatrix` (converted once; the same booster). ``folds`` is the
+    entity fold of every panel row (:func:`riskml.models._crossfit.entity_folds`),
+    needed by ``calibration.method: cross_fit`` only. Shared by fit and tune.
     """
     import lightgbm as lgb
 
@@ -485,10 +501,23 @@ def fit_split(
     best = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
     # keep exactly the rounds that are used, so the saved model is the scored one
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    margin = booster.predict(cal_x, raw_score=True, num_threads=threads)
-    a, b = fit_platt(margin, y[cal_rows], weight=rows_weight(cal_rows), smooth_targets=bt.calibration.smooth_targets)
-    if bt.calibration.refit:
-        booster = _refit(params, matrix, y, refit_rows(train_rows, cal_rows, y, rate, seed), best, rows_weight)
+    if bt.calibration.method == "cross_fit":  # see riskml.models._crossfit; the rounds are early stopping's
+        rows = refit_rows(train_rows, cal_rows, y, rate, seed)
+
+        def fit_margins(fit_on: np.ndarray, predict: np.ndarray) -> np.ndarray:
+            model = _refit(params, matrix, y, fit_on, best, rows_weight)
+            return model.predict(matrix.rows(predict), raw_score=True, num_threads=threads)
+
+        margin = out_of_fold_margins(rows, _need_folds(folds), fit_margins)
+        a, b = fit_platt(margin, y[rows], weight=sampled_weight(rows, y, rate, weight),
+                         smooth_targets=bt.calibration.smooth_targets)
+        booster = _refit(params, matrix, y, rows, best, rows_weight)
+    else:
+        margin = booster.predict(cal_x, raw_score=True, num_threads=threads)
+        a, b = fit_platt(margin, y[cal_rows], weight=rows_weight(cal_rows),
+                         smooth_targets=bt.calibration.smooth_targets)
+        if bt.calibration.refit:
+            booster = _refit(params, matrix, y, refit_rows(train_rows, cal_rows, y, rate, seed), best, rows_weight)
     info = {
         **_split_info(split, train_rows, n_pos, float(rate), cal_rows, y),
         "rounds": int(best),
@@ -532,17 +561,25 @@ def refit_rows(train_rows: np.ndarray, cal_rows: np.ndarray, y: np.ndarray, rate
     >>> refit_rows(np.array([0, 1]), np.array([2, 3, 4, 5]), y, rate=1.0, seed=0).tolist()
     [0, 1, 2, 3, 4, 5]
     """
-    import lightgbm as lgb
-
     if rate < 1.0:
         rng = np.random.default_rng(seed + 1)
         cal_rows = cal_rows[(y[cal_rows] == 1) | (rng.uniform(size=len(cal_rows)) < rate)]
     return np.unique(np.concatenate([train_rows, cal_rows]))
 
 
+def _need_folds(folds: np.ndarray | None) -> np.ndarray:
+    """The entity folds ``calibration.method: cross_fit`` needs, or an error saying where they come from."""
+    if folds is None:
+        raise ValueError("calibration.method cross_fit needs the entity fold of every row "
+                         "(riskml.models._crossfit.entity_folds); pass folds=, as fit_model does")
+    return folds
+
+
 def _refit(params: dict[str, Any], matrix: TrainingMatrix, y: np.ndarray, rows: np.ndarray, rounds: int,
            rows_weight: Any) -> lgb.Booster:
     """The booster refitted on ``rows`` (:func:`refit_rows`) for exactly ``rounds`` rounds."""
+    import lightgbm as lgb
+
     data = matrix.dataset(rows, y[rows], rows_weight(rows), int(params["num_threads"]))
     booster = lgb.train(params, data, num_boost_round=rounds)
     return lgb.Booster(model_str=booster.model_to_string())
@@ -564,6 +601,8 @@ class PreparedRows:
     usable: np.ndarray
     as_of: np.ndarray
     splits: list[Split]
+    #: the entity fold of every row, for ``calibration.method: cross_fit`` (None otherwise)
+    folds: np.ndarray | None = None
 
 
 def prepare_rows(panel: Any, labels: pd.DataFrame, spec: ModelSpec, bt: BacktestSpec,
@@ -594,9 +633,11 @@ def prepare_rows(panel: Any, labels: pd.DataFrame, spec: ModelSpec, bt: Backtest
     positives = pd.Series(y[usable]).groupby(as_of[usable]).sum()
     splits = plan_splits(pd.unique(as_of), pd.unique(as_of[complete]), bt, spec.horizon_days,
                          positives=positives, min_positives=spec.training.calibration_min_positives)
+    folds = (entity_folds(frame["entity_id"], bt.calibration.folds, bt.random_seed)
+             if bt.calibration.method == "cross_fit" else None)
     return PreparedRows(
         frame=frame, catalog=catalog, spec_hash=spec_hash, labels=lab, names=names, X=X, categorical=categorical,
-        monotone=monotone, y=y, usable=usable, as_of=as_of, splits=splits,
+        monotone=monotone, y=y, usable=usable, as_of=as_of, splits=splits, folds=folds,
     )
 
 
@@ -642,7 +683,7 @@ def _fit_pool(bt: BacktestSpec, n_fits: int) -> Iterator[ThreadPoolExecutor | No
 def _fit_splits(
     splits: list[Split], matrix: TrainingMatrix, y: np.ndarray, usable: np.ndarray, as_of: np.ndarray,
     params: dict[str, Any], rounds: int, bt: BacktestSpec, weight: np.ndarray | None,
-    pool: ThreadPoolExecutor | None,
+    pool: ThreadPoolExecutor | None, folds: np.ndarray | None = None,
 ) -> Iterator[tuple[lgb.Booster, float, float, dict[str, Any]]]:
     """The fits of every split, in split order, computed in ``pool`` (None: one by one, when asked for).
 
@@ -651,7 +692,7 @@ def _fit_splits(
     final model) first.
     """
     def fit(i: int) -> tuple[lgb.Booster, float, float, dict[str, Any]]:
-        return fit_split(splits[i], matrix, y, usable, as_of, params, rounds, bt, bt.random_seed + i, weight)
+        return fit_split(splits[i], matrix, y, usable, as_of, params, rounds, bt, bt.random_seed + i, weight, folds)
 
     if pool is None:
         return (fit(i) for i in range(len(splits)))
@@ -811,7 +852,7 @@ def _fit_model(prep: PreparedRows, panel: Any, labels: pd.DataFrame, spec: Model
         fits: Any = (fit_scorecard_split(split, prep, spec, bt, bt.random_seed + i, weight)
                      for i, split in enumerate(splits))
     else:
-        fits = _fit_splits(splits, matrix, y, usable, as_of, lgb_params, rounds, bt, weight, pool)
+        fits = _fit_splits(splits, matrix, y, usable, as_of, lgb_params, rounds, bt, weight, pool, prep.folds)
     grade_job = _later(pool, _fit_grade_model, prep, panel, labels, spec, backtest, params, features, weights,
                        show_progress, pool)
     progress = track(fits, f"backtest {spec.name}", total=len(splits), show=show_progress)

@@ -307,6 +307,8 @@ class TuningRows:
     splits : list of (int, Split)
         The scored test splits: (index in ``fit_model``'s plan, split), in ascending date
         order (only the latest with ``objective: latest``).
+    folds : ndarray or None
+        The entity fold of every row for ``calibration.method: cross_fit``.
     """
 
     spec: ModelSpec
@@ -319,6 +321,7 @@ class TuningRows:
     random_inspected: np.ndarray
     monotone: list[int]
     splits: list[tuple[int, Split]]
+    folds: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -367,6 +370,7 @@ def prepare_tuning(panel: Panel, labels: pd.DataFrame, spec: ModelSpec, bt: Back
         spec=spec, bt=bt, X=prep.X, matrix=TrainingMatrix.from_frame(prep.X), y=prep.y, usable=prep.usable,
         as_of=prep.as_of,
         random_inspected=prep.labels["random_inspected"].to_numpy(bool), monotone=prep.monotone, splits=tests,
+        folds=prep.folds,
     )
 
 
@@ -406,7 +410,7 @@ def split_scores(rows: TuningRows, params: Mapping[str, Any], population: str = 
     lgb_params, rounds = lightgbm_params(rows.spec, dict(params), rows.bt, rows.monotone)
     for index, split in rows.splits:
         booster, a, b, info = fit_split(split, rows.matrix, rows.y, rows.usable, rows.as_of, lgb_params, rounds,
-                                         rows.bt, rows.bt.random_seed + index)
+                                         rows.bt, rows.bt.random_seed + index, folds=rows.folds)
         scored = rows.usable & (rows.as_of == np.datetime64(split.test_as_of, "ns"))
         if population == "random":
             scored &= rows.random_inspected
