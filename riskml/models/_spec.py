@@ -90,7 +90,8 @@ class ModelKindSpec(SpecModel):
         "log-loss).")
     drop_features: list[str] = Field(
         default_factory=list, description="Panel features this model does not use (either kind), e.g. those "
-        "feature screening (`riskml.models.screen_features`) found weak.")
+        "feature screening (`riskml.models.screen_features`) found weak. A through-the-cycle grade model reads "
+        "the features its `grade_score` section selects, whether or not they are dropped here.")
     max_train_rows: int = Field(
         100_000, ge=1_000, description="Scorecard: most rows the binning and regression see (negatives "
         "subsampled at a known rate, as for LightGBM; calibration removes the shift).")

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from riskml._progress import track
+from riskml.features import load_feature_spec
 from riskml.models._backtest import BacktestSpec, Split, load_backtest_spec, plan_splits
 from riskml.models._bundle import RiskModel, _sigmoid
 from riskml.models._crossfit import entity_folds, out_of_fold_margins, sampled_weight
@@ -605,6 +606,19 @@ class PreparedRows:
     folds: np.ndarray | None = None
 
 
+def _check_dropped(absent: list[str]) -> None:
+    """``model.drop_features`` names the panel lacks: a feature of the bundled library that
+    this panel's feature spec does not compute is nothing to drop; any other name is an error."""
+    if not absent:
+        return
+    library = set(load_feature_spec(None).catalog().index)
+    unknown = [name for name in absent if name not in library]
+    if unknown:
+        raise ValueError(f"model.drop_features names {unknown[:10]}, which the panel does not have; remove them "
+                         "from the model spec or check the feature spec")
+    logger.info("model.drop_features: %s not in this panel (its feature spec does not compute them)", absent)
+
+
 def prepare_rows(panel: Any, labels: pd.DataFrame, spec: ModelSpec, bt: BacktestSpec,
                  features: Sequence[str] | None) -> PreparedRows:
     """Align labels, build the training matrix and constraints, and plan the splits."""
@@ -616,10 +630,7 @@ def prepare_rows(panel: Any, labels: pd.DataFrame, spec: ModelSpec, bt: Backtest
         raise ValueError(f"features not in the panel: {unknown[:10]}")
     dropped = set(spec.model.drop_features)
     if dropped:
-        stale = sorted(dropped - set(frame.columns))
-        if stale:
-            raise ValueError(f"model.drop_features names {stale[:10]}, which the panel does not have; remove them "
-                             "from the model spec or check the feature spec")
+        _check_dropped(sorted(dropped - set(frame.columns)))
         names = [c for c in names if c not in dropped]
     X, categorical = _training_frame(frame, names)
     monotone = (monotone_constraints(names, catalog, categorical) if spec.training.monotone_from_catalog
@@ -948,8 +959,11 @@ def _fit_grade_model(prep: PreparedRows, panel: Any, labels: pd.DataFrame, spec:
     except ValueError as exc:
         logger.warning("%s: the grade follows the point-in-time probability: %s", spec.name, exc)
         return None
+    # The grade model's features are the grade_score declaration's: the point-in-time
+    # model's drop_features do not apply to it (a feature may rank grades yet not inspections).
     inner = dataclasses.replace(spec, raw={**spec.raw, "grade_score": {"basis": "point_in_time"}},
-                                training=spec.training.model_copy(update={"monotone_from_catalog": True}))
+                                training=spec.training.model_copy(update={"monotone_from_catalog": True}),
+                                model=spec.model.model_copy(update={"drop_features": []}))
     logger.info("fit %s grade model (%s): %d conduct features", spec.name, declared.basis, len(names))
     inner_bt = load_backtest_spec(backtest).for_target(inner.name)
     inner_prep = prepare_rows(panel, labels, inner, inner_bt, names)

@@ -37,6 +37,19 @@ def test_grade_model_reads_only_conduct_features_monotone_in_their_direction():
     assert constraints == [int(d) if k != "static" or d else 0 for d, k in zip(cat["direction"], cat["kind"])]
 
 
+def test_point_in_time_drop_features_leave_the_grade_models_features_alone():
+    """credit.yaml drops the filing-deadline features from the point-in-time model only:
+    the grade model still reads them through its grade_score section."""
+    from riskml.models import load_model_spec
+
+    case = _case()
+    dropped = load_model_spec("credit").model.drop_features
+    assert dropped, "models/credit.yaml declares drop_features"
+    model = case.fit.model
+    assert not set(dropped) & set(model.features)
+    assert set(dropped) <= set(model.grade_model.features)
+
+
 def test_probability_is_point_in_time_and_score_is_the_grade_models():
     case = _case()
     model = case.fit.model
@@ -213,7 +226,8 @@ def test_grade_model_equals_its_own_fit_on_the_conduct_features():
     grade = case.fit.model.grade_model
     spec = load_model_spec("credit")
     alone = dataclasses.replace(spec, raw={**spec.raw, "grade_score": {"basis": "point_in_time"}},
-                                training=spec.training.model_copy(update={"monotone_from_catalog": True}))
+                                training=spec.training.model_copy(update={"monotone_from_catalog": True}),
+                                model=spec.model.model_copy(update={"drop_features": []}))
     fit = fit_model(case.panel, case.labels, alone, backtest={"test_dates": "last 1", "min_train_dates": 2,
                                                               "workers": 1},
                     params={"n_estimators": 40, "learning_rate": 0.2, "min_child_samples": 40},

@@ -51,6 +51,15 @@ def test_drop_features_in_the_model_spec_removes_them_and_names_unknown_ones():
     spec["model"]["drop_features"] = ["no_such_feature"]
     with pytest.raises(ValueError, match="no_such_feature"):
         fit_model(panel, labels, spec, backtest={"test_dates": "last 1", "min_train_dates": 2})
+    # a feature of the bundled library that this panel's spec does not compute is nothing to drop
+    assert "annual_reports_overdue_open_count" not in panel.frame.columns
+    spec["model"]["drop_features"] = ["noise", "annual_reports_overdue_open_count"]
+    model = fit_model(panel, labels, spec, backtest={"test_dates": "last 1", "min_train_dates": 2},
+                      params={"n_estimators": 10}).model
+    assert "noise" not in model.features
+    spec["model"]["drop_features"] = ["annual_reports_overdue_open_count", "annual_reports_overdue_opencount"]
+    with pytest.raises(ValueError, match=r"\['annual_reports_overdue_opencount'\]"):
+        fit_model(panel, labels, spec, backtest={"test_dates": "last 1", "min_train_dates": 2})
 
 
 def test_screen_features_names_missing_label_columns(toy):
