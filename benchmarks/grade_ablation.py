@@ -75,9 +75,15 @@ def quarter_auc(metrics: pd.DataFrame) -> pd.Series:
 
 
 def _pit_spec(raw: dict, monotone: bool = True) -> dict:
-    """The credit spec without its grade model (and optionally without monotone constraints)."""
+    """The credit spec without its grade model (and optionally without monotone constraints).
+
+    Every variant reads exactly the features it names: the shipped spec's
+    ``model.drop_features`` (the filing-deadline features the point-in-time model leaves
+    out) do not apply to the ablation.
+    """
     training = {**raw["training"], "monotone_from_catalog": monotone}
-    return {**raw, "grade_score": {"basis": "point_in_time"}, "training": training}
+    model = {**raw.get("model", {}), "drop_features": []}
+    return {**raw, "grade_score": {"basis": "point_in_time"}, "training": training, "model": model}
 
 
 def run(n_entities: int, seed: int) -> tuple[pd.DataFrame, dict]:
@@ -99,7 +105,9 @@ def run(n_entities: int, seed: int) -> tuple[pd.DataFrame, dict]:
         print(f"{variant}: {len(names)} features, AUC {by_quarter.mean():.4f} {by_quarter.round(4).tolist()} "
               f"({time.perf_counter() - started:.0f} s)", flush=True)
 
-    full = fit_model(panel, labels, spec, features=every)  # the PIT model and the grade model, as trained
+    # the PIT model on every feature (the shipped spec's drop_features cleared) and the grade model
+    every_spec = {**spec.raw, "model": {**spec.raw.get("model", {}), "drop_features": []}}
+    full = fit_model(panel, labels, every_spec, features=every)
     add("point-in-time model (all features, monotone where declared)", every, full.metrics)
     pit = _pit_spec(spec.raw)
     for group, (label, _) in GROUPS.items():
