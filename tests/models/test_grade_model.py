@@ -14,6 +14,7 @@ from riskml.models import RiskModel
 from riskml.models._grade_model import compliant_effect, grade_features, grade_score_spec
 from riskml.models._policy import grade_frame
 from grade_case import grade_case
+from lgbm_threads import lightgbm_thread_counts
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -167,30 +168,11 @@ def test_for_an_entity_with_an_overdue_report_filing_never_raises_it_and_no_comp
 
 def _watched_fit(case, backtest):
     """fit_model on the case's panel while a thread watches LightGBM's process-wide thread count."""
-    import ctypes
-    import threading
-
-    from lightgbm.basic import _LIB
-
     from riskml.models import fit_model
 
-    default = ctypes.c_int.in_dll(_LIB, "LGBM_DEFAULT_NUM_THREADS")
-    default.value = 1
-    seen: set[int] = set()
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            seen.add(default.value)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    with lightgbm_thread_counts() as seen:
         fit = fit_model(case.panel, case.labels, "credit", backtest=backtest,
                         params={"n_estimators": 40, "learning_rate": 0.2, "min_child_samples": 40})
-    finally:
-        done.set()
-        watcher.join()
     return fit, seen
 
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from fit_settings import FAST_BACKTEST, FAST_PARAMS
+from lgbm_threads import lightgbm_thread_counts
 
 from riskml.models import fit_model
 from riskml.models._metrics import auc, expected_calibration_error
@@ -142,29 +143,10 @@ def test_threaded_fits_never_change_lightgbms_process_wide_thread_count(toy):
     (a SIGFPE or SIGSEGV, no exception). Every call of a fit must therefore carry the fit's
     own ``num_threads``: watched here from a third thread for the whole threaded backtest.
     """
-    import ctypes
-    import threading
-
-    from lightgbm.basic import _LIB
-
     panel, labels = toy
-    default = ctypes.c_int.in_dll(_LIB, "LGBM_DEFAULT_NUM_THREADS")
-    default.value = 1
-    seen: set[int] = set()
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            seen.add(default.value)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    with lightgbm_thread_counts() as seen:
         fit_model(panel, labels, "credit", backtest={**FAST_BACKTEST, "workers": 2, "num_threads": 1},
                   params=FAST_PARAMS)
-    finally:
-        done.set()
-        watcher.join()
     assert seen == {1}
 
 
