@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import functools
 import logging
 import os
 import time
@@ -606,13 +607,18 @@ class PreparedRows:
     folds: np.ndarray | None = None
 
 
+@functools.cache
+def _library_features() -> frozenset[str]:
+    """The names of the bundled feature library's features (read once per process)."""
+    return frozenset(load_feature_spec(None).catalog().index)
+
+
 def _check_dropped(absent: list[str]) -> None:
     """``model.drop_features`` names the panel lacks: a feature of the bundled library that
     this panel's feature spec does not compute is nothing to drop; any other name is an error."""
     if not absent:
         return
-    library = set(load_feature_spec(None).catalog().index)
-    unknown = [name for name in absent if name not in library]
+    unknown = [name for name in absent if name not in _library_features()]
     if unknown:
         raise ValueError(f"model.drop_features names {unknown[:10]}, which the panel does not have; remove them "
                          "from the model spec or check the feature spec")
