@@ -143,6 +143,26 @@ def test_a_truncated_booster_raises_instead_of_aborting_the_process(tmp_path, ti
             RiskModel.load(folder)
 
 
+def test_no_corrupt_booster_ends_the_process():
+    """Each named corruption once aborted LightGBM's parser or scoring; 200 random ones never may.
+
+    Run in a child process: an abort or a segmentation fault is its exit code. Every
+    outcome is either a valid edit (still a model) or a named ``ModelFileError``.
+    """
+    import subprocess
+    import sys
+
+    script = Path(__file__).with_name("booster_corruption.py")
+    child = subprocess.run([sys.executable, str(script), "200", "0"], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert child.returncode == 0, f"the process ended with {child.returncode}: {child.stderr[-2000:]}"
+    outcomes = json.loads(child.stdout.splitlines()[-1])
+    named = {k: v for k, v in outcomes.items() if not k.startswith("random_")}
+    assert named and set(named.values()) == {"ModelFileError"}, named
+    assert set(outcomes.values()) <= {"ModelFileError", "ok"}, outcomes
+    assert list(outcomes.values()).count("ModelFileError") > 100
+
+
 def test_a_corrupt_model_json_names_the_file(tmp_path, tiny):
     folder = tiny.save(tmp_path / "m")
     (folder / "model.json").write_text('{"format": "riskml.RiskModel/1", "target": ')

@@ -162,7 +162,10 @@ class RiskModel:
         check_booster_text(text, path)
         import lightgbm as lgb
 
-        return lgb.Booster(model_str=text)
+        try:
+            return lgb.Booster(model_str=text)
+        except (lgb.basic.LightGBMError, ValueError) as exc:  # JSONDecodeError: its pandas_categorical line
+            raise ModelFileError(f"{path} is not a valid LightGBM model ({exc}); the file is corrupt") from None
 
     def __post_init__(self) -> None:
         if self.booster.num_feature() != len(self.features):
