@@ -35,6 +35,7 @@ from riskml.models._scorecard import spreadsheet_safe
 from riskml.monitor import rule_warnings
 from riskml.monitor._warnings import WarningRules, load_warning_rules
 from riskml.records._boundary import as_records
+from riskml.records._spreadsheet import write_csv
 from riskml.tracking._resolve import resolve_model
 from riskml.tracking._runs import log_training_run
 from riskml.tracking import promote as promote_gated
@@ -240,10 +241,10 @@ def run_tables(fit: Any, panel: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     if len(fit.predictions):  # the backtest's test dates, where the labels are known
         screen = screen_features(panel, fit.predictions, features=list(fit.model.features))
-        out["screening/features.csv"] = screen.to_csv(index=False)
+        out["screening/features.csv"] = write_csv(screen, index=False)
     if fit.grade is not None and len(fit.grade.metrics):
         # the through-the-cycle grade model's own backtest, beside the point-in-time model's
-        out["grade_model/metrics.csv"] = fit.grade.metrics.to_csv(index=False)
+        out["grade_model/metrics.csv"] = write_csv(fit.grade.metrics, index=False)
         out["grade_model/ranking_kept.json"] = json.dumps(_ranking_kept(fit.metrics, fit.grade.metrics), indent=2)
     if isinstance(fit.model, ScorecardModel):
         out["scorecard/points.csv"] = spreadsheet_safe(fit.model.points_table()).to_csv(index=False)

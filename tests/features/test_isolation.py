@@ -33,8 +33,30 @@ def _baseline() -> pd.DataFrame:
     return build_panel(_market(), AS_OF, show_progress=False).frame
 
 
-def _numeric_columns() -> list[tuple[str, str]]:
+@functools.cache
+def _planted() -> riskml.records.Records:
+    """The market with one plain record planted in each empty source (a cell in every numeric column)."""
     records = _market()
+    entity = records.tables["entities"][records.catalog.sources["entities"].entity_key].min()
+    tables = dict(records.tables)
+    for name, table in records.tables.items():
+        if len(table):
+            continue
+        spec = records.catalog.sources[name]
+        plain = {"int": 1, "float": 1.0, "bool": False, "date": pd.Timestamp("2022-06-01")}
+        row = {col: entity if col == spec.entity_key else (cs.categories or [None])[0] if cs.type == "category"
+               else plain.get(cs.type, f"{name}-1") for col, cs in spec.columns.items() if col in table.columns}
+        tables[name] = pd.DataFrame([row]).astype(table.dtypes.to_dict())
+    return dataclasses.replace(records, tables=tables)
+
+
+@functools.cache
+def _planted_baseline() -> pd.DataFrame:
+    return build_panel(_planted(), AS_OF, show_progress=False).frame
+
+
+def _numeric_columns(records: riskml.records.Records | None = None) -> list[tuple[str, str]]:
+    records = records or _market()
     out = []
     for name, table in records.tables.items():
         spec = records.catalog.sources[name]
@@ -68,20 +90,28 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return True
 
 
-def _changed_others(source: str, column: str, row: int, value: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Panel rows of every entity other than the record's owners, before and after."""
-    records = _market()
-    bad = records.tables[source].copy()
+def _set(table: pd.DataFrame, column: str, row: int, value: float) -> pd.DataFrame:
+    bad = table.copy()
     if bad[column].dtype.kind in "iu" or str(bad[column].dtype) == "Int64":
         bad[column] = bad[column].astype("float64")
     bad.loc[row, column] = value
-    panel = build_panel(dataclasses.replace(records, tables={**records.tables, source: bad}), AS_OF, show_progress=False)
-    owners = _owners(records, source, row)
-    before = _baseline()
+    return bad
+
+
+def _others(before: pd.DataFrame, after: pd.DataFrame, owners: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Panel rows of every entity other than ``owners``, before and after."""
     return (
         before[~before["entity_id"].isin(owners)].reset_index(drop=True),
-        panel.frame[~panel.frame["entity_id"].isin(owners)].reset_index(drop=True),
+        after[~after["entity_id"].isin(owners)].reset_index(drop=True),
     )
+
+
+def _changed_others(source: str, column: str, row: int, value: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Panel rows of every entity other than the record's owners, before and after."""
+    records = _market()
+    bad = _set(records.tables[source], column, row, value)
+    panel = build_panel(dataclasses.replace(records, tables={**records.tables, source: bad}), AS_OF, show_progress=False)
+    return _others(_baseline(), panel.frame, _owners(records, source, row))
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -93,9 +123,29 @@ def test_an_infinite_or_huge_fine_leaves_other_entities_penalty_features_alone(v
     assert _same(before, after)
 
 
-def test_every_source_with_a_numeric_column_is_covered():
-    sources = {s for s, _ in _numeric_columns()}
-    assert {"entities", "penalties", "invoices", "annual_reports"} <= sources
+def test_every_numeric_column_of_every_source_is_covered():
+    records = _planted()
+    declared = {(name, col) for name, spec in records.catalog.sources.items()
+                for col, cspec in spec.columns.items() if cspec.type in ("int", "float")}
+    assert set(_numeric_columns(records)) == declared
+    assert {"entities", "penalties", "invoices", "annual_reports", "tax_cases"} <= {s for s, _ in declared}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("value", BAD_VALUES, ids=repr)
+def test_a_bad_value_in_every_numeric_column_changes_only_its_own_entities(value):
+    """One bad cell in each numeric column of each source at once, in the record that sorts first."""
+    records = _planted()
+    tables, owners = dict(records.tables), set()
+    for source, column in _numeric_columns(records):
+        spec = records.catalog.sources[source]
+        row = int(np.argmin(tables[source][spec.entity_key].to_numpy()))  # every later entity at risk
+        tables[source] = _set(tables[source], column, row, value)
+        owners |= _owners(records, source, row)
+    panel = build_panel(dataclasses.replace(records, tables=tables), AS_OF, show_progress=False)
+    before, after = _others(_planted_baseline(), panel.frame, owners)
+    assert len(before) > 0.9 * len(_planted_baseline())
+    assert _same(before, after)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

@@ -74,3 +74,36 @@ def test_the_inspection_plan_csv_is_neutralised(tmp_path):
     cells = _cells(tmp_path / "plan.csv")
     assert "'=HYPERLINK(\"x\")" in cells and "'@E2" in cells
     assert not [c for c in cells if c.startswith(FORMULA_STARTS)]
+
+
+# The writers whose result is safe to hand to ``DataFrame.to_csv``.
+_NEUTRALISERS = {"neutralise_formulas", "spreadsheet_safe"}
+
+
+def _unsafe_csv_writes(source: str) -> list[int]:
+    """Lines of ``source`` calling ``.to_csv`` on anything but a neutralised frame."""
+    import ast
+
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "to_csv":
+            frame = node.func.value
+            called = frame.func if isinstance(frame, ast.Call) else None
+            name = getattr(called, "id", None) or getattr(called, "attr", None)
+            if name not in _NEUTRALISERS:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_every_csv_riskml_writes_is_neutralised_first():
+    """A new ``frame.to_csv(...)`` anywhere in riskml fails here: use ``write_csv``."""
+    from pathlib import Path
+
+    import riskml
+
+    assert _unsafe_csv_writes("frame.to_csv('x.csv')") == [1]
+    assert _unsafe_csv_writes("neutralise_formulas(frame).to_csv('x.csv')") == []
+    package = Path(riskml.__file__).parent
+    found = {str(p.relative_to(package)): lines for p in sorted(package.rglob("*.py"))
+             if (lines := _unsafe_csv_writes(p.read_text(encoding="utf-8")))}
+    assert found == {}, f"CSV written without neutralising formulas (use riskml.records._spreadsheet.write_csv): {found}"
