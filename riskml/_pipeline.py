@@ -38,6 +38,7 @@ from riskml.records._boundary import as_records
 from riskml.records._spreadsheet import write_csv
 from riskml.tracking._resolve import resolve_model
 from riskml.tracking._runs import log_training_run
+from riskml.tracking import configure
 from riskml.tracking import promote as promote_gated
 
 if TYPE_CHECKING:
@@ -176,6 +177,8 @@ def train(
     >>> sorted(result.metrics["population"].unique())
     ['all', 'random']
     """
+    if log:  # a tracking server that does not answer fails here, not after the fit
+        configure()
     sources = None
     if not is_panel(data):
         data = as_records(data)

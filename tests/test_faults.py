@@ -260,6 +260,33 @@ def test_a_server_that_dies_after_configure_is_not_reported_as_a_missing_champio
     assert time.monotonic() - started < short_budget
 
 
+@pytest.fixture(scope="module")
+def small_records():
+    import riskml
+
+    return riskml.synth.make_market(n_entities=1500, seed=0).records
+
+
+@pytest.mark.parametrize("server", ["closed_port", "silent_server"])
+def test_train_and_predict_against_a_dead_server_fail_before_any_work(
+    request, short_budget, monkeypatch, small_records, server
+):
+    """``train`` used to fit for minutes and then hang on logging; ``predict`` to report no champion."""
+    import riskml
+    from riskml.tracking import TrackingUnreachableError
+
+    uri = request.getfixturevalue(server)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    for verb in (lambda: riskml.train(small_records, "credit"), lambda: riskml.predict(small_records, target="credit")):
+        started = time.monotonic()
+        with pytest.raises(TrackingUnreachableError, match=rf"server at {uri} cannot be reached") as info:
+            verb()
+        assert "champion" not in str(info.value)
+        assert time.monotonic() - started < short_budget
+        # at the start, not when logging or loading after the panel and the fit
+        assert not {"build_panel", "log_training_run"} & {entry.name for entry in info.traceback}
+
+
 def test_the_default_budget_is_well_under_a_minute():
     from riskml.tracking._health import HTTP_DEFAULTS
 
