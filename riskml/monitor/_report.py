@@ -27,6 +27,7 @@ from riskml.monitor._groups import group_metrics
 from riskml.monitor._spec import MonitorSpec, Thresholds, load_monitor_spec
 from riskml.records._spreadsheet import write_csv
 from riskml.tracking import configure
+from riskml.tracking._health import process_tags
 from riskml.tracking._store import ensure_experiment
 from riskml.tracking._plots import _figure
 from riskml.tracking._plots import grade_distribution as grade_plot
@@ -143,11 +144,25 @@ class MonitorReport:
         client = MlflowClient(tracking_uri=config.tracking_uri, registry_uri=config.registry_uri)
         if run_id is None:
             experiment_id = ensure_experiment(MONITOR_EXPERIMENT, config)
-            run = client.create_run(experiment_id, tags={"riskml.kind": "monitor"}, run_name=_run_name(self))
+            run = client.create_run(experiment_id, tags={"riskml.kind": "monitor", **process_tags()},
+                                    run_name=_run_name(self))
             run_id = run.info.run_id
             finish = True
         else:
             finish = False
+        try:
+            self._log_to_run(client, run_id)
+        except BaseException:
+            if finish:  # a run this call opened does not stay RUNNING after an error
+                client.set_terminated(run_id, status="FAILED")
+            raise
+        if finish:
+            client.set_terminated(run_id)
+        logger.info("monitoring report logged to run %s (%d warnings)", run_id, len(self.warnings))
+        return run_id
+
+    def _log_to_run(self, client: Any, run_id: str) -> None:
+        """The report's metrics and artifacts into run ``run_id``."""
         if self.score_psi is not None and math.isfinite(self.score_psi):
             client.log_metric(run_id, "monitor_score_psi", float(self.score_psi))
         client.log_metric(run_id, "monitor_n_warnings", float(len(self.warnings)))
@@ -162,10 +177,6 @@ class MonitorReport:
             for name, figure in _plots(self).items():
                 figure.savefig(folder / f"{name}.png")
             client.log_artifacts(run_id, str(folder), artifact_path="monitor")
-        if finish:
-            client.set_terminated(run_id)
-        logger.info("monitoring report logged to run %s (%d warnings)", run_id, len(self.warnings))
-        return run_id
 
 
 def _run_name(report: MonitorReport) -> str:

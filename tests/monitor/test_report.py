@@ -99,3 +99,23 @@ def test_report_logs_tables_warnings_and_plots_to_mlflow():
     # logging to an existing run adds to it
     again = report.log_to_mlflow(run_id)
     assert again == run_id
+
+
+def test_a_monitor_run_carries_its_process_and_ends_failed_when_logging_fails():
+    """Killed, its run is found by the process tag; an error ends it FAILED, never RUNNING."""
+    import dataclasses
+
+    from riskml.tracking._health import PROCESS_TAG
+
+    report = monitor(quarter_scores(0), quarter_scores(60, seed=1, as_of="2024-04-01"), groups=["district"])
+    client = MlflowClient(tracking_uri=configure().tracking_uri)
+    run = client.get_run(report.log_to_mlflow())
+    assert run.info.status == "FINISHED" and run.data.tags[PROCESS_TAG]
+
+    table = report.group_metrics["district"]
+    broken = dataclasses.replace(report, group_metrics={"district": pd.concat([table, table], axis=1)})
+    before = {r.info.run_id for r in client.search_runs([run.info.experiment_id])}
+    with pytest.raises(ValueError, match="columns must be unique"):
+        broken.log_to_mlflow()
+    [opened] = [r for r in client.search_runs([run.info.experiment_id]) if r.info.run_id not in before]
+    assert opened.info.status == "FAILED"
