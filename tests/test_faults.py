@@ -264,7 +264,7 @@ def test_a_server_that_dies_after_configure_is_not_reported_as_a_missing_champio
 def small_records():
     import riskml
 
-    return riskml.synth.make_market(n_entities=1500, seed=0).records
+    return riskml.synth.make_market(n_entities=300, seed=0).records
 
 
 @pytest.mark.parametrize("server", ["closed_port", "silent_server"])
