@@ -101,6 +101,26 @@ def test_scorecard_saves_loads_and_explains_in_table_points(card, tmp_path):
     assert np.allclose(base, model.booster.base, atol=1e-9)
 
 
+def test_scorecard_grades_by_the_specs_bands_then_its_overrides(card):
+    panel, _, result = card
+    model = result.model
+    scores = model.score(panel.frame)
+    names, mins = list(model.policy.grade_names), np.append(model.policy.min_scores, -np.inf)
+    # the band of each published score: the best grade whose minimum it reaches
+    band = np.array(names)[np.argmax(scores["score"].to_numpy()[:, None] >= mins[None, :], axis=1)]
+    assert (scores["grade_by_score"].astype("str").to_numpy() == band).all()
+    serious = panel.frame["serious_violations_on_list"].to_numpy() >= 1
+    abnormal = (panel.frame["abnormal_list_on_list"].to_numpy() >= 1) & ~serious
+    assert serious.sum() >= 10 and abnormal.sum() >= 10
+    assert (scores.loc[serious, "grade"].astype("str") == "D").all()
+    lowered = serious & (scores["grade_by_score"].astype("str").to_numpy() != "D")  # the override moved these
+    assert lowered.sum() >= 5 and scores.loc[lowered, "override"].str.contains("serious_violation_list").all()
+    assert scores.loc[abnormal, "grade"].astype("str").isin(["C", "D"]).all()
+    clean = ~serious & ~abnormal
+    assert (scores.loc[clean, "grade"].astype("str") == scores.loc[clean, "grade_by_score"].astype("str")).all()
+    assert (scores.loc[clean, "override"] == "").all()
+
+
 def test_exports_are_spreadsheet_safe_and_html_escapes(tmp_path):
     table = PointsTable(features=("x",), base=600.0, offset=427.07, factor=57.71,
                         rows={"x": {"groups": [["=cmd|' /C calc'!A0"], ["<b>ok</b>"]], "points": [-5.0, 5.0],
@@ -169,12 +189,42 @@ def test_predict_and_explain_with_a_scorecard_champion(tmp_path, monkeypatch):
     for feature, row in rows.iterrows():
         assert row["points"] == pytest.approx(table[(feature, row["bin"])], abs=1e-9)
     assert len(rows) == result.model.points_table()["feature"].nunique() - 1
+    # its reasons are traced to the entity's own records, as a LightGBM model's are
+    catalog = result.model.catalog
+    counted = 0
+    for reason in explanation.reasons:
+        evidence = reason["evidence"]
+        assert (evidence["entity_id"].astype("str") == str(worst["entity_id"])).all()
+        assert (evidence["known_at"] < pd.Timestamp(worst["as_of"])).all()
+        if catalog.loc[reason["feature"], "aggregation"] == "count":
+            assert len(evidence) == reason["value"], reason["feature"]
+            counted += 1
+    assert counted >= 1
     # the run carries the points table and the feature screening
-    from riskml.tracking import configure
+    from riskml.tracking import configure, resolve_version
 
     logged = {a.path for d in ("scorecard", "screening")
               for a in configure().client().list_artifacts(result.run_id, d)}
     assert {"scorecard/points.csv", "scorecard/points.html", "screening/features.csv"} <= logged
+    # the promotion gates read a scorecard champion's logged backtest like any other
+    card_version = str(resolve_version("credit", alias="champion").version)
+    booster = riskml.train(records, "credit", features=features, backtest={"test_dates": "last 1"},
+                           params={"n_estimators": 20})
+    decision = riskml.promote("credit")
+    assert decision.champion_version == card_version and decision.challenger_version != card_version
+    gates = {g.name: g for g in decision.gates}
+    assert {"max_auc_drop", "max_calibration_error_increase", "max_score_psi"} <= set(gates)
+
+    def on_split(fit, metric):
+        m = fit.fit.metrics
+        rows = m[(m["metric"] == metric) & (m["population"] == "all")]
+        return float(rows.loc[pd.to_datetime(rows["split"]) == pd.Timestamp(decision.split), "value"].item())
+
+    assert gates["max_auc_drop"].value == pytest.approx(on_split(result, "auc") - on_split(booster, "auc"), abs=1e-9)
+    assert gates["max_calibration_error_increase"].value == pytest.approx(
+        on_split(booster, "calibration_error") - on_split(result, "calibration_error"), abs=1e-9)
+    assert gates["max_score_psi"].value is not None and gates["max_score_psi"].value >= 0
+    assert decision.promoted == all(g.passed for g in decision.gates)
 
 
 def test_a_feature_whose_points_all_round_to_zero_is_not_published():
