@@ -66,3 +66,31 @@ def test_screen_features_names_missing_label_columns(toy):
     panel, labels = toy
     with pytest.raises(ValueError, match="label"):
         screen_features(panel, labels.drop(columns="label"))
+
+
+def test_iv_is_the_information_value_of_the_hand_counted_bins(toy):
+    panel, labels = toy
+    screen = screen_features(panel, labels, features=["industry"])
+    date = screen["as_of"].iloc[0]
+    rows = panel.frame.merge(labels, on=["entity_id", "as_of"]).query("as_of == @date and complete")
+    counts = pd.crosstab(rows["industry"], rows["label"]) + 0.5  # half a row in every bin
+    good, bad = counts[0] / counts[0].sum(), counts[1] / counts[1].sum()
+    expected = float(((good - bad) * np.log(good / bad)).sum())
+    assert screen.set_index("as_of").loc[date, "iv"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_training_run_logs_the_screening_of_its_test_dates():
+    import io
+
+    from riskml._pipeline import run_tables
+
+    panel, labels = toy_panel(n_entities=300, n_dates=16, seed=0)
+    fit = fit_model(panel, labels, "credit", backtest={"test_dates": "last 2", "min_train_dates": 2},
+                    params={"n_estimators": 10})
+    tables = run_tables(fit, panel)
+    logged = pd.read_csv(io.StringIO(tables["screening/features.csv"]), parse_dates=["as_of"])
+    assert sorted(logged["as_of"].unique()) == sorted(pd.to_datetime(fit.predictions["as_of"]).unique())
+    assert set(logged["feature"]) == set(fit.model.features)
+    expected = screen_features(panel, fit.predictions, features=list(fit.model.features))
+    pd.testing.assert_frame_equal(logged, expected, check_dtype=False)
+    assert not any(name.startswith("scorecard/") for name in tables)  # a LightGBM run has no points table
