@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -94,3 +96,19 @@ def test_a_training_run_logs_the_screening_of_its_test_dates():
     expected = screen_features(panel, fit.predictions, features=list(fit.model.features))
     pd.testing.assert_frame_equal(logged, expected, check_dtype=False)
     assert not any(name.startswith("scorecard/") for name in tables)  # a LightGBM run has no points table
+
+
+def test_screening_needs_no_optional_dependency_and_a_scorecard_names_its_extra(toy, monkeypatch):
+    """Every training run screens its features; only the scorecard kind needs optbinning."""
+    from riskml.models._scorecard import fit_woe_regression
+    from riskml.models._spec import ModelKindSpec
+
+    panel, labels = toy
+    expected = screen_features(panel, labels, features=["industry", "penalties_count_365d"])
+    for name in ["optbinning", *(m for m in list(sys.modules) if m.startswith("optbinning."))]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if riskml[scorecard] were not installed
+    pd.testing.assert_frame_equal(screen_features(panel, labels, features=["industry", "penalties_count_365d"]),
+                                  expected)
+    with pytest.raises(ImportError, match=r"riskml\[scorecard\]"):
+        fit_woe_regression(panel.frame[["penalties_count_365d"]], labels["label"], panel.catalog, [],
+                           ModelKindSpec(kind="scorecard"))
