@@ -61,6 +61,43 @@ def test_score_is_base_plus_the_published_points_for_every_entity(card, tmp_path
     np.testing.assert_array_equal(model.score(panel.frame)["score"].to_numpy(), expected)  # exact
 
 
+CATEGORIES = ["retail", "food", "wholesale", "services", "transport"]
+
+
+@st.composite
+def tables_and_rows(draw: st.DrawFn) -> tuple[PointsTable, pd.DataFrame]:
+    """A points table of one numeric and one categorical feature, and rows that hit every kind of bin."""
+    finite = st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False)
+    edges = sorted(draw(st.sets(finite, min_size=1, max_size=5)))
+    whole = st.integers(-120, 120).map(float)
+    order = draw(st.permutations(CATEGORIES))
+    cut = draw(st.integers(1, len(CATEGORIES)))
+    groups = [order[:cut], *([order[cut:]] if cut < len(CATEGORIES) - 1 else [])]
+    rows = {"x": {"edges": edges, "points": draw(st.lists(whole, min_size=len(edges) + 1, max_size=len(edges) + 1)),
+                  "missing": draw(whole)},
+            "kind": {"groups": groups, "points": draw(st.lists(whole, min_size=len(groups), max_size=len(groups))),
+                     "missing": draw(whole)}}
+    table = PointsTable(features=("x", "kind", "unused"), base=draw(whole), offset=427.07, factor=57.71, rows=rows)
+    n = draw(st.integers(1, 30))
+    x = draw(st.lists(st.one_of(st.sampled_from(edges), finite, st.just(float("nan"))), min_size=n, max_size=n))
+    kinds = draw(st.lists(st.sampled_from([*CATEGORIES, "unseen", None]), min_size=n, max_size=n))
+    frame = pd.DataFrame({"x": x, "kind": pd.Categorical(kinds), "unused": 0.0})
+    return table, frame
+
+
+@settings(max_examples=60, deadline=None)
+@given(tables_and_rows())
+def test_any_published_table_adds_up_to_the_score_exactly(tmp_path_factory, case):
+    """Values on a bin edge, outside every range, missing or unseen: the CSV a business reads gives the score."""
+    from riskml.models._scorecard import export_points_table
+
+    table, frame = case
+    path = export_points_table(table.table(), tmp_path_factory.mktemp("t") / "points.csv")
+    published = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False)
+    base = float(published.loc[published["feature"] == "base", "points"].iloc[0])
+    np.testing.assert_array_equal(table.score(frame), base + _interval_points(published, frame))
+
+
 def test_points_are_monotone_in_each_features_declared_direction(card):
     panel, _, result = card
     table = result.model.points_table()
