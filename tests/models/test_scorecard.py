@@ -113,6 +113,31 @@ def test_points_are_monotone_in_each_features_declared_direction(card):
     assert checked >= 3
 
 
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.lists(st.sampled_from([1, -1, 0]), min_size=3, max_size=3),
+       st.lists(st.floats(-1.5, 1.5), min_size=3, max_size=3), st.floats(0.2, 3.0))
+def test_fitted_points_follow_every_declared_direction_whatever_the_data(seed, directions, effects, slope):
+    """Declared directions hold even where the data disagree (a wrong declaration gets flat points, never reversed)."""
+    from riskml.models._scorecard import WoeRegression, fit_woe_regression
+    from riskml.models._spec import ModelKindSpec
+
+    rng = np.random.default_rng(seed)
+    names = ["a", "b", "c"]
+    X = pd.DataFrame({n: np.round(rng.gamma(2.0, 2.0, 3000), 1) for n in names})
+    X.loc[rng.random(3000) < 0.05, "b"] = np.nan
+    logit = -2.0 + sum(e * (X[n].fillna(4.0) - 4.0) / 3.0 for n, e in zip(names, effects, strict=True))
+    y = (rng.random(3000) < 1 / (1 + np.exp(-logit))).astype(int)
+    catalog = pd.DataFrame({"direction": directions}, index=names)
+    fit = fit_woe_regression(X, y, catalog, [], ModelKindSpec(kind="scorecard", min_iv=0.0))
+    assert isinstance(fit, WoeRegression)
+    table = fit.points_table(CREDIT_POLICY, slope, 0.0)
+    for name, direction in zip(names, directions, strict=True):
+        if name not in table.rows or direction == 0:
+            continue
+        points = np.asarray(table.rows[name]["points"])
+        assert (np.diff(points) * direction <= 0).all(), (name, direction, points)
+
+
 def test_scorecard_saves_loads_and_explains_in_table_points(card, tmp_path):
     from riskml.explain import tree_contributions
     from riskml.explain._points import points_from_contributions
