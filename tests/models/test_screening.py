@@ -112,3 +112,19 @@ def test_screening_needs_no_optional_dependency_and_a_scorecard_names_its_extra(
     with pytest.raises(ImportError, match=r"riskml\[scorecard\]"):
         fit_woe_regression(panel.frame[["penalties_count_365d"]], labels["label"], panel.catalog, [],
                            ModelKindSpec(kind="scorecard"))
+
+
+def test_the_documented_drop_features_example_names_features_of_the_bundled_library():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from riskml.features import load_feature_spec
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "concepts.md").read_text(encoding="utf-8")
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", page, flags=re.S) if "drop_features" in b]
+    assert blocks, "docs/concepts.md shows no drop_features example"
+    names = [n for block in blocks for n in block["model"]["drop_features"]]
+    library = set(load_feature_spec(None).catalog().index)
+    assert names and set(names) <= library, sorted(set(names) - library)
