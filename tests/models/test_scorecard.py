@@ -265,9 +265,10 @@ def test_predict_and_explain_with_a_scorecard_champion(tmp_path, monkeypatch):
     # the run carries the points table and the feature screening
     from riskml.tracking import configure, resolve_version
 
-    logged = {a.path for d in ("scorecard", "screening")
-              for a in configure().client().list_artifacts(result.run_id, d)}
-    assert {"scorecard/points.csv", "scorecard/points.html", "screening/features.csv"} <= logged
+    client = configure().client()
+    logged = {a.path for d in ("scorecard", "screening", "plots") for a in client.list_artifacts(result.run_id, d)}
+    assert {"scorecard/points.csv", "scorecard/points.html", "screening/features.csv",
+            "plots/shap_beeswarm.png"} <= logged
     # the promotion gates read a scorecard champion's logged backtest like any other
     card_version = str(resolve_version("credit", alias="champion").version)
     booster = riskml.train(records, "credit", features=features, backtest={"test_dates": "last 1"},
@@ -287,6 +288,7 @@ def test_predict_and_explain_with_a_scorecard_champion(tmp_path, monkeypatch):
         on_split(booster, "calibration_error") - on_split(result, "calibration_error"), abs=1e-9)
     assert gates["max_score_psi"].value is not None and gates["max_score_psi"].value >= 0
     assert decision.promoted == all(g.passed for g in decision.gates)
+    assert "plots/shap_beeswarm.png" in {a.path for a in client.list_artifacts(booster.run_id, "plots")}
 
 
 def test_a_feature_whose_points_all_round_to_zero_is_not_published():
