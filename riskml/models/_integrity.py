@@ -168,6 +168,7 @@ def check_booster_text(text: str, path: str | Path) -> None:
         lines = text[params + len("\nparameters:\n") : close].split("\n")
         if not all(_PARAMETER.fullmatch(line) for line in lines if line):
             raise bad("the parameters block has a line that is not '[name: value]'")
+    _check_pandas_categorical(text[end:], bad)
     header = _fields(text[: text.find("\nTree=") if "\nTree=" in text else end])
     n_features = _header_int(header, "max_feature_idx", 0, bad) + 1
     n_class = _header_int(header, "num_class", 1, bad)
@@ -211,6 +212,22 @@ _OPTIONAL_ARRAYS = {
     "internal_count": (-1, int), "decision_type": (-1, int), "leaf_weight": (0, float), "leaf_count": (0, int),
 }
 _CATEGORICAL = 1  # decision_type bit of a categorical split
+
+
+def _check_pandas_categorical(tail: str, bad) -> None:  # type: ignore[no-untyped-def]
+    """The categories LightGBM's Python package restores for pandas columns: lists of distinct values."""
+    found = re.findall(r"^pandas_categorical:(.*)$", tail, flags=re.MULTILINE)
+    if not found:
+        return
+    try:
+        value = json.loads(found[-1])
+    except ValueError:
+        raise bad("its pandas_categorical line is not JSON") from None
+    if value is not None and not (
+        isinstance(value, list)
+        and all(isinstance(c, list) and len({json.dumps(v) for v in c}) == len(c) for c in value)
+    ):
+        raise bad("its pandas_categorical line is not lists of distinct categories")
 
 
 def _tree_fields(body: str, k: int, bad) -> dict[str, str]:  # type: ignore[no-untyped-def]
