@@ -348,6 +348,39 @@ def test_a_run_of_a_killed_process_is_marked_failed_at_the_next_start(home):
     assert not running()
 
 
+_REGISTERING_CHILD = """
+from riskml.models._bundle import _tiny_model
+from riskml.tracking import configure
+from riskml.tracking._registry import log_model
+configure()
+log_model(_tiny_model(), registered_model_name="riskml-killed")
+"""
+
+
+def test_a_process_killed_while_registering_leaves_no_version_without_digests(home):
+    """Killed as soon as its version appears: the version already carries its digests (never loads unverified)."""
+    import signal
+    import subprocess
+    import sys
+
+    from riskml.tracking import configure
+
+    client = configure().client()
+    env = {**os.environ, "RISKML_HOME": str(home)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    child = subprocess.Popen([sys.executable, "-c", _REGISTERING_CHILD], env=env)
+    deadline = time.monotonic() + 60
+    versions: list = []
+    while not versions and child.poll() is None and time.monotonic() < deadline:
+        versions = client.search_model_versions("name='riskml-killed'")
+        time.sleep(0.01)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=10)
+    versions = versions or client.search_model_versions("name='riskml-killed'")
+    assert versions, "the child registered no version"
+    assert all(DIGEST_TAG in client.get_model_version("riskml-killed", v.version).tags for v in versions)
+
+
 def test_a_model_uri_scored_through_spark_is_verified_first(home, tiny):
     """Spark scoring loads by URI (``models:/name/version`` or ``@alias``): the same check applies."""
     from riskml.tracking import configure

@@ -123,14 +123,16 @@ def log_pyfunc(model: Any, *, name: str = "model", registered_model_name: str | 
                 artifacts={ARTIFACT_MODEL: str(model_dir), ARTIFACT_META: str(write_meta(model, folder))},
                 signature=model_signature(model),
                 pip_requirements=pinned_requirements(),
-                registered_model_name=registered_model_name,
                 tags=tags,
             )
         digests = _logged_digests(info.model_uri)
         if registered_model_name is not None:
-            config.client().set_model_version_tag(
-                registered_model_name, str(info.registered_model_version), DIGEST_TAG, json.dumps(digests)
-            )
+            # registered with its digests in one call: a process killed in between leaves
+            # no version that would load unverified
+            with reaching(mlflow.get_registry_uri()):
+                version = mlflow.register_model(info.model_uri, registered_model_name,
+                                                tags={DIGEST_TAG: json.dumps(digests)})
+            info.registered_model_version = int(version.version)
     finally:
         if started is not None:
             mlflow.end_run()
