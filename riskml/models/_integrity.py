@@ -316,10 +316,14 @@ def _check_linear(fields: dict[str, str], k: int, leaves: int, n_features: int, 
     counts = array("num_features", int, leaves)
     if any(c < 0 for c in counts):
         raise bad(f"tree {k} has a negative num_features")
-    if "leaf_features" in fields and any(not 0 <= f < n_features for f in array("leaf_features", int, sum(counts))):
+    # each leaf's values end in an extra space (a leaf without features writes only it)
+    def grouped(name: str, kind: type) -> list:
+        return _numbers(" ".join(fields[name].split()), kind, sum(counts), f"tree {k}'s {name}", bad)
+
+    if "leaf_features" in fields and any(not 0 <= f < n_features for f in grouped("leaf_features", int)):
         raise bad(f"tree {k} has a linear leaf on a feature outside 0..{n_features - 1}")
     if "leaf_coeff" in fields:
-        array("leaf_coeff", float, sum(counts))
+        grouped("leaf_coeff", float)
 
 
 def _fields(block: str) -> dict[str, str]:
