@@ -163,6 +163,31 @@ def test_no_corrupt_booster_ends_the_process():
     assert list(outcomes.values()).count("ModelFileError") > 100
 
 
+@pytest.mark.parametrize("params", [
+    {}, {"linear_tree": True, "objective": "regression"}, {"objective": "multiclass", "num_class": 3},
+    {"boosting": "rf", "bagging_freq": 1, "bagging_fraction": 0.5}, {"boosting": "dart"},
+    {"min_data_in_leaf": 10_000}, {"categorical": True},
+], ids=["binary", "linear", "multiclass", "rf", "dart", "one_leaf", "categorical"])
+def test_every_kind_of_valid_booster_passes_the_check_and_scores_the_same(params):
+    """The check refuses nothing LightGBM writes: the read booster scores exactly as the written one."""
+    import lightgbm as lgb
+    import numpy as np
+    import pandas as pd
+
+    params = dict(params)
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=600), "b": rng.normal(size=600)})
+    if params.pop("categorical", False):
+        X["c"] = pd.Categorical(rng.integers(0, 5, 600).astype(str))
+    X.loc[::9, "a"] = np.nan
+    y = (X["a"].fillna(0) * 2 + X["b"] + rng.normal(size=600) > 0).astype(int)
+    if params.get("objective") == "multiclass":
+        y = y + (X["b"] > 1)
+    fitted = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 1, **params}, lgb.Dataset(X, y), 6)
+    read = RiskModel._read_booster(fitted.model_to_string(), Path("booster.txt"))
+    np.testing.assert_array_equal(read.predict(X), fitted.predict(X))
+
+
 def test_a_corrupt_model_json_names_the_file(tmp_path, tiny):
     folder = tiny.save(tmp_path / "m")
     (folder / "model.json").write_text('{"format": "riskml.RiskModel/1", "target": ')
