@@ -53,11 +53,12 @@ def _job(records: str, ledger: Path, env: dict[str, str]) -> tuple[float, str]:
     """Wall time of one job process and its per-step line."""
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "riskml.cli", "score", "--records", records, "--ledger", str(ledger),
-                           "--as-of", AS_OF, "--target", "credit", "--no-monitor"], check=True, env=env,
+                           "--as-of", AS_OF, "--target", "credit", "--no-monitor"], check=True,
+                          env={**env, "COLUMNS": "400"},  # the steps line on one line, to parse
                           capture_output=True, text=True)
     seconds = time.perf_counter() - started
     print(done.stdout)
-    steps = next((ln.split(":", 1)[1].strip() for ln in done.stdout.splitlines() if ln.startswith("steps:")), "")
+    steps = next((ln.split(":", 1)[1].strip() for ln in done.stdout.splitlines() if ln.startswith("steps (s):")), "")
     return seconds, steps
 
 
