@@ -180,17 +180,22 @@ def fraud_champion(work):
     _ok("train", "records", "--target", "fraud", "--params", '{"n_estimators": 20}',
         "--backtest", '{"test_dates": "last 1"}')
     refused = runner.invoke(app, ["promote", "--target", "fraud"], env={"COLUMNS": str(WIDTH)})
+    unscored = runner.invoke(app, ["predict", "--records", "records", "--fraud"], env={"COLUMNS": str(WIDTH)})
     version = riskml.tracking.resolve_version("fraud", alias="challenger").version
     riskml.tracking.configure().client().set_registered_model_alias("riskml-fraud", "champion", version)
-    return refused
+    return refused, unscored
 
 
-def test_promote_refuses_a_fraud_model_with_too_few_confirmed_cases_readably(fraud_champion):
-    assert fraud_champion.exit_code == 1
-    _readable(fraud_champion.stdout)
-    text = " ".join(fraud_champion.stdout.split())
+def test_promotion_and_prediction_say_a_fraud_model_has_too_few_confirmed_cases(fraud_champion):
+    refused, unscored = fraud_champion
+    assert refused.exit_code == 1 and unscored.exit_code == 1
+    _readable(refused.stdout)
+    text = " ".join(refused.stdout.split())
     assert "fail enough_confirmed_cases: too few confirmed cases to evaluate on all entities: " in text
     assert "None" not in text and "not promoted" in text
+    _readable(unscored.stdout)
+    said = " ".join(unscored.stdout.split())
+    assert "riskml-fraud has no champion: too few confirmed cases to evaluate on " in said and "; need 10" in said
 
 
 def test_predict_fraud_adds_the_fraud_champions_scores(work, fraud_champion):

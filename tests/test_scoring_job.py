@@ -65,7 +65,9 @@ def test_the_job_reads_postgres_publishes_the_quarter_and_a_rerun_adds_nothing(c
     assert len(read_ledger(database)) == len(ledger)
     nxt = _score(database, database, Q4)
     assert nxt.exit_code == 0, nxt.output
-    assert "monitoring run for credit" in nxt.output
+    run_id = " ".join(nxt.output.split()).split("monitoring run for credit: ")[1].split()[0]
+    run = riskml.tracking.configure().client().get_run(run_id)  # logged: score PSI and migration against Q3
+    assert run.info.run_name == f"monitor {Q3} -> {Q4}" and "monitor_score_psi" in run.data.metrics
     assert sorted(read_ledger(database)["as_of"].unique()) == [pd.Timestamp(Q3), pd.Timestamp(Q4)]
 
 
