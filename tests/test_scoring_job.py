@@ -90,6 +90,14 @@ def test_a_missing_champion_fails_before_anything_is_published(clean, home, tmp_
     assert read_ledger(tmp_path / "ledger").empty
 
 
+def test_an_unreachable_records_database_fails_the_read_step_without_its_password(home, tmp_path):
+    result = _score("postgresql://bureau:s3cret@127.0.0.1:1/records", str(tmp_path / "ledger"), Q4)
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "read failed (nothing was published)" in text and "postgresql://bureau:***@127.0.0.1:1/records" in text
+    assert "s3cret" not in result.output and not (tmp_path / "ledger").exists()
+
+
 def test_invalid_records_fail_the_job_with_the_problem_named(clean, home, database):
     bad = dict(clean.tables)
     bad["penalties"] = bad["penalties"].assign(amount=-bad["penalties"]["amount"])
