@@ -69,6 +69,10 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=0,
                         help="Only time reading the records, N times alternating PostgreSQL and Parquet "
                              "(no training, no job); writes the 'Scoring job: reading the records' section")
+    parser.add_argument("--drivers", type=int, default=0,
+                        help="Only time fetching every source table as Arrow through ADBC and through ConnectorX, "
+                             "N times alternating (no training, no job); writes the 'Scoring job: PostgreSQL drivers' "
+                             "section")
     parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("RISKML_PSEUDONYM_KEY", "benchmark-key-not-a-secret-0001")
@@ -94,6 +98,9 @@ def main() -> None:
         t_load = time.perf_counter() - started
         if args.reads:
             _reads(args, records.n_records, url, work / "records")
+            return
+        if args.drivers:
+            _drivers(args, records.n_records, url, sorted(records.tables))
             return
         riskml.train(records, "credit", backtest={"test_dates": "last 1"})
         decision = riskml.promote("credit")
@@ -169,6 +176,50 @@ def _reads(args: argparse.Namespace, n: int, url: str, folder: Path) -> None:
     print(text)
     if not args.no_doc:
         write_section("Scoring job: reading the records", text)
+
+
+def _drivers(args: argparse.Namespace, n: int, url: str, names: list[str]) -> None:
+    """Best-of-N seconds to fetch every source table as Arrow through ADBC and through ConnectorX, alternating."""
+    from importlib.metadata import version
+
+    import connectorx as cx
+
+    from riskml.records._database import adbc_uri, connect, quote
+
+    def adbc() -> int:
+        with connect(url) as conn, conn.cursor() as cur:
+            rows = 0
+            for name in names:
+                cur.execute(f"SELECT * FROM {quote(name)}")
+                rows += cur.fetch_arrow_table().num_rows
+            return rows
+
+    def connectorx() -> int:
+        return sum(cx.read_sql(adbc_uri(url), f"SELECT * FROM {quote(name)}", return_type="arrow").num_rows
+                   for name in names)
+
+    labels = {f"ADBC (adbc-driver-postgresql {version('adbc-driver-postgresql')})": adbc,
+              f"ConnectorX {version('connectorx')}": connectorx}
+    times: dict[str, list[float]] = {label: [] for label in labels}
+    for _ in range(args.drivers):
+        for label, fetch in labels.items():
+            started = time.perf_counter()
+            rows = fetch()
+            times[label].append(time.perf_counter() - started)
+            if rows != n:
+                raise SystemExit(f"{label} fetched {rows:,} rows; the tables hold {n:,}")
+    lines = [machine_line(), "",
+             f"Every source table of the {args.entities:,}-entity county ({n:,} records in {len(names)} tables) "
+             f"fetched as Arrow from PostgreSQL 15 on loopback (`SELECT * FROM table`, no coercion), best of "
+             f"{args.drivers} runs alternating the two drivers. Command: "
+             f"`python -m benchmarks.scoring_job --drivers {args.drivers}`.", "",
+             "| driver | best seconds | records per second | all runs (s) |", "|---|---:|---:|---|"]
+    for label, runs in times.items():
+        lines.append(f"| {label} | {min(runs):.2f} | {n / min(runs):,.0f} | {', '.join(f'{t:.2f}' for t in runs)} |")
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_doc:
+        write_section("Scoring job: PostgreSQL drivers", text)
 
 
 if __name__ == "__main__":
