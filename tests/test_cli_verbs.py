@@ -253,3 +253,15 @@ def test_tune_takes_a_backtest_and_prints_readably_at_80_columns(work):
     out = _ok("tune", "records", "--trials", "1", "--backtest", '{"test_dates": "last 1"}')
     _readable(out)
     assert "best backtest AUC" in out and "MLflow parent run" in out
+
+
+def test_every_parquet_file_the_verbs_wrote_has_microsecond_timestamps(work):
+    import pyarrow.parquet as pq
+
+    folder, _, _ = work
+    written = sorted(folder.glob("*.parquet")) + sorted(folder.glob("ledger*/*.parquet"))
+    names = {p.name for p in written} | {p.parent.name for p in written}
+    assert {"scores.parquet", "both.parquet", "panel.parquet", "ledger", "ledger-both"} <= names
+    stamps = {(p.name, f.name): str(f.type) for p in written for f in pq.read_schema(p)
+              if str(f.type).startswith("timestamp")}
+    assert stamps and all(t.startswith("timestamp[us") for t in stamps.values()), stamps  # Spark refuses NANOS
