@@ -4,10 +4,13 @@ as dates, ``--format csv|json`` pipes cleanly, and each monitor warning prints o
 from __future__ import annotations
 
 import io
+import itertools
 import json
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from riskml.cli import app
@@ -133,6 +136,24 @@ def test_tables_wider_than_the_terminal_split_into_column_groups_without_cutting
     groups = _column_groups([10, 30, 30, 30, 5], keys=1, room=75)
     assert groups == [[0, 1, 2], [0, 3, 4]]
     assert all(sum([10, 30, 30, 30, 5][i] for i in g) <= 75 for g in groups)
+
+
+@settings(max_examples=200, deadline=None)
+@given(widths=st.lists(st.integers(1, 60), min_size=1, max_size=25), keys=st.integers(0, 3),
+       room=st.integers(20, 200))
+def test_column_groups_show_every_column_once_behind_the_keys_within_the_room(widths, keys, room):
+    from riskml.cli import _column_groups
+
+    keys = min(keys, len(widths))
+    groups = _column_groups(widths, keys, room)
+    assert all(g[:keys] == list(range(keys)) for g in groups)
+    shown = [i for g in groups for i in g[keys:]]
+    assert shown == list(range(keys, len(widths)))  # each column once, in order
+    key_width = sum(widths[:keys])
+    for g in groups:  # a group overflows only when a single column does not fit beside the keys
+        assert sum(widths[i] for i in g) <= room or len(g) - keys <= 1
+    assert len(groups) == 1 or all(g[keys:] for g in groups)
+    assert all(sum(widths[i] for i in (*g, h[keys])) > room for g, h in itertools.pairwise(groups)) or key_width > room
 
 
 def test_the_other_verbs_stay_readable_at_80_columns(work):
