@@ -258,7 +258,8 @@ def promote(
     decision = _promote(target, version=version)
     for gate in decision.gates:
         mark = "[green]pass[/green]" if gate.passed else "[red]fail[/red]"
-        measured = f"{gate.value:.4g} {gate.rule} {gate.threshold:.4g}" if gate.value is not None else ""
+        measured = (f"{gate.value:.4g} {gate.rule} {gate.threshold:.4g}"
+                    if gate.value is not None and gate.threshold is not None else "")
         console.print(f"  {mark} {gate.name}: " + "; ".join(part for part in (measured, gate.detail) if part))
     verdict = "promoted to champion" if decision.promoted else "not promoted; champion unchanged"
     console.print(f"riskml-{target} version {decision.challenger_version}: {verdict}")
