@@ -6,8 +6,9 @@ Run from the repository root::
 
 Builds the county's panel and credit labels, runs the credit model's temporal backtest
 (``experiments/backtest.yaml``), grades the out-of-time predictions of every test date
-with the model spec's bands and overrides, and audits the 16 groups (8 districts, 6
-industries, 2 entity types) three ways:
+with the model spec's bands and overrides, and audits every district, industry and
+entity type of the market (20 groups in ``make_market``: 8 districts, 10 industries,
+2 entity types) three ways:
 
 * before, flag rate only (the monitor's view of a quarter): flag-rate ratio to the
   largest group outside [0.8, 1.25], on the latest test date;

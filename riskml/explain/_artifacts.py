@@ -3,8 +3,8 @@
 ``riskml.train`` computes these here and hands them to
 :func:`riskml.tracking._runs.log_training_run` as ready artifacts, so the tracking layer logs
 files and figures without computing explanations itself. The contributions are exact
-TreeSHAP (:func:`explain_rows`) of a seeded sample of the training panel, in score
-points; the beeswarm is shap's own plot of :meth:`BatchExplanation.to_shap`. Neither
+TreeSHAP (:func:`explain_rows`) of a seeded sample of the training panel, in the
+points of the published score (the grade model's when the model has one); the beeswarm is shap's own plot of :meth:`BatchExplanation.to_shap`. Neither
 holds an entity id.
 """
 

@@ -187,6 +187,12 @@ def _as_numbers(column: pd.Series) -> np.ndarray:
 def explain_rows(model: RiskModel, frame: pd.DataFrame) -> BatchExplanation:
     """Explain many panel rows at once: every feature's contribution, exact.
 
+    The contributions are those of the published score, the one the grade is read
+    from: the grade model's when ``model`` has one (``RiskModel.grading``, a
+    through-the-cycle credit grade), as in :func:`riskml.explain` and the reasons of
+    :func:`riskml.predict`. ``base_points + points.sum(axis=1)`` is then
+    ``model.score(frame)["score"]`` before overrides.
+
     Parameters
     ----------
     model : riskml.models.RiskModel
@@ -210,6 +216,7 @@ def explain_rows(model: RiskModel, frame: pd.DataFrame) -> BatchExplanation:
     >>> batch.points.shape == (20, len(model.features))
     True
     """
+    model = getattr(model, "grading", model)
     features = list(model.features)
     contrib = tree_contributions(model.booster, model.matrix(frame))
     base_points, points = points_from_contributions(contrib, model.policy, model.calib_a, model.calib_b)

@@ -296,6 +296,11 @@ def fit_woe_regression(X: pd.DataFrame, y: Any, catalog: pd.DataFrame, categoric
     -------
     WoeRegression
 
+    Raises
+    ------
+    ImportError
+        Without optbinning (``pip install 'riskml[scorecard]'``).
+
     Examples
     --------
     >>> from riskml.models._testing import toy_panel
@@ -305,7 +310,10 @@ def fit_woe_regression(X: pd.DataFrame, y: Any, catalog: pd.DataFrame, categoric
     >>> sorted(fit.rows), all(c < 0 for c in fit.coef.values())
     (['entity_age_years', 'penalties_count_365d'], True)
     """
-    from optbinning import BinningProcess, Scorecard
+    try:
+        from optbinning import BinningProcess, Scorecard
+    except ImportError as exc:
+        raise ImportError("the scorecard model kind bins with optbinning: pip install 'riskml[scorecard]'") from exc
 
     names = [str(c) for c in X.columns]
     direction = catalog["direction"] if "direction" in catalog.columns else pd.Series(dtype="float64")

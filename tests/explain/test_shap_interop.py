@@ -63,3 +63,23 @@ def test_shap_beeswarm_waterfall_and_scatter_save_pngs(fitted, tmp_path):
     plt.close("all")
     for name in ("beeswarm", "waterfall", "scatter"):
         assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_batch_points_are_the_published_scores_when_the_grade_has_its_own_model():
+    """The shipped credit model grades with a through-the-cycle model: shap's values are that score's points."""
+    import riskml
+    from riskml.explain._whatif import score_rows
+
+    market = riskml.synth.make_market(n_entities=600, seed=5)
+    records = riskml.records.validate(market.records, mode="strict")
+    model = riskml.train(records, "credit", backtest={"test_dates": "last 1"}, params={"n_estimators": 20},
+                         log=False).model
+    assert model.grade_model is not None
+    rows = riskml.build_panel(records, ["2024-01-01"]).frame
+    exp = explain_rows(model, rows).to_shap()
+    published = model.score(rows)["score"].to_numpy()
+    np.testing.assert_allclose(exp.values.sum(axis=1) + exp.base_values, published, rtol=0, atol=1e-6)
+    # the points riskml.explain gives each feature of an entity (explain_entity scores rows this way)
+    single = score_rows(model.grading, rows)
+    np.testing.assert_allclose(exp.values, single.points.to_numpy(), rtol=0, atol=1e-9)
+    assert list(exp.feature_names) == list(model.grading.features)

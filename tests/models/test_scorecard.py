@@ -61,6 +61,43 @@ def test_score_is_base_plus_the_published_points_for_every_entity(card, tmp_path
     np.testing.assert_array_equal(model.score(panel.frame)["score"].to_numpy(), expected)  # exact
 
 
+CATEGORIES = ["retail", "food", "wholesale", "services", "transport"]
+
+
+@st.composite
+def tables_and_rows(draw: st.DrawFn) -> tuple[PointsTable, pd.DataFrame]:
+    """A points table of one numeric and one categorical feature, and rows that hit every kind of bin."""
+    finite = st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False)
+    edges = sorted(draw(st.sets(finite, min_size=1, max_size=5)))
+    whole = st.integers(-120, 120).map(float)
+    order = draw(st.permutations(CATEGORIES))
+    cut = draw(st.integers(1, len(CATEGORIES)))
+    groups = [order[:cut], *([order[cut:]] if cut < len(CATEGORIES) - 1 else [])]
+    rows = {"x": {"edges": edges, "points": draw(st.lists(whole, min_size=len(edges) + 1, max_size=len(edges) + 1)),
+                  "missing": draw(whole)},
+            "kind": {"groups": groups, "points": draw(st.lists(whole, min_size=len(groups), max_size=len(groups))),
+                     "missing": draw(whole)}}
+    table = PointsTable(features=("x", "kind", "unused"), base=draw(whole), offset=427.07, factor=57.71, rows=rows)
+    n = draw(st.integers(1, 30))
+    x = draw(st.lists(st.one_of(st.sampled_from(edges), finite, st.just(float("nan"))), min_size=n, max_size=n))
+    kinds = draw(st.lists(st.sampled_from([*CATEGORIES, "unseen", None]), min_size=n, max_size=n))
+    frame = pd.DataFrame({"x": x, "kind": pd.Categorical(kinds), "unused": 0.0})
+    return table, frame
+
+
+@settings(max_examples=60, deadline=None)
+@given(tables_and_rows())
+def test_any_published_table_adds_up_to_the_score_exactly(tmp_path_factory, case):
+    """Values on a bin edge, outside every range, missing or unseen: the CSV a business reads gives the score."""
+    from riskml.models._scorecard import export_points_table
+
+    table, frame = case
+    path = export_points_table(table.table(), tmp_path_factory.mktemp("t") / "points.csv")
+    published = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False)
+    base = float(published.loc[published["feature"] == "base", "points"].iloc[0])
+    np.testing.assert_array_equal(table.score(frame), base + _interval_points(published, frame))
+
+
 def test_points_are_monotone_in_each_features_declared_direction(card):
     panel, _, result = card
     table = result.model.points_table()
@@ -74,6 +111,31 @@ def test_points_are_monotone_in_each_features_declared_direction(card):
         assert (steps <= 0).all(), (feature, points)
         checked += 1
     assert checked >= 3
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.lists(st.sampled_from([1, -1, 0]), min_size=3, max_size=3),
+       st.lists(st.floats(-1.5, 1.5), min_size=3, max_size=3), st.floats(0.2, 3.0))
+def test_fitted_points_follow_every_declared_direction_whatever_the_data(seed, directions, effects, slope):
+    """Declared directions hold even where the data disagree (a wrong declaration gets flat points, never reversed)."""
+    from riskml.models._scorecard import WoeRegression, fit_woe_regression
+    from riskml.models._spec import ModelKindSpec
+
+    rng = np.random.default_rng(seed)
+    names = ["a", "b", "c"]
+    X = pd.DataFrame({n: np.round(rng.gamma(2.0, 2.0, 3000), 1) for n in names})
+    X.loc[rng.random(3000) < 0.05, "b"] = np.nan
+    logit = -2.0 + sum(e * (X[n].fillna(4.0) - 4.0) / 3.0 for n, e in zip(names, effects, strict=True))
+    y = (rng.random(3000) < 1 / (1 + np.exp(-logit))).astype(int)
+    catalog = pd.DataFrame({"direction": directions}, index=names)
+    fit = fit_woe_regression(X, y, catalog, [], ModelKindSpec(kind="scorecard", min_iv=0.0))
+    assert isinstance(fit, WoeRegression)
+    table = fit.points_table(CREDIT_POLICY, slope, 0.0)
+    for name, direction in zip(names, directions, strict=True):
+        if name not in table.rows or direction == 0:
+            continue
+        points = np.asarray(table.rows[name]["points"])
+        assert (np.diff(points) * direction <= 0).all(), (name, direction, points)
 
 
 def test_scorecard_saves_loads_and_explains_in_table_points(card, tmp_path):
@@ -99,6 +161,26 @@ def test_scorecard_saves_loads_and_explains_in_table_points(card, tmp_path):
     by_feature = pd.DataFrame(points, columns=list(model.features))[applied.columns]
     np.testing.assert_allclose(by_feature.to_numpy(), applied.to_numpy(), atol=1e-9)
     assert np.allclose(base, model.booster.base, atol=1e-9)
+
+
+def test_scorecard_grades_by_the_specs_bands_then_its_overrides(card):
+    panel, _, result = card
+    model = result.model
+    scores = model.score(panel.frame)
+    names, mins = list(model.policy.grade_names), np.append(model.policy.min_scores, -np.inf)
+    # the band of each published score: the best grade whose minimum it reaches
+    band = np.array(names)[np.argmax(scores["score"].to_numpy()[:, None] >= mins[None, :], axis=1)]
+    assert (scores["grade_by_score"].astype("str").to_numpy() == band).all()
+    serious = panel.frame["serious_violations_on_list"].to_numpy() >= 1
+    abnormal = (panel.frame["abnormal_list_on_list"].to_numpy() >= 1) & ~serious
+    assert serious.sum() >= 10 and abnormal.sum() >= 10
+    assert (scores.loc[serious, "grade"].astype("str") == "D").all()
+    lowered = serious & (scores["grade_by_score"].astype("str").to_numpy() != "D")  # the override moved these
+    assert lowered.sum() >= 5 and scores.loc[lowered, "override"].str.contains("serious_violation_list").all()
+    assert scores.loc[abnormal, "grade"].astype("str").isin(["C", "D"]).all()
+    clean = ~serious & ~abnormal
+    assert (scores.loc[clean, "grade"].astype("str") == scores.loc[clean, "grade_by_score"].astype("str")).all()
+    assert (scores.loc[clean, "override"] == "").all()
 
 
 def test_exports_are_spreadsheet_safe_and_html_escapes(tmp_path):
@@ -169,12 +251,44 @@ def test_predict_and_explain_with_a_scorecard_champion(tmp_path, monkeypatch):
     for feature, row in rows.iterrows():
         assert row["points"] == pytest.approx(table[(feature, row["bin"])], abs=1e-9)
     assert len(rows) == result.model.points_table()["feature"].nunique() - 1
+    # its reasons are traced to the entity's own records, as a LightGBM model's are
+    catalog = result.model.catalog
+    counted = 0
+    for reason in explanation.reasons:
+        evidence = reason["evidence"]
+        assert (evidence["entity_id"].astype("str") == str(worst["entity_id"])).all()
+        assert (evidence["known_at"] < pd.Timestamp(worst["as_of"])).all()
+        if catalog.loc[reason["feature"], "aggregation"] == "count":
+            assert len(evidence) == reason["value"], reason["feature"]
+            counted += 1
+    assert counted >= 1
     # the run carries the points table and the feature screening
-    from riskml.tracking import configure
+    from riskml.tracking import configure, resolve_version
 
-    logged = {a.path for d in ("scorecard", "screening")
-              for a in configure().client().list_artifacts(result.run_id, d)}
-    assert {"scorecard/points.csv", "scorecard/points.html", "screening/features.csv"} <= logged
+    client = configure().client()
+    logged = {a.path for d in ("scorecard", "screening", "plots") for a in client.list_artifacts(result.run_id, d)}
+    assert {"scorecard/points.csv", "scorecard/points.html", "screening/features.csv",
+            "plots/shap_beeswarm.png"} <= logged
+    # the promotion gates read a scorecard champion's logged backtest like any other
+    card_version = str(resolve_version("credit", alias="champion").version)
+    booster = riskml.train(records, "credit", features=features, backtest={"test_dates": "last 1"},
+                           params={"n_estimators": 20})
+    decision = riskml.promote("credit")
+    assert decision.champion_version == card_version and decision.challenger_version != card_version
+    gates = {g.name: g for g in decision.gates}
+    assert {"max_auc_drop", "max_calibration_error_increase", "max_score_psi"} <= set(gates)
+
+    def on_split(fit, metric):
+        m = fit.fit.metrics
+        rows = m[(m["metric"] == metric) & (m["population"] == "all")]
+        return float(rows.loc[pd.to_datetime(rows["split"]) == pd.Timestamp(decision.split), "value"].item())
+
+    assert gates["max_auc_drop"].value == pytest.approx(on_split(result, "auc") - on_split(booster, "auc"), abs=1e-9)
+    assert gates["max_calibration_error_increase"].value == pytest.approx(
+        on_split(booster, "calibration_error") - on_split(result, "calibration_error"), abs=1e-9)
+    assert gates["max_score_psi"].value is not None and gates["max_score_psi"].value >= 0
+    assert decision.promoted == all(g.passed for g in decision.gates)
+    assert "plots/shap_beeswarm.png" in {a.path for a in client.list_artifacts(booster.run_id, "plots")}
 
 
 def test_a_feature_whose_points_all_round_to_zero_is_not_published():

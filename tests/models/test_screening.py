@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,3 +68,63 @@ def test_screen_features_names_missing_label_columns(toy):
     panel, labels = toy
     with pytest.raises(ValueError, match="label"):
         screen_features(panel, labels.drop(columns="label"))
+
+
+def test_iv_is_the_information_value_of_the_hand_counted_bins(toy):
+    panel, labels = toy
+    screen = screen_features(panel, labels, features=["industry"])
+    date = screen["as_of"].iloc[0]
+    rows = panel.frame.merge(labels, on=["entity_id", "as_of"]).query("as_of == @date and complete")
+    counts = pd.crosstab(rows["industry"], rows["label"]) + 0.5  # half a row in every bin
+    good, bad = counts[0] / counts[0].sum(), counts[1] / counts[1].sum()
+    expected = float(((good - bad) * np.log(good / bad)).sum())
+    assert screen.set_index("as_of").loc[date, "iv"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_training_run_logs_the_screening_of_its_test_dates():
+    import io
+
+    from riskml._pipeline import run_tables
+
+    panel, labels = toy_panel(n_entities=300, n_dates=16, seed=0)
+    fit = fit_model(panel, labels, "credit", backtest={"test_dates": "last 2", "min_train_dates": 2},
+                    params={"n_estimators": 10})
+    tables = run_tables(fit, panel)
+    logged = pd.read_csv(io.StringIO(tables["screening/features.csv"]), parse_dates=["as_of"])
+    assert sorted(logged["as_of"].unique()) == sorted(pd.to_datetime(fit.predictions["as_of"]).unique())
+    assert set(logged["feature"]) == set(fit.model.features)
+    expected = screen_features(panel, fit.predictions, features=list(fit.model.features))
+    pd.testing.assert_frame_equal(logged, expected, check_dtype=False)
+    assert not any(name.startswith("scorecard/") for name in tables)  # a LightGBM run has no points table
+
+
+def test_screening_needs_no_optional_dependency_and_a_scorecard_names_its_extra(toy, monkeypatch):
+    """Every training run screens its features; only the scorecard kind needs optbinning."""
+    from riskml.models._scorecard import fit_woe_regression
+    from riskml.models._spec import ModelKindSpec
+
+    panel, labels = toy
+    expected = screen_features(panel, labels, features=["industry", "penalties_count_365d"])
+    for name in ["optbinning", *(m for m in list(sys.modules) if m.startswith("optbinning."))]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if riskml[scorecard] were not installed
+    pd.testing.assert_frame_equal(screen_features(panel, labels, features=["industry", "penalties_count_365d"]),
+                                  expected)
+    with pytest.raises(ImportError, match=r"riskml\[scorecard\]"):
+        fit_woe_regression(panel.frame[["penalties_count_365d"]], labels["label"], panel.catalog, [],
+                           ModelKindSpec(kind="scorecard"))
+
+
+def test_the_documented_drop_features_example_names_features_of_the_bundled_library():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from riskml.features import load_feature_spec
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "concepts.md").read_text(encoding="utf-8")
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", page, flags=re.S) if "drop_features" in b]
+    assert blocks, "docs/concepts.md shows no drop_features example"
+    names = [n for block in blocks for n in block["model"]["drop_features"]]
+    library = set(load_feature_spec(None).catalog().index)
+    assert names and set(names) <= library, sorted(set(names) - library)

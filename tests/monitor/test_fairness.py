@@ -83,6 +83,17 @@ def test_missed_violators_in_one_group_warn_with_an_interval_excluding_parity():
     assert fairness_warnings(audit, min_group_size=10**9) == []
 
 
+def test_a_ratio_below_parity_warns_as_well():
+    # D02's violators are caught far more often: its false negative rate is a fraction of D01's
+    rows = _backtest({"D01": 0.1, "D02": 0.1}, {"D01": 0.4, "D02": 0.9})
+    fnr = [w for w in fairness_warnings(fairness_audit(rows, by="district", n_boot=300))
+           if w["check"] == "fairness_false_negative_rate_ratio"]
+    assert [w["subject"] for w in fnr] == ["district=D02"]
+    low, high = fnr[0]["interval"]
+    assert high < 0.8 and low <= fnr[0]["value"] <= high
+    assert fnr[0]["value"] == pytest.approx(0.1 / 0.6, rel=0.25)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_groups_from_one_process_do_not_warn(seed):
     rows = _backtest({"D01": 0.1, "D02": 0.1, "D03": 0.1, "D04": 0.1}, dict.fromkeys(["D01", "D02", "D03", "D04"], 0.5),
