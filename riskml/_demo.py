@@ -31,7 +31,7 @@ _LATEST_METRICS = ("auc", "oracle_auc", "ks", "brier", "calibration_error", "pre
 def _table(title: str, frame: pd.DataFrame, floatfmt: str = "{:.4f}") -> Table:
     table = Table(title=title)
     for col in frame.columns:
-        table.add_column(str(col))
+        table.add_column(str(col), overflow="fold")  # a narrow terminal wraps a cell, never cuts it
     for row in frame.itertuples(index=False):
         table.add_row(*[_cell(v, floatfmt) for v in row])
     return table

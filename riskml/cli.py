@@ -154,6 +154,7 @@ def synth(
     entities: Annotated[int, typer.Option("--entities", min=10, help="Number of market entities.")] = 60_000,
     years: Annotated[int, typer.Option("--years", min=1, max=30, help="Years of records, ending 2024-12-31.")] = 6,
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same market.")] = 0,
+    shell_share: Annotated[float, typer.Option("--shell-share", min=0.0, max=0.5, help="Share of enterprises that are shell companies (fake invoicing).")] = 0.01,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Generate a synthetic market and write its records (pseudonymised) to OUT."""
@@ -161,7 +162,8 @@ def synth(
 
     start = f"{2025 - years}-01-01"
     t0 = time.perf_counter()
-    market = make_market(n_entities=entities, start=start, end="2024-12-31", seed=seed, show_progress=True)
+    market = make_market(n_entities=entities, start=start, end="2024-12-31", seed=seed, shell_share=shell_share,
+                         show_progress=True)
     clean = rec.validate(market.records, mode="strict")
     rec.write(clean, out)
     truth_dir = out / "_truth"
@@ -231,16 +233,18 @@ def train(
 
 @app.command()
 def tune(
-    folder: Annotated[Path, typer.Argument(help="Records folder.")],
+    folder: Annotated[str, typer.Argument(help="Records folder or database URL.")],
     target: Annotated[str, typer.Option("--target")] = "credit",
     trials: Annotated[Optional[int], typer.Option("--trials", help="Number of trials.")] = None,
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds.")] = None,
+    backtest: Annotated[Optional[str], typer.Option("--backtest", help='Backtest overrides, e.g. \'{"test_dates": "last 1"}\' or a YAML file.')] = None,
 ) -> None:
     """Tune LightGBM parameters with Optuna over the temporal backtest."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    result = _tune(folder, target, n_trials=trials, timeout=timeout, show_progress=True)
+    result = _tune(folder, target, n_trials=trials, timeout=timeout, backtest=_mapping(backtest, "--backtest"),
+                   show_progress=True)
     console.print(f"best backtest AUC {result.best_value:.4f} with {result.best_params}")
     console.print(f"MLflow parent run {result.parent_run_id}")
 
@@ -254,7 +258,9 @@ def promote(
     decision = _promote(target, version=version)
     for gate in decision.gates:
         mark = "[green]pass[/green]" if gate.passed else "[red]fail[/red]"
-        console.print(f"  {mark} {gate.name}: {gate.value} {gate.rule} {gate.threshold} {gate.detail}")
+        measured = (f"{gate.value:.4g} {gate.rule} {gate.threshold:.4g}"
+                    if gate.value is not None and gate.threshold is not None else "")
+        console.print(f"  {mark} {gate.name}: " + "; ".join(part for part in (measured, gate.detail) if part))
     verdict = "promoted to champion" if decision.promoted else "not promoted; champion unchanged"
     console.print(f"riskml-{target} version {decision.challenger_version}: {verdict}")
     if not decision.promoted:
@@ -318,7 +324,7 @@ def score(
     for name, n in done.scored.items():
         console.print(f"riskml-{name} v{done.versions[name]}: {n:,} entities scored at {done.as_of.date()}")
     console.print(f"ledger: {done.added:,} rows added, {done.already:,} already there; {done.n_records:,} records read")
-    console.print("steps: " + ", ".join(f"{step} {s:.1f}" for step, s in done.seconds.items()), soft_wrap=True)
+    console.print("steps (s): " + ", ".join(f"{step} {s:.1f}" for step, s in done.seconds.items()))
     for name, run in done.monitor_runs.items():
         console.print(f"monitoring run for {name}: {run}")
 

@@ -3,8 +3,13 @@ PostgreSQL (a real server on loopback) and in Parquet."""
 
 from __future__ import annotations
 
+import itertools
+import tempfile
+
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import riskml
 from riskml.ledger import publish, read_ledger
@@ -98,3 +103,26 @@ def test_grade_migrations_come_from_the_ledger_history(quarters, ledger):
     from_ledger = migration_matrix(history.loc[history["as_of"] == dates[0]], history.loc[history["as_of"] == dates[1]])
     direct = migration_matrix(q1, q2)
     pd.testing.assert_frame_equal(from_ledger, direct, check_dtype=False, check_names=False)
+
+
+_tables = itertools.count()
+
+
+@pytest.mark.parametrize("backend", ["postgres", "parquet"])
+@settings(max_examples=15, deadline=None)
+@given(batches=st.lists(st.sets(st.integers(0, 29)), min_size=1, max_size=4))
+def test_any_sequence_of_overlapping_publishes_keeps_every_row_once(quarters, backend, batches, request):
+    model, (q1, _, _) = quarters
+    rows = _rows(model, q1).head(30)
+    with tempfile.TemporaryDirectory() as folder:
+        if backend == "postgres":
+            ledger, table = request.getfixturevalue("postgres_url"), f"ledger_{next(_tables)}"
+        else:
+            ledger, table = folder, "unused"
+        added = [publish(rows.iloc[sorted(batch)], ledger, table=table).added for batch in batches]
+        union = sorted(set().union(*batches))
+        assert sum(added) == len(union)
+        got = read_ledger(ledger, table=table)
+        expected = rows.iloc[union].sort_values(["as_of", "target", "entity_id", "model_version"], ignore_index=True)
+        pd.testing.assert_frame_equal(got.drop(columns="published_at"), expected.drop(columns="published_at"),
+                                      check_dtype=False)

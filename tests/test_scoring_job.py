@@ -65,7 +65,9 @@ def test_the_job_reads_postgres_publishes_the_quarter_and_a_rerun_adds_nothing(c
     assert len(read_ledger(database)) == len(ledger)
     nxt = _score(database, database, Q4)
     assert nxt.exit_code == 0, nxt.output
-    assert "monitoring run for credit" in nxt.output
+    run_id = " ".join(nxt.output.split()).split("monitoring run for credit: ")[1].split()[0]
+    run = riskml.tracking.configure().client().get_run(run_id)  # logged: score PSI and migration against Q3
+    assert run.info.run_name == f"monitor {Q3} -> {Q4}" and "monitor_score_psi" in run.data.metrics
     assert sorted(read_ledger(database)["as_of"].unique()) == [pd.Timestamp(Q3), pd.Timestamp(Q4)]
 
 
@@ -86,6 +88,14 @@ def test_a_missing_champion_fails_before_anything_is_published(clean, home, tmp_
     assert result.exit_code == 1
     assert "champion failed (nothing was published)" in " ".join(result.output.split())
     assert read_ledger(tmp_path / "ledger").empty
+
+
+def test_an_unreachable_records_database_fails_the_read_step_without_its_password(home, tmp_path):
+    result = _score("postgresql://bureau:s3cret@127.0.0.1:1/records", str(tmp_path / "ledger"), Q4)
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "read failed (nothing was published)" in text and "postgresql://bureau:***@127.0.0.1:1/records" in text
+    assert "s3cret" not in result.output and not (tmp_path / "ledger").exists()
 
 
 def test_invalid_records_fail_the_job_with_the_problem_named(clean, home, database):

@@ -228,3 +228,20 @@ def test_selection_aware_replay_trains_on_observed_complete_rows(market: riskml.
     assert fit["sample"] == sample
     assert 0 < fit["train_rows"] < naive["train_rows"]  # only rows with an inspection known in their horizon
     assert fit["latest_complete"] <= T - pd.Timedelta(days=365)
+
+
+def test_the_fraud_model_is_judged_on_the_truths_shells_beside_the_observed_cases():
+    # a fifth of the enterprises are shells, so a small market holds cases to fit on
+    market = riskml.synth.make_market(n_entities=1200, seed=3, shell_share=0.2)
+    t = pd.Timestamp("2024-01-01")
+    out = replay(market.records, market, start=t, end=t, training=FAST, policies=POLICIES[:2], baseline="rand")
+    judged = out.fraud.set_index("judged_on")
+    assert sorted(judged.index) == ["observed", "shells"] and set(out.fraud["as_of"]) == {t}
+    entities = riskml.records.validate(market.records)["entities"]
+    alive = build_panel(riskml.records.validate(market.records), [t]).frame["entity_id"]
+    enterprises = set(entities.loc[entities["entity_type"] == "enterprise", "entity_id"]) & set(alive)
+    shells = set(market.truth.entities.loc[market.truth.entities["is_shell"], "entity_id"])
+    assert judged["n"].tolist() == [len(enterprises)] * 2  # one population, two judges
+    assert judged.loc["shells", "positives"] == len(enterprises & shells) > judged.loc["observed", "positives"]
+    assert judged["base_rate"].tolist() == pytest.approx((judged["positives"] / judged["n"]).tolist())
+    assert judged.loc["shells", "auc"] > 0.7  # the fraud model finds shells no case has revealed yet

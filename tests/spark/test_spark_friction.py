@@ -45,13 +45,16 @@ def test_synth_folder_is_read_by_spark_with_no_pyspark_python(tmp_path, monkeypa
     timestamps = [f.type for p in written for f in pq.read_schema(p) if str(f.type).startswith("timestamp")]
     assert timestamps and all(str(t).startswith("timestamp[us") for t in timestamps)
 
-    monkeypatch.delenv("PYSPARK_PYTHON", raising=False)
-    monkeypatch.delenv("PYSPARK_DRIVER_PYTHON", raising=False)
+    for name in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON"):  # unset, and restored after the session sets them
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     import riskml
 
     spark = riskml.spark.session("riskml-friction", "local[1]", {"spark.ui.enabled": "false",
                                                                  "spark.sql.shuffle.partitions": "2"})
     try:
+        workers = spark.sparkContext.parallelize([0], 1).map(lambda _: sys.executable).collect()
+        assert workers == [sys.executable]  # the running interpreter, not whatever python3 is on PATH
         sources = {p.stem: spark.read.parquet(str(p)) for p in sorted(folder.glob("*.parquet"))}
         truth = spark.read.parquet(str(folder / "_truth" / "entity_quarters.parquet"))
         assert truth.count() == len(pd.read_parquet(folder / "_truth" / "entity_quarters.parquet"))
