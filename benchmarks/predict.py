@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from benchmarks._doc import machine_line, write_section
+from benchmarks.training import without_dropped
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -207,9 +208,14 @@ def main() -> None:
             data_path = tmp / "data.pkl"
             with open(data_path, "wb") as f:
                 pickle.dump({"panel": panel, "labels": labels}, f)
+            data_paths = {"now": data_path}
+            if args.baseline:  # the baseline reads every panel column: not the ones this model drops
+                data_paths["baseline"] = tmp / "baseline-data.pkl"
+                with open(data_paths["baseline"], "wb") as f:
+                    pickle.dump({"panel": without_dropped(panel)[0], "labels": labels}, f)
             del panel, labels
             # Every version trains at the same time (same load), then scores this tree's model.
-            running = {name: _start(tree, "train", data_path, args.repeat, tmp) for name, tree in trees.items()}
+            running = {name: _start(tree, "train", data_paths[name], args.repeat, tmp) for name, tree in trees.items()}
             trained = {name: _collect(*job) for name, job in running.items()}
             if args.train_only:
                 print("\n".join([machine_line(), "", *_training_lines(trained, n_panel)]))

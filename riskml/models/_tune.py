@@ -415,5 +415,6 @@ def split_scores(rows: TuningRows, params: Mapping[str, Any], population: str = 
         if population == "random":
             scored &= rows.random_inspected
         scored = np.flatnonzero(scored)
-        probability = _sigmoid(a * booster.predict(rows.matrix.rows(scored), raw_score=True) + b)
+        margin = booster.predict(rows.matrix.rows(scored), raw_score=True, num_threads=rows.bt.num_threads)
+        probability = _sigmoid(a * margin + b)
         yield SplitScore(name=split.name, auc=auc(rows.y[scored], probability), rounds=int(info["rounds"]))
