@@ -311,8 +311,8 @@ def _points_texts(points: np.ndarray) -> pa.Array:
     :func:`_format_points` itself.
     """
     values = np.asarray(points, dtype=np.float64)
-    scaled = values * 10.0
-    with np.errstate(invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # huge or non-finite values are not "clear"
+        scaled = values * 10.0
         clear = (np.abs(values) < _POINTS_EXACT_BELOW) & (
             np.abs(scaled - np.floor(scaled) - 0.5) > _HALF_TENTH_MARGIN
         )
