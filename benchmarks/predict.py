@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import pickle
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ import time
 from pathlib import Path
 
 from benchmarks._doc import machine_line, write_section
-from benchmarks.training import without_dropped
+from benchmarks.training import cpu_seconds, without_dropped
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,11 +43,6 @@ def _best_of(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
     return min(times)
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def worker(data_path: Path, out_path: Path, repeat: int, step: str) -> None:
     """One code version: train on the pickled panel, or score the pickled model; results pickled."""
     import riskml
@@ -59,9 +53,9 @@ def worker(data_path: Path, out_path: Path, repeat: int, step: str) -> None:
     panel, labels = data["panel"], data.get("labels")
     out: dict = {"riskml": riskml.__file__}
     if step == "train":
-        started, cpu = time.perf_counter(), _cpu()
+        started, cpu = time.perf_counter(), cpu_seconds()
         result = riskml.train(panel, "credit", labels=labels, log=False)
-        out.update(train_s=time.perf_counter() - started, train_cpu_s=_cpu() - cpu, model=result.model,
+        out.update(train_s=time.perf_counter() - started, train_cpu_s=cpu_seconds() - cpu, model=result.model,
                    predictions=result.fit.predictions)
     else:
         model, scoring, latest = data["model"], panel, panel.frame

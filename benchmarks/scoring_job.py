@@ -175,17 +175,24 @@ def _reads(args: argparse.Namespace, n: int, url: str, folder: Path) -> None:
             started = time.perf_counter()
             riskml.records.read(source)
             times[label].append(time.perf_counter() - started)
-    lines = [machine_line(), "",
-             f"`riskml.records.read(SOURCE)` of the {args.entities:,}-entity county ({n:,} records), best of "
-             f"{args.reads} runs alternating the two sources, so both see the same machine load. Command: "
-             f"`python -m benchmarks.scoring_job --reads {args.reads}`.", "",
-             "| records from | best seconds | records per second | all runs (s) |", "|---|---:|---:|---|"]
+    _write_timings(args, "Scoring job: reading the records", "records from", times, n, 1,
+                   f"`riskml.records.read(SOURCE)` of the {args.entities:,}-entity county ({n:,} records), best of "
+                   f"{args.reads} runs alternating the two sources, so both see the same machine load. Command: "
+                   f"`python -m benchmarks.scoring_job --reads {args.reads}`.")
+
+
+def _write_timings(args: argparse.Namespace, heading: str, kind: str, times: dict[str, list[float]], n: int,
+                   digits: int, intro: str) -> None:
+    """Print a best-of-N table of ``times`` (seconds per run, by label) and write it as ``## heading``."""
+    lines = [machine_line(), "", intro, "",
+             f"| {kind} | best seconds | records per second | all runs (s) |", "|---|---:|---:|---|"]
     for label, runs in times.items():
-        lines.append(f"| {label} | {min(runs):.1f} | {n / min(runs):,.0f} | {', '.join(f'{t:.1f}' for t in runs)} |")
+        lines.append(f"| {label} | {min(runs):.{digits}f} | {n / min(runs):,.0f} | "
+                     f"{', '.join(f'{t:.{digits}f}' for t in runs)} |")
     text = "\n".join(lines)
     print(text)
     if not args.no_doc:
-        write_section("Scoring job: reading the records", text)
+        write_section(heading, text)
 
 
 def _drivers(args: argparse.Namespace, n: int, url: str, names: list[str]) -> None:
@@ -218,18 +225,11 @@ def _drivers(args: argparse.Namespace, n: int, url: str, names: list[str]) -> No
             times[label].append(time.perf_counter() - started)
             if rows != n:
                 raise SystemExit(f"{label} fetched {rows:,} rows; the tables hold {n:,}")
-    lines = [machine_line(), "",
-             f"Every source table of the {args.entities:,}-entity county ({n:,} records in {len(names)} tables) "
-             f"fetched as Arrow from PostgreSQL 15 on loopback (`SELECT * FROM table`, no coercion), best of "
-             f"{args.drivers} runs alternating the two drivers. Command: "
-             f"`python -m benchmarks.scoring_job --drivers {args.drivers}`.", "",
-             "| driver | best seconds | records per second | all runs (s) |", "|---|---:|---:|---|"]
-    for label, runs in times.items():
-        lines.append(f"| {label} | {min(runs):.2f} | {n / min(runs):,.0f} | {', '.join(f'{t:.2f}' for t in runs)} |")
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_doc:
-        write_section("Scoring job: PostgreSQL drivers", text)
+    _write_timings(args, "Scoring job: PostgreSQL drivers", "driver", times, n, 2,
+                   f"Every source table of the {args.entities:,}-entity county ({n:,} records in {len(names)} "
+                   f"tables) fetched as Arrow from PostgreSQL 15 on loopback (`SELECT * FROM table`, no coercion), "
+                   f"best of {args.drivers} runs alternating the two drivers. Command: "
+                   f"`python -m benchmarks.scoring_job --drivers {args.drivers}`.")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SAME_WORK = "now, the baseline's work"
 
 
-def _cpu() -> float:
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
@@ -51,9 +52,9 @@ def worker(data_path: Path, out_path: Path, target: str, serial: bool) -> None:
     with open(data_path, "rb") as f:
         data = pickle.load(f)
     backtest = {"workers": 1} if serial else None
-    started, cpu = time.perf_counter(), _cpu()
+    started, cpu = time.perf_counter(), cpu_seconds()
     result = riskml.train(data["panel"], target, labels=data["labels"], backtest=backtest, log=False)
-    out = {"wall": time.perf_counter() - started, "cpu": _cpu() - cpu, "model": result.model,
+    out = {"wall": time.perf_counter() - started, "cpu": cpu_seconds() - cpu, "model": result.model,
            "predictions": result.fit.predictions, "riskml": riskml.__file__}
     with open(out_path, "wb") as f:
         pickle.dump(out, f)
