@@ -8,7 +8,15 @@ are declared in ``experiments/promotion.yaml``:
 * relative gates compare the challenger with the current champion on the **same**
   backtest split (the latest test date both runs evaluated): AUC may not drop by
   more than a margin, calibration error may not rise by more than a margin, and the
-  PSI between the two models' scores on that date must stay below a bound.
+  PSI between the two models' scores on that date must stay below a bound;
+* the grade model's gates: a credit model whose grades come from a through-the-cycle
+  grade model (``grade_score`` in its spec) is graded, and appealed against, by that
+  second booster, so when the challenger's run logged the grade model's own backtest
+  (``grade_model.<metric>.split_<date>.<population>``), the AUC and calibration gates
+  apply to it too, on the same test date, as ``grade_model_min_auc``,
+  ``grade_model_max_calibration_error``, ``grade_model_max_auc_drop`` and
+  ``grade_model_max_calibration_error_increase``. Against a champion without a grade
+  model the two relative ones are recorded as skipped, saying why.
 
 Only when every gate passes does :func:`promote` move ``champion`` (keeping the old
 one as ``previous_champion``). Every decision is written to the challenger's run, as
@@ -23,7 +31,7 @@ import math
 import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,7 +44,7 @@ from riskml.models._integrity import DIGEST_TAG, digest_of
 from riskml.models._metrics import positives_shortfall
 from riskml.tracking._psi import psi
 from riskml.tracking._registry import resolve_version
-from riskml.tracking._runs import SCORES_ARTIFACT
+from riskml.tracking._runs import GRADE_MODEL_PREFIX, SCORES_ARTIFACT
 from riskml.tracking._store import TrackingConfig, configure, registered_model_name
 
 __all__ = ["PromotionGatesLike", "GateResult", "PromotionDecision", "PromotionGates", "evaluation_shortfall", "load_gates", "promote"]
@@ -45,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 _SPLIT_METRIC = re.compile(r"^(?P<metric>[^.]+)\.split_(?P<split>\d{4}-\d{2}-\d{2})\.(?P<population>.+)$")
 DECISION_TAG = "riskml.promotion"
+GRADE_GATE_PREFIX = "grade_model_"
 
 
 class AbsoluteGates(SpecModel):
@@ -110,6 +119,11 @@ class PromotionGates(SpecModel):
         Gates every challenger must pass; the only gates for a first model.
     relative : RelativeGates
         Gates against the current champion, when there is one.
+    grade_model : bool
+        Apply the AUC and calibration gates (absolute and relative) to the grade
+        model's own backtest too, as gates named ``grade_model_*``, when the
+        challenger's run logged one (a model spec with a through-the-cycle
+        ``grade_score``). The grade model gives the published score and grades.
 
     Examples
     --------
@@ -123,6 +137,7 @@ class PromotionGates(SpecModel):
     population: str = "all"
     absolute: AbsoluteGates
     relative: RelativeGates
+    grade_model: bool = True
 
 
 #: What a spec parameter accepts: a :class:`PromotionGates`, a YAML path, its mapping, or None for ``experiments/promotion.yaml``.
@@ -265,6 +280,16 @@ def promote(
     >>> decision = promote("fraud", config=cfg)
     >>> decision.promoted, [(gate.name, gate.passed) for gate in decision.gates]
     (True, [('min_auc', True), ('max_calibration_error', True)])
+
+    A challenger whose own grade model ranks too poorly is refused, naming that model:
+
+    >>> _ = log_training_run(_tiny_model(), metrics=metrics, specs={}, panel_schema=pd.DataFrame({"x": [0.5]}),
+    ...                      predictions=scores, grade_metrics=metrics.assign(auc=[0.55]), plots=False, config=cfg)
+    >>> decision = promote("fraud", config=cfg)
+    >>> decision.promoted, decision.failed_gates
+    (False, ('grade_model_min_auc',))
+    >>> print(next(g.detail for g in decision.gates if g.name == "grade_model_max_auc_drop"))
+    skipped: champion version 1 has no grade model (its run logged no grade_model.* metrics), so there is nothing to compare; the absolute grade-model gates apply
     >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     spec = load_gates(gates)
@@ -301,6 +326,8 @@ def promote(
                                            challenger.run_id, champion.run_id, split)
         if split is not None:
             results = _absolute_gates(spec, chall_metrics[split]) + results
+            if spec.grade_model:
+                results += _grade_model_gates(client, spec, split, challenger, champion)
 
     passed = bool(results) and all(g.passed for g in results)
     decision = PromotionDecision(
@@ -328,13 +355,14 @@ def _version_digest(version: Any) -> str | None:
     return None if recorded is None else digest_of(json.loads(recorded))
 
 
-def _split_metrics(client: Any, run_id: str | None, population: str) -> dict[str, dict[str, float]]:
-    """``{split: {metric: value}}`` from a run's ``<metric>.split_<date>.<population>`` metrics."""
+def _split_metrics(client: Any, run_id: str | None, population: str,
+                   prefix: str = "") -> dict[str, dict[str, float]]:
+    """``{split: {metric: value}}`` from a run's ``<prefix><metric>.split_<date>.<population>`` metrics."""
     if run_id is None:
         return {}
     out: dict[str, dict[str, float]] = {}
     for key, value in client.get_run(run_id).data.metrics.items():
-        match = _SPLIT_METRIC.match(key)
+        match = _SPLIT_METRIC.match(key.removeprefix(prefix)) if key.startswith(prefix) else None
         if match and match["population"] == population:
             out.setdefault(match["split"], {})[match["metric"]] = float(value)
     return out
@@ -421,14 +449,7 @@ def evaluation_shortfall(target: str, *, version: int | str | None = None,
 def _relative_gates(client: Any, spec: PromotionGates, chall: Mapping[str, float], champ: Mapping[str, float],
                     chall_run: str, champ_run: str, split: str) -> list[GateResult]:
     rel = spec.relative
-    results = []
-    auc_c, auc_p = chall.get(spec.auc_metric), champ.get(spec.auc_metric)
-    drop = None if auc_c is None or auc_p is None else auc_p - auc_c
-    results.append(_gate("max_auc_drop", drop, rel.max_auc_drop, "<=", f"champion {auc_p}, challenger {auc_c}"))
-    ce_c, ce_p = chall.get(spec.calibration_metric), champ.get(spec.calibration_metric)
-    rise = None if ce_c is None or ce_p is None else ce_c - ce_p
-    results.append(_gate("max_calibration_error_increase", rise, rel.max_calibration_error_increase, "<=",
-                         f"champion {ce_p}, challenger {ce_c}"))
+    results = _comparison_gates(spec, chall, champ)
     try:
         value = psi(_scores(client, champ_run, split), _scores(client, chall_run, split), bins=rel.psi_bins)
         detail = f"scores on {split}"
@@ -436,6 +457,49 @@ def _relative_gates(client: Any, spec: PromotionGates, chall: Mapping[str, float
         value, detail = None, f"scores on {split} unavailable: {exc}"
     results.append(_gate("max_score_psi", value, rel.max_score_psi, "<=", detail))
     return results
+
+
+def _comparison_gates(spec: PromotionGates, chall: Mapping[str, float], champ: Mapping[str, float]) -> list[GateResult]:
+    """The challenger's AUC drop and calibration error rise against the champion's."""
+    rel = spec.relative
+    auc_c, auc_p = chall.get(spec.auc_metric), champ.get(spec.auc_metric)
+    drop = None if auc_c is None or auc_p is None else auc_p - auc_c
+    ce_c, ce_p = chall.get(spec.calibration_metric), champ.get(spec.calibration_metric)
+    rise = None if ce_c is None or ce_p is None else ce_c - ce_p
+    return [_gate("max_auc_drop", drop, rel.max_auc_drop, "<=", f"champion {auc_p}, challenger {auc_c}"),
+            _gate("max_calibration_error_increase", rise, rel.max_calibration_error_increase, "<=",
+                  f"champion {ce_p}, challenger {ce_c}")]
+
+
+def _grade_model_gates(client: Any, spec: PromotionGates, split: str, challenger: Any,
+                       champion: Any | None) -> list[GateResult]:
+    """The AUC and calibration gates on the grade model's own backtest, named ``grade_model_*``.
+
+    None when the challenger's run logged no grade model (its grades come from the
+    point-in-time model, which the other gates judge).
+    """
+    chall = _split_metrics(client, challenger.run_id, spec.population, GRADE_MODEL_PREFIX)
+    if not chall:
+        return []
+    if split not in chall:
+        return [GateResult(GRADE_GATE_PREFIX + "backtest", None, None, False, "",
+                           f"run {challenger.run_id} logged the grade model's metrics for {sorted(chall)}, not for "
+                           f"the compared test date {split}; train it with the same backtest")]
+    results = _absolute_gates(spec, chall[split])
+    if champion is not None:
+        champ = _split_metrics(client, champion.run_id, spec.population, GRADE_MODEL_PREFIX)
+        if split in champ:
+            results += _comparison_gates(spec, chall[split], champ[split])
+        else:
+            why = ("has no grade model (its run logged no grade_model.* metrics)" if not champ
+                   else f"logged no grade-model metrics for {split}")
+            detail = (f"skipped: champion version {champion.version} {why}, so there is nothing to compare; "
+                      "the absolute grade-model gates apply")
+            rel = spec.relative
+            results += [GateResult("max_auc_drop", None, rel.max_auc_drop, True, "<=", detail),
+                        GateResult("max_calibration_error_increase", None, rel.max_calibration_error_increase, True,
+                                   "<=", detail)]
+    return [replace(g, name=GRADE_GATE_PREFIX + g.name) for g in results]
 
 
 def _scores(client: Any, run_id: str, split: str) -> pd.Series:

@@ -6,7 +6,10 @@ run holds
 * params: the booster's training params, the calibration and the spec hash;
 * metrics: one value per temporal split and population, named
   ``<metric>.split_<test as_of>.<population>`` (``auc.split_2024-01-01.all``), plus
-  ``<metric>.latest.<population>`` for the latest split;
+  ``<metric>.latest.<population>`` for the latest split; a model with a
+  through-the-cycle grade model logs that model's own backtest beside them under the
+  prefix ``grade_model.`` (``grade_model.auc.split_2024-01-01.all``), which the
+  promotion gates read too;
 * artifacts: ``specs/<name>.yaml`` (the spec texts), ``panel/schema.json`` (columns,
   dtypes and spec hash; never values), ``plots/*.png`` (calibration, lift, grades),
   ``backtest/scores.parquet`` (test ``as_of`` and score only, the input of the
@@ -43,12 +46,14 @@ from riskml.tracking._health import process_tags
 from riskml.tracking._registry import log_pyfunc
 from riskml.tracking._store import TrackingConfig, configure, ensure_experiment, registered_model_name
 
-__all__ = ["METRIC_KEY", "SCORES_ARTIFACT", "log_training_run", "metric_table", "panel_schema"]
+__all__ = ["GRADE_MODEL_PREFIX", "METRIC_KEY", "SCORES_ARTIFACT", "log_training_run", "metric_table", "panel_schema"]
 
 logger = logging.getLogger(__name__)
 
 METRIC_KEY = "{metric}.split_{split}.{population}"
 LATEST_KEY = "{metric}.latest.{population}"
+#: Prefix of the grade model's backtest metrics (``grade_model.auc.split_2024-01-01.all``).
+GRADE_MODEL_PREFIX = "grade_model."
 SCORES_ARTIFACT = "backtest/scores.parquet"
 SCHEMA_ARTIFACT = "panel/schema.json"
 _SPLIT_COLUMNS = ("split", "test_as_of", "as_of")
@@ -147,6 +152,7 @@ def log_training_run(
     register: bool = True,
     config: TrackingConfig | None = None,
     artifacts: Mapping[str, Any] | None = None,
+    grade_metrics: pd.DataFrame | None = None,
 ) -> str:
     """Log a trained model and its backtest as one MLflow run; register it as challenger.
 
@@ -179,6 +185,10 @@ def log_training_run(
         file (``screening/features.csv``, ``scorecard/points.html``), a dict as JSON
         (``explain/mean_abs_contribution.json``), a matplotlib figure as an image
         (``plots/shap_beeswarm.png``).
+    grade_metrics : pandas.DataFrame, optional
+        Backtest metrics of the through-the-cycle grade model (same forms as
+        ``metrics``), logged as ``grade_model.<metric>.split_<date>.<population>``;
+        default the fit result's ``.grade.metrics`` when it has a grade model.
 
     Returns
     -------
@@ -202,6 +212,11 @@ def log_training_run(
     >>> run = cfg.client().get_run(run_id)
     >>> run.data.metrics["auc.split_2024-01-01.all"], run.data.tags["riskml.target"]
     (0.81, 'fraud')
+    >>> grade = metrics.assign(auc=[0.77])
+    >>> run_id = log_training_run(_tiny_model(), metrics=metrics, specs={}, panel_schema=pd.DataFrame({"x": [0.5]}),
+    ...                           grade_metrics=grade, plots=False, register=False, config=cfg)
+    >>> cfg.client().get_run(run_id).data.metrics["grade_model.auc.split_2024-01-01.all"]
+    0.77
     >>> if server: os.environ["MLFLOW_TRACKING_URI"] = server
     """
     import mlflow
@@ -209,6 +224,8 @@ def log_training_run(
     model = _unwrap_model(fit_result_or_model)
     if predictions is None:
         predictions = getattr(fit_result_or_model, "predictions", None)
+    if grade_metrics is None:
+        grade_metrics = getattr(getattr(fit_result_or_model, "grade", None), "metrics", None)
     config = config or configure()
     long = metric_table(metrics)
     schema = _schema_of(panel_schema, spec_hash=model.spec_hash)
@@ -219,6 +236,8 @@ def log_training_run(
     with mlflow.start_run(experiment_id=experiment_id, tags=run_tags) as run:
         mlflow.log_params(_params(model))
         mlflow.log_metrics(_metric_values(long))
+        if grade_metrics is not None and len(grade_metrics):
+            mlflow.log_metrics(_metric_values(metric_table(grade_metrics), prefix=GRADE_MODEL_PREFIX))
         for name, spec in specs.items():
             mlflow.log_text(_spec_text(name, spec), f"specs/{name}.yaml")
         mlflow.log_text(json.dumps(schema, indent=1, ensure_ascii=False, default=str), SCHEMA_ARTIFACT)
@@ -266,12 +285,12 @@ def _params(model: Any) -> dict[str, str]:
     return {k: str(v)[:6000] for k, v in params.items()}
 
 
-def _metric_values(long: pd.DataFrame) -> dict[str, float]:
-    values = {METRIC_KEY.format(metric=m, split=s, population=p): v
+def _metric_values(long: pd.DataFrame, prefix: str = "") -> dict[str, float]:
+    values = {prefix + METRIC_KEY.format(metric=m, split=s, population=p): v
               for s, p, m, v in long.itertuples(index=False, name=None)}
     if not long.empty:
         latest = long[long["split"] == long["split"].max()]
-        values.update({LATEST_KEY.format(metric=m, population=p): v
+        values.update({prefix + LATEST_KEY.format(metric=m, population=p): v
                        for _, p, m, v in latest.itertuples(index=False, name=None)})
     return values
 
