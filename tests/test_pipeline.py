@@ -69,6 +69,21 @@ def test_the_run_logs_the_grade_models_own_backtest_and_the_ranking_it_keeps(tra
     assert len(table) == len(result.fit.grade.metrics)
 
 
+def test_the_run_logs_the_grade_models_metrics_and_promotion_gates_them(trained):
+    from mlflow import MlflowClient
+
+    result, decision = trained
+    logged = MlflowClient().get_run(result.run_id).data.metrics
+    grade = result.fit.grade.metrics
+    for split, population, metric, value in grade.itertuples(index=False, name=None):
+        assert logged[f"grade_model.{metric}.split_{pd.Timestamp(split).date()}.{population}"] == pytest.approx(
+            value, nan_ok=True)
+    gates = {g.name: g for g in decision.gates}
+    auc = grade.query("population == 'all' and metric == 'auc'")["value"].iloc[-1]
+    assert gates["grade_model_min_auc"].value == pytest.approx(auc) and gates["grade_model_min_auc"].passed
+    assert "grade_model_max_calibration_error" in gates
+
+
 def test_predict_scores_every_alive_entity_at_the_latest_quarter_with_reasons(trained, records):
     scores = riskml.predict(records, target="credit", explain=3)
     latest = scores["as_of"].iloc[0]
