@@ -272,8 +272,10 @@ def promote(target: str = "credit", *, version: int | str | None = None) -> Prom
 
     The gates are in ``experiments/promotion.yaml``: absolute bounds on AUC and
     calibration error, and, against the current champion on the same backtest, a
-    maximum AUC loss, calibration error increase and score PSI. The decision, gate by
-    gate, is recorded on the challenger's MLflow run.
+    maximum AUC loss, calibration error increase and score PSI. When the grade comes
+    from a through-the-cycle grade model, its own backtest passes the AUC and
+    calibration gates too (gates ``grade_model_*``). The decision, gate by gate, is
+    recorded on the challenger's MLflow run.
 
     Parameters
     ----------
