@@ -476,10 +476,12 @@ def _grade_model_gates(client: Any, spec: PromotionGates, split: str, challenger
     """The AUC and calibration gates on the grade model's own backtest, named ``grade_model_*``.
 
     None when the challenger's run logged no grade model (its grades come from the
-    point-in-time model, which the other gates judge).
+    point-in-time model, which the other gates judge), or when its test date has too
+    few confirmed cases: both models are evaluated on the same labelled rows, so the
+    point-in-time model's ``enough_confirmed_cases`` gate has already refused.
     """
     chall = _split_metrics(client, challenger.run_id, spec.population, GRADE_MODEL_PREFIX)
-    if not chall:
+    if not chall or (split in chall and _shortfall(chall[split], spec.population)):
         return []
     if split not in chall:
         return [GateResult(GRADE_GATE_PREFIX + "backtest", None, None, False, "",
