@@ -107,7 +107,8 @@ def test_a_run_logs_the_grade_models_backtest_as_metrics_beside_the_point_in_tim
         assert run[key] == pytest.approx(value, nan_ok=True), key
     for split, population, metric, value in shipped.metrics.itertuples(index=False, name=None):
         assert run[f"{metric}.split_{pd.Timestamp(split).date()}.{population}"] == pytest.approx(value, nan_ok=True)
-    assert not any(k.startswith("grade_model.") for k in MlflowClient().get_run(_log(no_grade, "grade_none")).data.metrics)
+    without = MlflowClient().get_run(_log(no_grade, "grade_none")).data.metrics
+    assert without and not any(k.startswith("grade_model.") for k in without)
 
 
 def test_a_challenger_whose_grade_model_ranks_worse_is_refused_naming_the_grade_gate(store, shipped, weak_grade):
@@ -194,3 +195,25 @@ def test_the_grade_model_gates_can_be_switched_off(store, shipped, weak_grade):
     decision = promote("grade_off", gates={**GATES, "grade_model": False})
     assert decision.promoted
     assert not any(g.name.startswith("grade_model_") for g in decision.gates)
+
+
+def test_a_challenger_without_grade_model_gets_no_grade_gates_against_a_champion_with_one(store, shipped, no_grade):
+    _log(shipped, "grade_dropped")
+    promote("grade_dropped", gates=GATES)
+    _log(no_grade, "grade_dropped")
+    decision = promote("grade_dropped", gates=GATES)
+    assert decision.promoted, decision.gates
+    assert not any(g.name.startswith("grade_model_") for g in decision.gates)
+
+
+def test_grade_model_metrics_on_another_test_date_refuse_naming_it(store, shipped):
+    fit = dataclasses.replace(shipped, model=dataclasses.replace(shipped.model, target="grade_elsewhere"))
+    elsewhere = shipped.grade.metrics.assign(split=pd.Timestamp("2020-01-01"))
+    log_training_run(fit, metrics=shipped.metrics, specs={}, panel_schema=shipped.predictions[["as_of"]],
+                     predictions=shipped.predictions.assign(score=backtest_scores(shipped)), plots=False,
+                     grade_metrics=elsewhere)
+    decision = promote("grade_elsewhere", gates=GATES)
+    assert not decision.promoted
+    assert decision.failed_gates == ("grade_model_backtest",)
+    latest = pd.Timestamp(shipped.metrics["split"].max()).date()
+    assert f"not for the compared test date {latest}" in decision.gates[-1].detail
