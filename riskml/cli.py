@@ -6,6 +6,10 @@ Every command prints a short summary with rich and shows progress on long work. 
 take ``--format table|csv|json``: a table wider than the terminal (80 columns in a
 pipe) is split into column groups that repeat the key columns, so no cell is cut;
 dates print as dates.
+
+A failure the user can act on (bad records or specs, a missing model, an unreachable
+server, a missing file or optional package) prints ``Error: <what and what to do>``
+and exits with code 1, never a traceback; ``RISKML_TRACEBACK=1`` shows where it failed.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -22,7 +27,9 @@ import typer
 import yaml
 from rich.cells import cell_len
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from riskml import records as rec
 from riskml._demo import run_demo
@@ -44,12 +51,41 @@ from riskml.records._spreadsheet import restore_formulas, write_csv
 from riskml.synth import make_market
 from riskml.tracking import load_model
 
+# What a user can act on: riskml's own errors derive from these (RecordsError, SpecError,
+# ModelFileError, ... are ValueErrors; TrackingUnreachableError a ConnectionError;
+# ScoringJobError a RuntimeError); a missing optional package is an ImportError.
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, LookupError, OSError, RuntimeError, ImportError)
+
+
+def _error_text(exc: BaseException) -> str:
+    """The message of ``exc`` as a user reads it (a KeyError's argument without its quotes)."""
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return text or type(exc).__name__
+
+
+class _Commands(TyperGroup):
+    """The verbs, each run so that an error the user can act on is a message, not a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort):
+            raise
+        except USER_ERRORS as exc:
+            if os.environ.get("RISKML_TRACEBACK"):
+                raise
+            errors.print(f"[red]Error[/red]: {escape(_error_text(exc))}\n(RISKML_TRACEBACK=1 shows where it failed)")
+            raise typer.Exit(code=1) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     add_completion=False,
     no_args_is_help=True,
     help="riskml: credit-risk grades, fraud warnings and inspection priorities from supervision records.",
 )
 console = Console()
+errors = Console(stderr=True)
 
 
 class OutputFormat(str, enum.Enum):

@@ -88,3 +88,27 @@ def test_panel_train_promote_predict_explain_plan_monitor(records_dir, workdir):
     previous.to_parquet(workdir / "previous.parquet", index=False)
     assert "score PSI" in _ok("monitor", str(workdir / "previous.parquet"), str(workdir / "scores.parquet"),
                               "--log", "--target", "credit")
+
+
+def test_an_error_the_user_can_act_on_is_a_message_and_exit_code_1(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("RISKML_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("RISKML_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("RISKML_TRACEBACK", raising=False)
+    no_key = runner.invoke(app, ["synth", "--out", str(tmp_path / "market"), "--entities", "30"])
+    assert no_key.exit_code == 1
+    assert "Error: personal data needs a pseudonymisation key" in no_key.output
+    assert "RISKML_PSEUDONYM_KEY" in no_key.output and "Traceback" not in no_key.output
+    assert isinstance(no_key.exception, SystemExit)  # a clean exit, not an exception escaping
+
+    missing = runner.invoke(app, ["train", str(tmp_path / "no-such-folder")])
+    assert missing.exit_code == 1
+    assert "Error:" in missing.output and "no-such-folder" in missing.output
+
+
+def test_riskml_traceback_lets_the_error_through(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("RISKML_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("RISKML_PSEUDONYM_KEY", raising=False)
+    monkeypatch.setenv("RISKML_TRACEBACK", "1")
+    result = runner.invoke(app, ["synth", "--out", str(tmp_path / "market"), "--entities", "30"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, ValueError) and "pseudonymisation key" in str(result.exception)
