@@ -133,8 +133,10 @@ def ks(y: Any, p: Any) -> float:
     y, p = _check(y, p)
     if not 0 < y.sum() < len(y):
         return float("nan")
-    # the statistic only; the asymptotic method skips the exact p-value's cost
-    return float(ks_2samp(p[y == 1], p[y == 0], method="asymp").statistic)
+    # the statistic only; the asymptotic method skips the exact p-value's cost (whose
+    # formula divides by zero for one row of each class: that p-value is not read)
+    with np.errstate(divide="ignore"):
+        return float(ks_2samp(p[y == 1], p[y == 0], method="asymp").statistic)
 
 
 def brier(y: Any, p: Any) -> float:
