@@ -383,21 +383,24 @@ def bootstrap_intervals(pred: pd.DataFrame, draws: int = DRAWS) -> dict[str, tup
     return out
 
 
+def best_baselines(row: dict) -> tuple[float, float]:
+    """The best baseline AUC and the better baseline ECE of a dataset's row (logistic or plain LightGBM)."""
+    return max(row["logistic AUC"], row["lightgbm AUC"]), min(row["logistic ECE"], row["lightgbm ECE"])
+
+
 def meets(row: dict, kind: str, variant: str = "") -> tuple[bool, bool]:
     """Whether riskml's ``kind`` meets the target: (ECE no worse than the better baseline, AUC within 0.005).
 
     ``variant`` names other settings of the kind (``", cross-fit,"``); default the benchmark's.
     """
-    best_ece = min(row["logistic ECE"], row["lightgbm ECE"])
-    best_auc = max(row["logistic AUC"], row["lightgbm AUC"])
+    best_auc, best_ece = best_baselines(row)
     name = f"riskml {kind}{variant}"
     return row[f"{name} ECE"] <= best_ece, row[f"{name} AUC"] >= best_auc - 0.005
 
 
 def verdict(row: dict, kind: str, variant: str = "") -> str:
     ok_ece, ok_auc = meets(row, kind, variant)
-    best_ece = min(row["logistic ECE"], row["lightgbm ECE"])
-    best_auc = max(row["logistic AUC"], row["lightgbm AUC"])
+    best_auc, best_ece = best_baselines(row)
     name = f"riskml {kind}{variant}"
     return (f"ECE {'no worse than' if ok_ece else 'WORSE than'} the better baseline ({row[f'{name} ECE']:.3f} "
             f"vs {best_ece:.3f}); AUC {'within' if ok_auc else 'NOT within'} 0.005 of the best "
@@ -455,7 +458,7 @@ def smoothing_note(records: list[dict]) -> str:
             "Some ECE differences in that table exceed the noise floor of their rows")
     flips = []
     for r in records:
-        best = min(r["logistic ECE"], r["lightgbm ECE"])
+        best = best_baselines(r)[1]
         for k in KINDS:
             on, off = r[f"riskml {k} ECE"] <= best, r[f"riskml {k}, smooth_targets off, ECE"] <= best
             if on != off:
@@ -579,8 +582,7 @@ def resolution(records: list[dict]) -> list[str]:
              "95% interval |",
              "|---|---|---|---|---|---|---|"]
     for r in records:
-        best_auc = max(r["logistic AUC"], r["lightgbm AUC"])
-        best_ece = min(r["logistic ECE"], r["lightgbm ECE"])
+        best_auc, best_ece = best_baselines(r)
         for kind in KINDS:
             lines.append(
                 f"| {r['key']} | {r['test rows']:,} ({r['test positives']}) | {KIND_NAMES[kind]} | "
@@ -657,8 +659,7 @@ def cross_fit_section(records: list[dict]) -> list[str]:
              "cross-fit (95%) | target, cross-fit |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in records:
-        best_auc = max(r["logistic AUC"], r["lightgbm AUC"])
-        best_ece = min(r["logistic ECE"], r["lightgbm ECE"])
+        best_auc, best_ece = best_baselines(r)
         for kind in KINDS:
             name = f"riskml {kind}, cross-fit,"
             ok_ece, ok_auc = meets(r, kind, ", cross-fit,")

@@ -78,6 +78,13 @@ def _same_model(a, b) -> bool:  # type: ignore[no-untyped-def]
             and (a.calib_a, a.calib_b) == (b.calib_a, b.calib_b))
 
 
+def _shipped_spec() -> dict:
+    """``models/credit.yaml`` as shipped, read afresh (callers edit what they get)."""
+    import yaml
+
+    return yaml.safe_load((ROOT / "models" / "credit.yaml").read_text(encoding="utf-8"))
+
+
 def without_dropped(panel):  # type: ignore[no-untyped-def]
     """The panel without the features the shipped credit spec drops (``model.drop_features``).
 
@@ -85,12 +92,9 @@ def without_dropped(panel):  # type: ignore[no-untyped-def]
     (or predates ``drop_features``) is given the panel without them, so it can train the
     same model. The shipped spec's grade model reads its own features and gets the full panel.
     """
-    import yaml
-
     from riskml.features import Panel
 
-    spec = yaml.safe_load((ROOT / "models" / "credit.yaml").read_text(encoding="utf-8"))
-    dropped = [c for c in (spec.get("model") or {}).get("drop_features", []) if c in panel.frame.columns]
+    dropped = [c for c in (_shipped_spec().get("model") or {}).get("drop_features", []) if c in panel.frame.columns]
     return Panel(frame=panel.frame.drop(columns=dropped), catalog=panel.catalog.drop(index=dropped),
                  spec_hash=panel.spec_hash), dropped
 
@@ -99,7 +103,7 @@ def _same_work_spec(tmp: Path) -> Path | None:
     """The shipped credit spec with ``grade_score: point_in_time`` (None when it declares no grade model)."""
     import yaml
 
-    spec = yaml.safe_load((ROOT / "models" / "credit.yaml").read_text(encoding="utf-8"))
+    spec = _shipped_spec()
     if (spec.get("grade_score") or {}).get("basis", "point_in_time") == "point_in_time":
         return None
     spec["grade_score"] = {"basis": "point_in_time"}
