@@ -40,6 +40,15 @@ def _reports(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
     })
 
 
+def _random_reports(rng: np.random.Generator, entities: pd.DataFrame, n: int, years: tuple[int, int],
+                    max_delay: int) -> pd.DataFrame:
+    """``n`` reports of random entities for years in ``[years[0], years[1])``, filed 0..max_delay-1 days into the next year."""
+    year = rng.integers(*years, n)
+    filed = pd.to_datetime([f"{y + 1}-01-01" for y in year]) + pd.to_timedelta(rng.integers(0, max_delay, n), unit="D")
+    ids = entities["entity_id"].to_numpy()[rng.integers(0, len(entities), n)]
+    return _reports([(e, int(y), str(f.date())) for e, y, f in zip(ids, year, filed)])
+
+
 def test_a_report_is_overdue_from_the_day_after_its_due_date_until_it_is_filed(spec):
     ents = _entities(["2019-05-01", "2022-02-01"])
     reports = _reports([("E0000001", 2019, "2020-03-01"),   # on time
@@ -59,11 +68,7 @@ def test_overdue_matches_a_year_by_year_reference_on_random_reports(spec):
     for seed in (3, 4):
         rng = np.random.default_rng(seed)
         tables = make_records(seed, n_entities=30, n_records=10)
-        n = 120
-        year = rng.integers(2017, 2024, n)
-        filed = pd.to_datetime([f"{y + 1}-01-01" for y in year]) + pd.to_timedelta(rng.integers(0, 500, n), unit="D")
-        tables["annual_reports"] = _reports([(e, int(y), str(f.date())) for e, y, f in zip(
-            tables["entities"]["entity_id"].to_numpy()[rng.integers(0, 30, n)], year, filed)])
+        tables["annual_reports"] = _random_reports(rng, tables["entities"], 120, (2017, 2024), 500)
         dates = pd.to_datetime(["2020-07-01", "2021-10-01", "2023-01-01", "2024-07-01"])
         panel = build_panel(tables, dates, spec)
         f = spec.features[0]
@@ -75,11 +80,7 @@ def test_overdue_matches_a_year_by_year_reference_on_random_reports(spec):
 def test_a_missed_deadline_is_news_exactly_when_the_overdue_state_rises_without_a_filing(spec):
     rng = np.random.default_rng(7)
     tables = make_records(7, n_entities=40, n_records=10)
-    n = 150
-    year = rng.integers(2018, 2023, n)
-    filed = pd.to_datetime([f"{y + 1}-01-01" for y in year]) + pd.to_timedelta(rng.integers(0, 400, n), unit="D")
-    tables["annual_reports"] = _reports([(e, int(y), str(f.date())) for e, y, f in zip(
-        tables["entities"]["entity_id"].to_numpy()[rng.integers(0, 40, n)], year, filed)])
+    tables["annual_reports"] = _random_reports(rng, tables["entities"], 150, (2018, 2023), 400)
     dates = pd.date_range("2021-01-01", "2023-10-01", freq="QS")
     frame = build_panel(tables, dates, spec).frame.set_index(["as_of", "entity_id"])[OVERDUE]
     rose_somewhere = False
@@ -134,11 +135,7 @@ def test_reports_filed_early_match_a_reference_and_never_fall_when_a_report_is_f
     catalog = load_sources()
     rng = np.random.default_rng(5)
     tables = make_records(5, n_entities=30, n_records=10)
-    n = 120
-    year = rng.integers(2017, 2024, n)
-    filed = pd.to_datetime([f"{y + 1}-01-01" for y in year]) + pd.to_timedelta(rng.integers(0, 200, n), unit="D")
-    tables["annual_reports"] = _reports([(e, int(y), str(d.date())) for e, y, d in zip(
-        tables["entities"]["entity_id"].to_numpy()[rng.integers(0, 30, n)], year, filed)])
+    tables["annual_reports"] = _random_reports(rng, tables["entities"], 120, (2017, 2024), 200)
     dates = pd.date_range("2020-01-01", "2024-10-01", freq="QS")
     frame = build_panel(tables, dates, early).frame
     want = [naive_feature(f, tables, catalog, e, t) for e, t in zip(frame["entity_id"], frame["as_of"])]
